@@ -1,0 +1,104 @@
+"""Build business calendars from calendar documents and files (TOML or JSON, plus .ics).
+
+A calendar document is "default", "24x7" or an object (see schemas/calendar.schema.json).
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from connector.core.calendar import BusinessCalendar
+from connector.core.production import russian_production_calendar
+from connector.core.schedule import DayRules, NoHolidays, parse_dates, weekly_hours
+from connector.errors import BadInput
+from connector.schemas_access import validate
+
+VENDOR = {"name": "default", "zone": "Europe/Moscow", "holidays": "ru",
+          "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hours": ["10:00-18:00"]}
+ALWAYS = {"name": "24x7", "zone": "UTC", "holidays": "none",
+          "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": ["00:00-24:00"]}
+
+
+def build_calendar(doc: Any, base_dir: Path | None = None, shortened: bool | None = None) -> BusinessCalendar:
+    """A calendar from a document; `shortened` overrides the document's own setting."""
+    if isinstance(doc, str):
+        return _builtin(doc, True if shortened is None else shortened)
+    validate("calendar.schema.json#/$defs/calendar", doc, "calendar")
+    return _from_mapping(doc, base_dir or Path.cwd(), shortened)
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str, shortened: bool) -> BusinessCalendar:
+    validate("calendar.schema.json", name, "calendar")
+    return _from_mapping(VENDOR if name == "default" else ALWAYS, Path.cwd(), shortened)
+
+
+def _from_mapping(doc: dict, base_dir: Path, shortened: bool | None) -> BusinessCalendar:
+    weekdays = doc.get("weekdays", VENDOR["weekdays"])
+    week = weekly_hours(weekdays, doc.get("hours", VENDOR["hours"]))
+    ru = doc.get("holidays", "ru") == "ru"
+    production = russian_production_calendar() if ru else NoHolidays()
+    days_off = parse_dates(doc.get("days_off", ()))
+    for ics in doc.get("days_off_ics", ()):
+        days_off |= ics_days_off(base_dir / ics)
+    rules = DayRules(week, production, days_off, parse_dates(doc.get("working_days", ())),
+                     parse_dates(doc.get("shortened_days", ())),
+                     doc.get("shortened", True) if shortened is None else shortened)
+    horizon = date.fromisoformat(doc["horizon"]) if "horizon" in doc else (
+        production.horizon if ru else None)
+    return BusinessCalendar(doc.get("name", "custom"), doc["zone"], rules, horizon,
+                            production.known_from if ru else None)
+
+
+def load_calendar_file(path: str | Path, shortened: bool | None = None) -> BusinessCalendar:
+    """A calendar from a .toml or .json file, or a built-in name ("default", "24x7")."""
+    if str(path) in ("default", "24x7"):
+        return build_calendar(str(path), shortened=shortened)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read calendar file: {exc.strerror}", str(path)) from None
+    try:
+        doc = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInput(f"not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}", str(path)) from None
+    try:
+        return build_calendar(doc, path.parent, shortened)
+    except BadInput as exc:
+        raise BadInput(exc.message, f"{path}: {exc.where}" if exc.where else str(path)) from None
+
+
+def ics_days_off(path: Path) -> frozenset[date]:
+    """Every date covered by the events of an iCalendar file (all-day or timed; yearly rules too)."""
+    from dateutil.rrule import rrulestr
+    from icalendar import Calendar
+
+    try:
+        cal = Calendar.from_ical(path.read_bytes())
+    except OSError as exc:
+        raise BadInput(f"cannot read iCalendar file: {exc.strerror}", str(path)) from None
+    except ValueError as exc:
+        raise BadInput(f"not a valid iCalendar file: {exc}", str(path)) from None
+    days: set[date] = set()
+    for event in cal.walk("VEVENT"):
+        if "DTSTART" not in event:
+            raise BadInput(f"event {event.get('SUMMARY', '?')!r} has no DTSTART", str(path))
+        start = _as_date(event.decoded("DTSTART"))
+        end = _as_date(event.decoded("DTEND")) if "DTEND" in event else start + timedelta(days=1)
+        length = max((end - start).days, 1)
+        firsts = [start]
+        if "RRULE" in event:
+            rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=datetime.combine(start, datetime.min.time()))
+            firsts = [d.date() for d in rule.between(datetime(start.year, 1, 1), datetime(2100, 1, 1), inc=True)]
+        for first in firsts:
+            days.update(first + timedelta(days=i) for i in range(length))
+    return frozenset(days)
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value

@@ -1,0 +1,103 @@
+"""`connector due`: when is N working hours after a moment due, on a business calendar."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+import pytz
+
+from connector.calendars import load_calendar_file
+from connector.cli import cli
+from connector.core.calendar import BusinessCalendar
+from connector.errors import BadInput, ConnectorError
+
+
+def parse_moment(text: Any, zone: str | None = None) -> datetime:
+    """An ISO 8601 moment with a UTC offset (or a naive one read in `zone`)."""
+    if not isinstance(text, str):
+        raise BadInput(f"start must be an ISO 8601 string, not {type(text).__name__}")
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"not an ISO 8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        if zone is None:
+            raise BadInput(f"{text!r} has no UTC offset: add one (e.g. +03:00 or Z) or pass --zone")
+        try:
+            moment = pytz.timezone(zone).localize(moment)
+        except pytz.UnknownTimeZoneError:
+            raise BadInput(f"unknown time zone {zone!r}") from None
+    return moment
+
+
+def parse_hours(value: Any) -> timedelta:
+    """A finite, non-negative number of working hours."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadInput(f"hours must be a number, not {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise BadInput(f"hours must be a finite number >= 0, not {value!r}")
+    return timedelta(hours=value)
+
+
+def _batch(calendar: BusinessCalendar, zone: str | None) -> int:
+    """Answer JSON lines from stdin in order; report bad lines on stderr; count failures."""
+    failed = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInput(f"not valid JSON: {exc.msg}") from None
+            if not isinstance(item, dict) or "start" not in item or "hours" not in item:
+                raise BadInput('expected an object with "start" and "hours"')
+            due = calendar.add(parse_moment(item["start"], zone), parse_hours(item["hours"]))
+        except ConnectorError as exc:
+            failed += 1
+            click.echo(f"line {number}: {exc}", err=True)
+            continue
+        out = {"start": item["start"], "hours": item["hours"], "due": due.isoformat()}
+        if calendar.is_provisional(due):
+            out["provisional"] = True
+        click.echo(json.dumps(out))
+    return failed
+
+
+@cli.command()
+@click.option("--start", metavar="ISO8601", help="Start moment with a UTC offset, e.g. 2026-12-30T15:00:00+03:00.")
+@click.option("--hours", type=float, metavar="H", help="Working hours to add (>= 0, fractions allowed).")
+@click.option("--batch", is_flag=True, help='Read JSON lines {"start": ..., "hours": ...} on stdin, '
+              'write {"start", "hours", "due"} lines on stdout in the same order.')
+@click.option("--no-shortened", is_flag=True, help="Ignore shortened pre-holiday days (full 8-hour days).")
+@click.option("--calendar", "calendar_path", metavar="FILE", default="default", show_default=True,
+              help='Calendar file (.toml or .json, see schemas/calendar.schema.json) or "24x7".')
+@click.option("--zone", metavar="ZONE", help="Read a start without UTC offset in this IANA zone.")
+def due(start: str | None, hours: float | None, batch: bool, no_shortened: bool,
+        calendar_path: str, zone: str | None) -> None:
+    """Print the due moment HOURS working hours after START, as ISO 8601 in the calendar's zone.
+
+    The default calendar is the vendor's: 10:00-18:00 Mon-Fri, Europe/Moscow, Russian production
+    calendar with shortened pre-holiday days. A due moment that lands exactly at a closing time is
+    that closing time (18:00). Beyond the calendar's data horizon the answer is marked provisional.
+    """
+    calendar = load_calendar_file(calendar_path, shortened=False if no_shortened else None)
+    if batch:
+        if start is not None or hours is not None:
+            raise click.UsageError("--batch reads its starts and hours from stdin; drop --start/--hours")
+        failed = _batch(calendar, zone)
+        if failed:
+            click.echo(f"error: {failed} line(s) failed", err=True)
+            sys.exit(2)
+        return
+    if start is None or hours is None:
+        raise click.UsageError("give --start and --hours (or --batch)")
+    moment = calendar.add(parse_moment(start, zone), parse_hours(hours))
+    click.echo(moment.isoformat())
+    if calendar.is_provisional(moment):
+        click.echo(f"note: provisional: beyond the data of calendar {calendar.name!r} "
+                   f"({calendar.known_from}..{calendar.horizon}); weekends and fixed holidays only", err=True)

@@ -1,0 +1,53 @@
+"""Load the JSON Schemas shipped in `schemas/` and validate documents against them."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from connector.errors import ValidationFailed
+
+
+def _schema_dir():
+    return resources.files("connector") / "schemas"
+
+
+@lru_cache(maxsize=None)
+def _registry() -> Registry:
+    """All shipped schemas, addressable by file name, so schemas can `$ref` each other."""
+    registry = Registry()
+    for entry in _schema_dir().iterdir():
+        if entry.name.endswith(".json"):
+            resource = Resource.from_contents(json.loads(entry.read_text(encoding="utf-8")))
+            registry = registry.with_resource(entry.name, resource)
+    return registry
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    """The validator for `schemas/<name>` (e.g. "policy.schema.json", or a part of one:
+    "calendar.schema.json#/$defs/calendar")."""
+    schema = {"$ref": name} if "#" in name else _registry()[name].contents
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def pointer(path) -> str:
+    """A JSON Pointer for a jsonschema error path."""
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def problems(name: str, document: Any) -> list[str]:
+    """Every schema violation of `document`, each naming its JSON Pointer, in document order."""
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: [str(p) for p in e.path])
+    return [f"{pointer(e.path)}: {e.message}" for e in errors]
+
+
+def validate(name: str, document: Any, what: str) -> None:
+    """Raise ValidationFailed listing every problem if `document` does not match `schemas/<name>`."""
+    found = problems(name, document)
+    if found:
+        raise ValidationFailed(f"{what} is invalid ({len(found)} problem(s))", found)
