@@ -1,0 +1,109 @@
+"""`connector entitlement`: which support tier a requester gets, and why."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import click
+
+from connector.cli import cli
+from connector.cli.registry import DATABASE_HELP
+from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS, EntitlementRequest
+from connector.errors import BadInput
+
+
+def parse_moment(text: str | None) -> datetime:
+    """--at: an ISO 8601 moment with an offset, or a date (its start in the vendor's zone)."""
+    from connector.entitlements import now, rulebook
+
+    if text is None:
+        return now()
+    zone = rulebook().vendor_calendar.zone
+    try:
+        if len(text) == 10:
+            return zone.localize(datetime.combine(date.fromisoformat(text), datetime.min.time()))
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--at {text!r} is not an ISO 8601 moment (e.g. 2025-03-03T12:00:00+03:00)") from None
+    if moment.tzinfo is None:
+        raise BadInput(f"--at {text!r} has no UTC offset (e.g. 2025-03-03T12:00:00+03:00)")
+    return moment
+
+
+@cli.command("entitlement")
+@click.option("--email", required=True, help="The requester's e-mail.")
+@click.option("--product", metavar="CODE", help="Product code; when absent, the customer's products are tried.")
+@click.option("--at", "at", metavar="ISO8601", help="The ticket's creation moment (default: now).")
+@click.option("--request-type", type=click.Choice(REQUEST_TYPES), default="error", show_default=True)
+@click.option("--topic", type=click.Choice(TOPICS), help="Topic of an information request.")
+@click.option("--channel", type=click.Choice(CHANNELS), help="How the request came in.")
+@click.option("--platform", metavar="NAME", help="Ticketing platform of --org (zendesk, jira, ...).")
+@click.option("--org", "org_id", metavar="ID", help="The requester's organisation id on the platform.")
+@click.option("--registry", "registry_path", type=click.Path(exists=True),
+              help="Resolve against this registry file or CSV folder instead of the database.")
+@click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
+@click.option("--json", "as_json_output", is_flag=True, help="Print a JSON object instead of a summary.")
+def entitlement_command(email: str, product: str | None, at: str | None, request_type: str, topic: str | None,
+                        channel: str | None, platform: str | None, org_id: str | None,
+                        registry_path: str | None, url: str | None, as_json_output: bool) -> None:
+    """Resolve the support tier of a request: the customer (contact e-mail, e-mail domain,
+    platform organisation), then individual contract > warranty > basic > none, with the
+    earliest due moments any applicable tier gives, KB access, flags and the reasons.
+
+    \b
+    Examples:
+      connector entitlement --email ann@alpha.ru --product KOMPAS --at 2025-03-03T12:00:00+03:00
+      connector entitlement --email ann@alpha.ru --request-type information --topic functionality --json
+    """
+    from connector.entitlements import as_json, resolve_in, resolve_stored
+
+    if "@" not in email:
+        raise BadInput(f"--email {email!r} is not an e-mail address")
+    request = EntitlementRequest(email, parse_moment(at), product, request_type, topic, channel, platform, org_id)
+    if registry_path:
+        from connector.registry.memory import MemoryRegistry
+        result = resolve_in(request, MemoryRegistry.from_file(registry_path))
+    else:
+        from connector.storage import open_database
+        engine = open_database(url)
+        try:
+            result = resolve_stored(request, engine)
+        finally:
+            engine.dispose()
+    doc = as_json(result)
+    if as_json_output:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        click.echo(summary(doc))
+
+
+def _target(doc: dict, metric: str) -> str:
+
+
+    """One target for the summary: hours, due moment and basis."""
+    hours = doc[f"{metric}_hours"]
+    if hours is None:
+        return "not regulated"
+    return f"{hours:g} working hours, due {doc[f'{metric}_due']} ({doc[f'{metric}_basis']})"
+
+
+def summary(doc: dict) -> str:
+    """A readable summary of an entitlement JSON object."""
+    customer = doc["customer"]
+    lines = [
+        f"tier:           {doc['tier']}" + (f" (valid until {doc['valid_until']})" if doc["valid_until"] else ""),
+        f"customer:       {customer['name']} ({customer['id']}), by {customer['matched_by']}" if customer
+        else "customer:       unknown",
+        f"product:        {doc['product'] or '-'}",
+        f"first response: {_target(doc, 'first_response')}",
+        f"resolution:     {_target(doc, 'resolution')}",
+        f"KB access:      {'yes' if doc['kb_access'] else 'no'}",
+    ]
+    if doc["contract"]:
+        lines.append(f"contract:       {doc['contract']}"
+                     + (f", engineer {doc['dedicated_engineer']}" if doc["dedicated_engineer"] else ""))
+    lines.append("flags:" + ("" if doc["flag_details"] else "          none"))
+    lines += [f"  {f['code']}: {f['explanation']}" for f in doc["flag_details"]]
+    lines.append("reasons:")
+    lines += [f"  - {reason}" for reason in doc["reasons"]]
+    return "\n".join(lines)

@@ -1,0 +1,261 @@
+"""Entitlement resolution: which support tier a requester gets for a product at a moment, and why.
+
+Pure rules (no database, no clock): the facts come through a `RegistryView`, the moment is in the
+request, the policy and calendars in the `Rulebook`. The order is the issue's: identify the
+customer, find every tier that covers the product, take the highest tier but the earliest due
+moment per metric (a customer never gets worse terms by paying), then flag what the agent should know.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Protocol
+
+from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
+from connector.core.policy import Policy
+from connector.core.registry import Customer, CustomerFacts, RegistryView
+from connector.core.tiers import Tier
+from connector.errors import BadInput
+
+REQUEST_TYPES = ("error", "information", "proposal")
+TOPICS = ("installation", "functionality", "other")
+CHANNELS = ("email", "phone", "portal", "office", "messenger", "remote")
+EXPIRY_NOTICE = timedelta(days=30)  # warranty_expiring_soon: the warranty ends within this
+
+
+class WorkingCalendar(Protocol):
+    """What resolution needs of a business calendar (see connector.core.calendar)."""
+
+    zone: Any
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The due moment `duration` of working time after `start`."""
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The policy, and the calendar for a calendar document (cached by the caller)."""
+
+    policy: Policy
+    calendar_for: Callable[[Any], WorkingCalendar]
+
+    @property
+    def vendor_calendar(self) -> WorkingCalendar:
+        """The policy's calendar; its zone is the one registry dates are in."""
+        return self.calendar_for(self.policy.calendar)
+
+
+@dataclass(frozen=True)
+class EntitlementRequest:
+    """Who asks, about what, how, and when (an aware moment: the ticket's creation)."""
+
+    email: str
+    at: datetime
+    product: str | None = None
+    request_type: str = "error"
+    topic: str | None = None
+    channel: str | None = None
+    platform: str | None = None
+    org_id: str | None = None
+
+    def __post_init__(self) -> None:
+
+        """Reject a naive moment and values outside the known lists."""
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise BadInput(f"naive moment {self.at.isoformat()}: give a UTC offset")
+        for name, value, allowed in (("request type", self.request_type, REQUEST_TYPES),
+                                     ("topic", self.topic, TOPICS), ("channel", self.channel, CHANNELS)):
+            if value is not None and value not in allowed:
+                raise BadInput(f"unknown {name} {value!r} (one of: {', '.join(allowed)})")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the agent should know; the ticket is still served."""
+
+    code: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class DueTarget:
+    """A target that applies: working hours, the due moment, and which tier or contract gave it."""
+
+    hours: float
+    due: datetime
+    basis: str
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """The resolution: tier, targets, KB access, flags and the reasons behind them."""
+
+    tier: Tier
+    at: datetime
+    customer: Customer | None = None
+    matched_by: str | None = None  # contact, domain or platform
+    product: str | None = None
+    first_response: DueTarget | None = None
+    resolution: DueTarget | None = None
+    kb_access: bool = False
+    valid_until: date | None = None
+    flags: tuple[Flag, ...] = ()
+    reasons: tuple[str, ...] = ()
+    coverages: tuple[Coverage, ...] = field(default=(), repr=False)
+
+    @property
+    def flag_codes(self) -> list[str]:
+        """The flags' codes, in the order they were raised."""
+        return [f.code for f in self.flags]
+
+    @property
+    def contract(self) -> Coverage | None:
+        """The individual contract that applies, if any."""
+        return next((c for c in self.coverages if c.contract), None)
+
+
+@dataclass(frozen=True)
+class _Identity:
+    customer_id: str | None
+    matched_by: str | None = None
+    match: str = ""
+    flag: Flag | None = None
+
+
+def identify(request: EntitlementRequest, registry: RegistryView) -> _Identity:
+    """The customer: contact e-mail, else e-mail domain, else platform organisation id."""
+    email = request.email.strip().lower()
+    found = registry.customers_by_email(email)
+    if found:
+        return _Identity(found[0], "contact", f"contact e-mail {email}")
+    domain = email.rpartition("@")[2]
+    found = registry.customers_by_domain(domain) if domain else []
+    if len(found) == 1:
+        return _Identity(found[0], "domain", f"e-mail domain {domain}")
+    if len(found) > 1:
+        return _Identity(None, flag=Flag("ambiguous_customer", (
+            f"the e-mail domain {domain} belongs to {len(found)} customers ({', '.join(sorted(found))});"
+            " add the requester as a contact of one of them")))
+    if request.org_id:
+        found = registry.customers_by_platform(request.platform, request.org_id)
+        where = f"organisation {request.org_id}" + (f" on {request.platform}" if request.platform else "")
+        if len(found) == 1:
+            return _Identity(found[0], "platform", where)
+        if len(found) > 1:
+            return _Identity(None, flag=Flag("ambiguous_customer", (
+                f"{where} belongs to {len(found)} customers ({', '.join(sorted(found))})")))
+    return _Identity(None, flag=Flag("unknown_requester", (
+        f"{email} is neither a contact nor on a customer's e-mail domain"
+        + (f", and organisation {request.org_id} is not in the registry" if request.org_id else "")
+        + "; no support tier applies until the registry knows them")))
+
+
+def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook) -> Entitlement:
+    """The entitlement of `request` at `request.at` (see the module docstring for the rules)."""
+    day = request.at.astimezone(rules.vendor_calendar.zone).date()
+    who = identify(request, registry)
+    if who.customer_id is None:
+        return Entitlement(Tier.NONE, request.at, flags=(who.flag,) if who.flag else (),
+                           reasons=("no customer identified",))
+    facts = registry.customer_facts(who.customer_id, request.product)
+    found = f"customer {facts.customer.name} ({facts.customer.id}) identified by {who.match}"
+    candidates, note, unknown = _products_to_try(request.product, facts)
+    results = [_assess(request, facts, code, day, rules) for code in candidates]
+    best = min(results, key=_rank)
+    flags = list(best.flags)
+    if unknown:
+        flags.insert(0, Flag("unknown_product", unknown))
+    flags += _scope_flags(request, best, day)
+    return Entitlement(best.tier, request.at, facts.customer, who.matched_by, best.product,
+                       best.first_response, best.resolution, best.kb_access, best.valid_until,
+                       tuple(flags), (found, *note, *best.reasons), best.coverages)
+
+
+def _products_to_try(product: str | None, facts: CustomerFacts) -> tuple[list[str | None], list[str], str]:
+    """Products to resolve, a reason, and an unknown_product explanation ("" when known)."""
+    if product is not None and product in facts.products:
+        return [product], [], ""
+    held = facts.known_products()
+    asked = f"product {product!r} is not in the registry" if product else "no product given"
+    if len(held) == 1:
+        note = f"{asked}; the customer's only product {held[0]} is assumed"
+        return held, [note], (note if product else "")
+    if not held:
+        return [None], [f"{asked}; the customer holds no product"], f"{asked} and the customer holds none"
+    return held, [f"{asked}; resolved for each of the customer's products ({', '.join(held)})"
+                  " and the best taken"], (
+        f"{asked}; the customer holds {len(held)} products, the best entitlement among them is shown")
+
+
+def _assess(request: EntitlementRequest, facts: CustomerFacts, product: str | None, day: date,
+            rules: Rulebook) -> Entitlement:
+    """The entitlement for one product (flags about the product, not yet about the request)."""
+    policy = rules.policy
+    coverages = contract_coverages(facts, product, day, request.request_type, policy)
+    warranty, purchase = warranty_coverage(facts, product, day, policy)
+    basic = basic_coverage(facts, product, day, policy)
+    coverages += [c for c in (warranty, basic) if c is not None]
+    flags, reasons = [], [c.reason for c in coverages]
+    known = facts.products.get(product) if product else None
+    if known is not None and known.withdrawn(day):
+        flags.append(Flag("product_withdrawn", f"{known.name} ({known.code}) was withdrawn from support"
+                                               f" on {known.withdrawn_on}: basic support no longer applies"))
+    if purchase is not None and warranty is None:
+        reasons.append(f"the warranty of the purchase on {purchase.date} has ended")
+    if warranty is not None and warranty.ends is not None and warranty.ends - day <= EXPIRY_NOTICE:
+        flags.append(Flag("warranty_expiring_soon", (
+            f"the warranty ends after {warranty.valid_until} ({(warranty.ends - day).days} day(s) left):"
+            " faster targets and the closed knowledge base end with it")))
+    if not coverages:
+        reasons.append(f"no contract, warranty or license covers {product or 'this request'} on {day}")
+        return Entitlement(Tier.NONE, request.at, product=product, flags=tuple(flags), reasons=tuple(reasons))
+    coverages.sort(key=lambda c: -c.tier)  # ties of due moments go to the higher tier
+    tier = coverages[0].tier
+    first = _earliest(request.at, coverages, "first_response", rules)
+    resolution = _earliest(request.at, coverages, "resolution", rules)
+    for target, name in ((first, "first response"), (resolution, "resolution")):
+        if target is not None and target.basis != coverages[0].basis:
+            reasons.append(f"{name}: the {target.basis}'s {target.hours:g} working hours give an earlier"
+                           f" due moment than the {coverages[0].basis}'s terms")
+    valid_until = max((c.valid_until for c in coverages if c.tier == tier),
+                      key=lambda d: d or date.max)
+    return Entitlement(tier, request.at, product=product, first_response=first, resolution=resolution,
+                       kb_access=any(c.kb_access for c in coverages), valid_until=valid_until,
+                       flags=tuple(flags), reasons=tuple(reasons), coverages=tuple(coverages))
+
+
+def _earliest(at: datetime, coverages: list[Coverage], metric: str, rules: Rulebook) -> DueTarget | None:
+    """The earliest due moment for `metric` among the coverages, each on its own calendar."""
+    zone = rules.vendor_calendar.zone
+    best: DueTarget | None = None
+    for coverage in coverages:
+        target: timedelta | None = getattr(coverage, metric)
+        if target is None:
+            continue
+        due = rules.calendar_for(coverage.calendar).add(at, target).astimezone(zone)
+        if best is None or due < best.due:
+            best = DueTarget(target / timedelta(hours=1), due, coverage.basis)
+    return best
+
+
+def _rank(result: Entitlement) -> tuple:
+    """Sort key: the best entitlement first (tier, then earliest targets, then KB access)."""
+    def due(target: DueTarget | None) -> tuple:
+        return (1, 0.0) if target is None else (0, target.due.timestamp())
+    return (-result.tier, due(result.first_response), due(result.resolution), not result.kb_access)
+
+
+def _scope_flags(request: EntitlementRequest, best: Entitlement, day: date) -> list[Flag]:
+    """outside_tier_scope: the channel or the information topic is not among what the applicable
+    tiers offer (basic: phone and e-mail, installation questions only; see the policy)."""
+    if best.tier == Tier.NONE:
+        return []
+    channels = frozenset().union(*(c.channels for c in best.coverages))
+    topics = frozenset().union(*(c.information_topics for c in best.coverages))
+    why = []
+    if request.channel is not None and request.channel not in channels:
+        why.append(f"the {best.tier.code} tier is served by {', '.join(sorted(channels))}, not {request.channel}")
+    if request.request_type == "information" and request.topic is not None and request.topic not in topics:
+        why.append(f"information requests on {request.topic} are not part of the {best.tier.code} tier"
+                   f" (it covers {', '.join(sorted(topics)) or 'none'})")
+    return [Flag("outside_tier_scope", "; ".join(why) + "; serve it, but the customer should know")] if why else []

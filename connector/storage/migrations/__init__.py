@@ -1,0 +1,1 @@
+"""Alembic migrations of the connector's database (run by `connector.storage.open_database`)."""

@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first (Alembic reads them; they are not imported as a package)."""
