@@ -14,10 +14,20 @@ $(BIN)/connector: pyproject.toml
 
 install: $(BIN)/connector
 
-# Runs the connector on its embedded default (no server needed).
-run: install
-	$(BIN)/connector --help
-	$(BIN)/connector due --start 2026-12-30T15:00:00+03:00 --hours 16
+SECRETS = $(HOME)/.config/connector
+
+# Runs the connector on its embedded default (SQLite file connector.db, no other server):
+# imports the example registry and serves webhooks with examples/connector.toml.
+run: install $(SECRETS)/zendesk-webhook-secret
+	$(BIN)/connector import examples/registry.json --database sqlite:///connector.db
+	$(BIN)/connector serve --config examples/connector.toml
+
+# Secrets live outside the repository; the demo makes random ones on first use.
+$(SECRETS)/zendesk-webhook-secret:
+	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	[ -f $(SECRETS)/zendesk-api-token ] || echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token
+	chmod 600 $(SECRETS)/*
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

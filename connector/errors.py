@@ -33,3 +33,38 @@ class ValidationFailed(ConnectorError):
 
     def __str__(self) -> str:
         return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class Unauthorized(ConnectorError):
+    """A webhook whose signature or token is missing or wrong."""
+
+    http_status = 401
+
+
+class NotFound(ConnectorError):
+    """A platform that is not configured (or not known)."""
+
+    http_status = 404
+
+
+class PayloadTooLarge(ConnectorError):
+    """A request body over the limit."""
+
+    http_status = 413
+
+
+class PlatformError(ConnectorError):
+    """A call to a ticketing platform's API failed; `transient` ones are retried."""
+
+    transient = True
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class PlatformRejected(PlatformError):
+    """The platform refused the call for good (4xx other than 429): retrying will not help."""
+
+    transient = False

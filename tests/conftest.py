@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.helpdesk_fixture"]  # a real django-helpdesk: the `helpdesk_site` fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGISTRY_JSON = FIXTURES / "registry" / "registry.json"

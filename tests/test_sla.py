@@ -53,7 +53,7 @@ def test_breach_is_marked_with_its_moment():
 def test_reopen_runs_again_from_the_elapsed_time():
     c = clock(40, (msk(2026, 11, 23, 10), RUN), (msk(2026, 11, 24, 18), STOP), (msk(2026, 11, 30, 10), RUN))
     solved = c.reading(msk(2026, 11, 27, 10))
-    assert solved.met is True and solved.elapsed == 16 * H and solved.due is None
+    assert solved.met is True and solved.elapsed == 16 * H and solved.due == msk(2026, 11, 27, 18)
     reopened = c.reading(msk(2026, 11, 30, 12))
     assert reopened.met is None and reopened.elapsed == 18 * H and reopened.due == msk(2026, 12, 2, 18)
 

@@ -40,7 +40,8 @@ class SlaReading:
     elapsed: timedelta
     paused: timedelta
     remaining: timedelta | None  # negative once breached; None without a target
-    due: datetime | None  # while running (the missed moment once breached); None paused/stopped
+    due: datetime | None  # running or stopped: of the last running period (the missed moment once
+    # breached); None while paused, when it is not known when the clock resumes
     breached_at: datetime | None  # the moment the target was used up, if it has been
     stopped_at: datetime | None
 
@@ -100,7 +101,7 @@ class SlaClock:
             elapsed += worked
         if breached_at is not None:
             due = breached_at
-        elif state is not ClockState.RUNNING:
+        elif state is ClockState.PAUSED:
             due = None
         return SlaReading(
             state=state, target=target, elapsed=elapsed, paused=paused,

@@ -55,6 +55,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
     cursor.execute("PRAGMA busy_timeout=10000")  # wait for another process's write, not fail
+    # WAL: readers never block the writer, and a commit is one append + fsync of the log
+    # (synchronous=FULL keeps every answered webhook on disk, even through a power cut)
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 

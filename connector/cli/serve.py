@@ -1,0 +1,139 @@
+"""`connector serve`, `connector worker`, `connector events`, `connector replay`."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+
+import click
+
+from connector.cli import cli
+from connector.config import load_config
+from connector.errors import BadInput
+from connector.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
+CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no platform is enabled)."
+
+
+def _workers(runtime: Runtime, count: int, stop: threading.Event) -> list[threading.Thread]:
+    from connector.pipeline.process import Processor
+    from connector.pipeline.worker import Worker, start_workers
+
+    processor = Processor(runtime.engine, runtime.adapters, runtime.rules)
+    return start_workers(count, lambda name: Worker(runtime.store, processor, runtime.config.worker,
+                                                    runtime.metrics, name=name), stop)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+@cli.command()
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--host", help="Address to listen on (default: the config's server.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: the config's server.port, 8080).")
+@click.option("--workers", type=int, help="Worker threads in this process (default: worker.threads, 2).")
+def serve(config_path: str | None, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run webhooks and workers in one process, on the waitress WSGI server.
+
+    The database is the config's database_url (or $CONNECTOR_DATABASE_URL, else SQLite
+    connector.db here). Stop with Ctrl-C or SIGTERM: workers finish their event first.
+    """
+    import waitress
+
+    from connector.web import create_app
+
+    config = load_config(config_path)
+    runtime = build_runtime(config)
+    app = create_app(runtime=runtime)
+    stop = threading.Event()
+    threads = _workers(runtime, config.worker["threads"] if workers is None else workers, stop)
+    host, port = host or config.server["host"], port or config.server["port"]
+    click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
+               f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s))", err=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=config.server["threads"], ident="connector",
+                       max_request_body_size=config.server["max_body_bytes"] + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        runtime.close()
+
+
+@cli.command()
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--threads", type=int, help="Worker threads (default: the config's worker.threads, 2).")
+def worker(config_path: str | None, threads: int | None) -> None:
+    """Run workers only, for scale-out: several processes against one PostgreSQL database.
+    Each event is leased to one worker; a killed worker's event is picked up again."""
+    config = load_config(config_path)
+    runtime = build_runtime(config)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    started = _workers(runtime, threads or config.worker["threads"] or 1, stop)
+    click.echo(f"connector worker: {len(started)} thread(s); Ctrl-C to stop", err=True)
+    while not stop.wait(0.5):
+        pass
+    for thread in started:
+        thread.join(timeout=30)
+    runtime.close()
+
+
+@cli.command()
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--failed", is_flag=True, help="Only dead-lettered events (same as --status failed).")
+@click.option("--status", type=click.Choice(["pending", "processing", "done", "failed"]), help="Only this status.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def events(config_path: str | None, failed: bool, status: str | None, limit: int, as_json: bool) -> None:
+    """List stored webhook events, newest first, with their status and last error."""
+    from connector.storage import open_database
+    from connector.storage.events import EventStore
+
+    engine = open_database(load_config(config_path).database_url)
+    try:
+        rows = EventStore(engine).list("failed" if failed else status, limit)
+    finally:
+        engine.dispose()
+    for e in rows:
+        if as_json:
+            click.echo(json.dumps({"id": e.id, "platform": e.platform, "ticket": e.ticket_id, "kind": e.kind,
+                                   "status": e.status, "attempts": e.attempts, "received_at": e.received_at.isoformat(),
+                                   "last_error": e.last_error, "result": e.result}, default=str))
+        else:
+            error = f"  {e.last_error}" if e.last_error else ""
+            click.echo(f"{e.id:>8}  {e.received_at:%Y-%m-%d %H:%M:%S}  {e.platform:<16} ticket {e.ticket_id:<10} "
+                       f"{e.kind:<28} {e.status:<10} tries {e.attempts}{error}")
+    if not rows and not as_json:
+        click.echo("no events", err=True)
+
+
+@cli.command()
+@click.argument("event_ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Replay every dead-lettered event.")
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None) -> None:
+    """Run dead-lettered events again (by ID, or --all-failed); a running worker picks them up."""
+    from datetime import datetime, timezone
+
+    from connector.storage import open_database
+    from connector.storage.events import EventStore
+
+    if bool(event_ids) == all_failed:
+        raise click.UsageError("give event IDs or --all-failed (not both)")
+    engine = open_database(load_config(config_path).database_url)
+    try:
+        store = EventStore(engine)
+        missing = [i for i in event_ids if (e := store.get(i)) is None or e.status != "failed"]
+        if missing:
+            raise BadInput(f"not failed events (or unknown): {', '.join(map(str, missing))}")
+        count = store.replay(None if all_failed else event_ids, datetime.now(timezone.utc))
+    finally:
+        engine.dispose()
+    click.echo(f"{count} event(s) queued again")

@@ -1,0 +1,107 @@
+"""The connector's one TOML config file, validated by `schemas/config.schema.json`.
+
+Secrets are given by value (`key`), by environment variable (`key_env`) or by file (`key_file`),
+so none need be in the file itself; resolved values are never logged.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from connector.errors import BadInput
+from connector.platforms.base import PlatformSettings
+from connector.schemas_access import validate
+
+SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
+WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
+                   "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `connector serve` and `connector worker` need, secrets resolved."""
+
+    database_url: str | None = None
+    policy: str | None = None
+    server: Mapping[str, Any] = field(default_factory=lambda: dict(SERVER_DEFAULTS))
+    worker: Mapping[str, Any] = field(default_factory=lambda: dict(WORKER_DEFAULTS))
+    platforms: Mapping[str, PlatformSettings] = field(default_factory=dict)
+    source: str = "defaults"
+
+
+def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str | None:
+    """`key`, `key_env` or `key_file` of a section; None when none is given."""
+    given = [k for k in (key, f"{key}_env", f"{key}_file") if k in section]
+    if len(given) > 1:
+        raise BadInput(f"give only one of {', '.join(given)}", f"{where}.{key}")
+    if key in section:
+        return str(section[key])
+    if f"{key}_env" in section:
+        name = section[f"{key}_env"]
+        if name not in os.environ:
+            raise BadInput(f"environment variable {name} is not set", f"{where}.{key}_env")
+        return os.environ[name]
+    if f"{key}_file" in section:
+        path = base / Path(section[f"{key}_file"]).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise BadInput(f"cannot read secret file {path}: {exc.strerror}", f"{where}.{key}_file") from None
+    return None
+
+
+def _platform(name: str, doc: Mapping[str, Any], base: Path) -> PlatformSettings:
+    where = f"platforms.{name}"
+    creds_doc = doc.get("credentials", {})
+    keys = {k.removesuffix("_env").removesuffix("_file") for k in creds_doc}
+    credentials = {k: secret(creds_doc, k, f"{where}.credentials", base) or "" for k in sorted(keys)}
+    webhook_secret = secret(doc, "webhook_secret", where, base) or ""
+    if webhook_secret and len(webhook_secret) < 16:
+        raise BadInput("a webhook secret needs at least 16 characters", f"{where}.webhook_secret")
+    return PlatformSettings(
+        name=name, base_url=doc.get("base_url", ""), webhook_secret=webhook_secret,
+        credentials=credentials, fields={k: str(v) for k, v in doc.get("fields", {}).items()},
+        tag_prefix=doc.get("tag_prefix", "sla_"), dry_run=doc.get("dry_run", False),
+        options=doc.get("options", {}),
+    )
+
+
+def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str) -> Config:
+    """A Config from a parsed document; every schema problem is listed with its key."""
+    validate("config.schema.json", doc, f"config {source}")
+    from connector.platforms import platform_names
+
+    for name in doc.get("platforms", {}):
+        if name not in platform_names():
+            raise BadInput(f"unknown platform {name!r} (known: {', '.join(platform_names())})", f"platforms.{name}")
+    return Config(
+        database_url=secret(doc, "database_url", "config", base),
+        policy=str(base / doc["policy"]) if "policy" in doc else None,
+        server={**SERVER_DEFAULTS, **doc.get("server", {})},
+        worker={**WORKER_DEFAULTS, **doc.get("worker", {})},
+        platforms={name: _platform(name, body, base) for name, body in doc.get("platforms", {}).items()},
+        source=source,
+    )
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The config from `path`, else CONNECTOR_CONFIG, else the defaults (no platform enabled)."""
+    path = path or os.environ.get("CONNECTOR_CONFIG")
+    if not path:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read config file: {exc.strerror}", str(path)) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"not valid TOML: {exc}", str(path)) from None
+    try:
+        return config_from_mapping(doc, path.parent, str(path))
+    except BadInput as exc:
+        raise BadInput(exc.message, f"{path}: {exc.where}" if exc.where else str(path)) from None

@@ -1,0 +1,69 @@
+"""Processing one event: read the ticket from the platform (the truth), resolve the
+entitlement at the ticket's creation, run the SLA clocks, and write back only what changed."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.engine import Engine
+
+from connector.core.entitlement import DueTarget, Entitlement, EntitlementRequest, Rulebook, resolve
+from connector.core.ticket import Target, Ticket, WriteBack, plan_write_back
+from connector.errors import PlatformRejected
+from connector.platforms.base import Adapter
+from connector.storage.events import StoredEvent
+from connector.storage.registry import SqlRegistry
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Processor:
+    """Turns a stored event into a write-back (or, in dry-run, a record of it)."""
+
+    def __init__(self, engine: Engine, adapters: Mapping[str, Adapter], rules: Rulebook,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.engine, self.adapters, self.rules, self.clock = engine, adapters, rules, clock
+
+    def entitlement(self, ticket: Ticket) -> Entitlement:
+        """The requester's entitlement at the ticket's creation."""
+        request = EntitlementRequest(ticket.requester_email or "", ticket.created_at, ticket.product,
+                                     ticket.request_type or "error", ticket.topic, ticket.channel,
+                                     ticket.platform, ticket.organisation_id)
+        with self.engine.connect() as conn:
+            return resolve(request, SqlRegistry(conn), self.rules)
+
+    def _target(self, ent: Entitlement, due: DueTarget | None) -> Target:
+        """The SLA target and its calendar: those of the coverage that gave the earliest due."""
+        if due is None:
+            return Target(None, self.rules.vendor_calendar)  # type: ignore[arg-type]
+        calendar = next((c.calendar for c in ent.coverages if c.basis == due.basis), self.rules.policy.calendar)
+        return Target(timedelta(hours=due.hours), self.rules.calendar_for(calendar))  # type: ignore[arg-type]
+
+    def plan(self, ticket: Ticket, now: datetime) -> tuple[Entitlement, WriteBack]:
+        """The entitlement and what the ticket should carry now."""
+        ent = self.entitlement(ticket)
+        contract = ent.contract
+        explanation = " ".join(f"[{f.code}] {f.explanation}" for f in ent.flags)
+        plan = plan_write_back(ticket, ent.tier.code, ent.flag_codes,
+                               contract.dedicated_engineer if contract else None,
+                               self._target(ent, ent.first_response), self._target(ent, ent.resolution),
+                               now, explanation)
+        return ent, plan
+
+    def process(self, event: StoredEvent) -> dict[str, Any]:
+        """Process `event`; the record of what was (or, in dry-run, would be) written."""
+        adapter = self.adapters.get(event.platform)
+        if adapter is None:
+            raise PlatformRejected(f"platform {event.platform!r} is no longer configured")
+        ticket = adapter.fetch_ticket(event.ticket_id)
+        ent, plan = self.plan(ticket, self.clock())
+        dry_run = adapter.settings.dry_run
+        written = adapter.write_back(ticket, plan) if plan.needed and not dry_run else False
+        return {
+            "ticket": ticket.id, "tier": ent.tier.code, "flags": ent.flag_codes,
+            "first_response_due": plan.desired.first_response_due, "resolution_due": plan.desired.resolution_due,
+            "assignee": plan.desired.assignee, "changed": sorted(plan.changed), "note": plan.note,
+            "written": written, "dry_run": dry_run, "reasons": list(ent.reasons),
+        }

@@ -1,0 +1,104 @@
+"""The HTTP client adapters use: one network method, `_request`, and error mapping.
+
+429 becomes `PlatformError` with the platform's Retry-After; 5xx, timeouts and connection
+errors are transient `PlatformError`s; other 4xx are `PlatformRejected` (retrying won't help).
+Retrying and backing off is the worker's job, not the client's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Mapping
+
+import requests
+
+from connector.errors import PlatformError, PlatformRejected
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Response:
+    """What `_request` returns: status, lower-cased headers, body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (an empty body is None)."""
+        return json.loads(self.body) if self.body.strip() else None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class PlatformClient:
+    """A base URL, default headers and auth; `call` maps HTTP outcomes to connector errors."""
+
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, timeout: float = 10.0,
+                 on_response: Callable[[str, int], None] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.auth = auth
+        self.timeout = timeout
+        self.on_response = on_response  # metrics hook: (platform path, status)
+        self.session = requests.Session()
+        # proxies from the environment, read once: requests would re-read os.environ on every call
+        self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
+        self.session.trust_env = False
+
+    def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
+        """The one network call (a test or another transport replaces only this)."""
+        r = self.session.request(method, url, headers=dict(headers), data=body, auth=self.auth,
+                                 timeout=self.timeout, allow_redirects=False)
+        return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+    def call(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204)) -> Any:
+        """Call `path` (relative to the base URL) with a JSON payload; the JSON answer."""
+        headers = {"Accept": "application/json", **self.headers}
+        body = None
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(payload).encode()
+        url = f"{self.base_url}{path}"
+        try:
+            response = self._request(method, url, headers, body)
+        except requests.Timeout:
+            self._count(path, 0)
+            raise PlatformError(f"{method} {path}: timed out after {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            self._count(path, 0)
+            raise PlatformError(f"{method} {path}: {type(exc).__name__}") from None
+        self._count(path, response.status)
+        if response.status in expect:
+            try:
+                return response.json()
+            except ValueError:
+                raise PlatformError(f"{method} {path}: answer is not JSON", response.status) from None
+        detail = response.body[:200].decode("utf-8", "replace")
+        if response.status == 429:
+            raise PlatformError(f"{method} {path}: rate limited", 429,
+                                retry_after_seconds(response.headers.get("retry-after")))
+        if response.status >= 500 or response.status in (408, 409, 423):
+            raise PlatformError(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
+        raise PlatformRejected(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
+
+    def _count(self, path: str, status: int) -> None:
+        if self.on_response:
+            self.on_response(path, status)

@@ -1,0 +1,123 @@
+"""The django-helpdesk (2.6, PyPI) adapter: its built-in webhooks in, its REST API out.
+
+django-helpdesk POSTs `{"ticket": <TicketSerializer>, "queue_slug"}` for a new ticket and the same
+plus `"followup_id"` for a new follow-up, unsigned and without an id, synchronously from the request
+that made the change (3 s timeout; a refused connection makes that request answer 500, although
+the change is saved). A PATCH through the API sends nothing. So the URL carries a secret token
+(`?token=`), and the content hash is the delivery id.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from connector.core.ticket import Ticket, WriteBack
+from connector.errors import BadInput, PlatformRejected, Unauthorized
+from connector.platforms.base import Adapter, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.client import PlatformClient
+from connector.platforms.django_helpdesk.reading import PLATFORM, missing_fields, moment, to_ticket
+from connector.platforms.django_helpdesk.writing import note_body, patch_body
+
+
+class DjangoHelpdeskAdapter(Adapter):
+    """django-helpdesk: webhooks from HELPDESK_GET_*_WEBHOOK_URLS, `due_date` and `custom_*` fields."""
+
+    name = PLATFORM
+    title = "django-helpdesk"
+    docs_url = "https://django-helpdesk.readthedocs.io/"
+    authentication = "secret token in the webhook URL (?token=), compared in constant time"
+
+    def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
+        super().__init__(settings, client)
+        self._custom_fields: frozenset[str] = frozenset()  # names seen on the last read
+
+    @classmethod
+    def client_for(cls, settings: PlatformSettings) -> PlatformClient:
+        """An API client: DRF token auth (`credentials.token`, needs rest_framework.authtoken)
+        or basic auth (`credentials.username` + `password`); the user must be staff."""
+        creds = settings.credentials
+        if creds.get("token"):
+            return PlatformClient(settings.base_url, headers={"Authorization": f"Token {creds['token']}"})
+        if creds.get("username") and creds.get("password"):
+            return PlatformClient(settings.base_url, auth=(creds["username"], creds["password"]))
+        raise BadInput("django-helpdesk needs credentials.token, or credentials.username and .password",
+                       f"platforms.{settings.name}.credentials")
+
+    def verify(self, delivery: Delivery, now: datetime) -> None:
+        """The URL's token must equal the configured secret; no secret means no entry."""
+        secret = self.settings.webhook_secret
+        if not secret:
+            raise Unauthorized("no webhook secret is configured for django-helpdesk")
+        if not delivery.token:
+            raise Unauthorized("the webhook URL has no ?token=")
+        if not hmac.compare_digest(delivery.token.encode("utf-8"), secret.encode("utf-8")):
+            raise Unauthorized("the webhook URL's token is wrong")
+
+    def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
+        """A new follow-up (the body names `followup_id`) or a new ticket."""
+        try:
+            ticket = payload["ticket"]
+            ticket_id = ticket["id"]
+        except (KeyError, TypeError):
+            raise BadInput("the body names no ticket (ticket.id)") from None
+        followups = {f.get("id"): f for f in ticket.get("followup_set") or [] if isinstance(f, dict)}
+        if "followup_id" in payload:
+            kind, followup = "followup.created", followups.get(payload["followup_id"])
+        else:
+            kind, followup = "ticket.created", min(followups.values(), key=lambda f: f.get("date", ""), default=None)
+        try:
+            occurred_at = moment(followup.get("date"), "follow-up date") if followup else None
+        except PlatformRejected:  # an unreadable date does not make the notification useless
+            occurred_at = None
+        return TicketEvent(PLATFORM, str(ticket_id), kind, delivery.content_hash, occurred_at)
+
+    def fetch_ticket(self, ticket_id: str) -> Ticket:
+        """`GET /api/tickets/<id>/` (its follow-ups included) as a domain ticket."""
+        doc = self._client().call("GET", f"/api/tickets/{int(ticket_id)}/")
+        missing = missing_fields(doc, self.settings.fields)
+        if missing:
+            raise PlatformRejected(f"django-helpdesk has no custom field {', '.join(missing)}: create it "
+                                   "(see webhooks/django-helpdesk/README.md)")
+        self._custom_fields = frozenset(k.removeprefix("custom_") for k in doc if k.startswith("custom_"))
+        return to_ticket(doc, self.settings.fields, self.settings.options)
+
+    def write_back(self, ticket: Ticket, plan: WriteBack) -> bool:
+        """One PATCH of the changed fields, then the note as a private follow-up; nothing in dry run.
+        The PATCH goes first: if the note then fails, a retry finds the tier set and writes no
+        second note (a lost note rather than two)."""
+        if not plan.needed or self.settings.dry_run:
+            return False
+        body = patch_body(plan.desired, plan.changed, self.settings.fields, self.settings.options,
+                          self._custom_fields)
+        if body:
+            self._client().call("PATCH", f"/api/tickets/{int(ticket.id)}/", body)
+        if plan.note:
+            self._client().call("POST", "/api/followups/", note_body(ticket, plan.note))
+        return bool(body or plan.note)
+
+    def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
+        """A new-ticket delivery shaped as django-helpdesk sends one (requests' `json=`), with
+        the URL token; the processor then reads the real ticket `ticket_id` from the API."""
+        date = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        opening = {"id": 1, "ticket": int(ticket_id), "user": None, "title": "Ticket Opened", "comment": "test event",
+                   "public": True, "new_status": None, "date": date, "message_id": None}
+        ticket = {"id": int(ticket_id), "queue": 1, "title": "connector test event", "status": 1,
+                  "submitter_email": None, "due_date": None, "followup_set": [opening]}
+        body = json.dumps({"ticket": ticket, "queue_slug": "test"}).encode("utf-8")
+        headers = {"Content-Type": "application/json", "User-Agent": "connector send-test-event"}
+        return headers, body, self.settings.webhook_secret or None
+
+    def install(self, webhook_url: str, apply: bool) -> list[str]:
+        """django-helpdesk has no API for its webhooks: the settings an admin adds (secret elided)."""
+        url = webhook_url if "token=" in webhook_url else f"{webhook_url}?token=<webhook secret>"
+        return ["django-helpdesk is set up in its Django settings, not over its API; add (see "
+                "webhooks/django-helpdesk/settings.py and README.md for the custom fields and the API user):",
+                f"    def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS(): return [{url!r}]",
+                f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]"]
+
+    def _client(self) -> PlatformClient:
+        if self.client is None:
+            raise BadInput("django-helpdesk has no base_url configured", f"platforms.{self.settings.name}.base_url")
+        return self.client

@@ -1,0 +1,151 @@
+"""The Zendesk adapter: signed ticket-event webhooks in, Support API reads and one write out.
+
+Webhooks are notifications; the API is the truth. `fetch_ticket` makes two calls (the ticket
+with its users side-loaded, its audits with their authors side-loaded; more pages if the ticket
+has over 100 audits) and a third only when a needed user was not side-loaded.
+Docs: https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/,
+https://developer.zendesk.com/documentation/ticketing/using-the-zendesk-api/side_loading/,
+https://support.zendesk.com/hc/en-us/articles/115000510267 (API token auth: `{email}/token:{api_token}`),
+https://developer.zendesk.com/api-reference/introduction/rate-limits/ (429 + Retry-After).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from connector.core.ticket import Ticket, WriteBack
+from connector.errors import BadInput
+from connector.platforms.base import Adapter, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.client import PlatformClient
+from connector.platforms.zendesk import install as installing
+from connector.platforms.zendesk import reading, signature, writing
+
+log = logging.getLogger(__name__)
+
+EVENT_PREFIX = "zen:event-type:"
+MAX_AUDIT_PAGES = 60  # 100 audits a page; Zendesk caps a ticket at 5,000 comments
+
+
+class ZendeskAdapter(Adapter):
+    """Zendesk Support: event webhooks signed with HMAC-SHA256, custom fields and tags."""
+
+    name = "zendesk"
+    title = "Zendesk"
+    docs_url = "https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/"
+    authentication = ("X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(signing secret, "
+                      "X-Zendesk-Webhook-Signature-Timestamp + raw body)), timestamp within 5 minutes")
+
+    @classmethod
+    def client_for(cls, settings: PlatformSettings) -> PlatformClient:
+        """A client for https://{subdomain}.zendesk.com with API token auth (`{email}/token`)."""
+        email = settings.credentials.get("email", "")
+        token = settings.credentials.get("api_token", "")
+        if not settings.base_url or not email or not token:
+            raise BadInput("zendesk needs base_url and credentials.email and credentials.api_token",
+                           "platforms.zendesk")
+        return PlatformClient(settings.base_url, auth=(f"{email}/token", token))
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def verify(self, delivery: Delivery, now: datetime) -> None:
+        """Check the signature on the raw bytes, in constant time, within 5 minutes of `now`."""
+        signature.check(self.settings.webhook_secret, delivery.header(signature.SIGNATURE_HEADER),
+                        delivery.header(signature.TIMESTAMP_HEADER), delivery.body, now)
+
+    def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
+        """A ticket event from a schema-valid event payload; BadInput for non-ticket events."""
+        kind = str(payload["type"]).removeprefix(EVENT_PREFIX)
+        if not kind.startswith("ticket."):
+            raise BadInput(f"{payload['type']} is not a ticket event (subscribe only to ticket events)", "/type")
+        ticket_id = str(payload["detail"]["id"]).strip()
+        if not ticket_id.isdigit():
+            raise BadInput(f"detail.id {ticket_id[:40]!r} is not a ticket id", "/detail/id")
+        return TicketEvent(
+            platform=self.name, ticket_id=ticket_id, kind=kind,
+            delivery_id=delivery.header(signature.INVOCATION_HEADER) or delivery.content_hash,
+            occurred_at=reading.parse_moment(payload.get("time")),
+        )
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def _client(self) -> PlatformClient:
+        """The API client, built on first use (receiving webhooks needs no API credentials)."""
+        if self.client is None:
+            self.client = self.client_for(self.settings)
+        return self.client
+
+    def fetch_ticket(self, ticket_id: str) -> Ticket:
+        """The ticket now: fields, requester, assignee, status history, first public agent reply."""
+        if not str(ticket_id).isdigit():
+            raise BadInput(f"not a Zendesk ticket id: {ticket_id!r}")
+        client = self._client()
+        answer = client.call("GET", f"/api/v2/tickets/{ticket_id}.json?include=users") or {}
+        ticket = answer.get("ticket") or {}
+        users = {u["id"]: u for u in answer.get("users") or [] if "id" in u}
+        audits = self._audits(client, ticket_id, users)
+        wanted = {ticket.get("requester_id"), ticket.get("assignee_id")} | reading.comment_authors(audits)
+        missing = sorted(u for u in wanted if isinstance(u, int) and u not in users)
+        if missing:  # one batched lookup for whoever the side-loads left out
+            more = client.call("GET", f"/api/v2/users/show_many.json?ids={','.join(map(str, missing))}") or {}
+            users.update({u["id"]: u for u in more.get("users") or [] if "id" in u})
+        return reading.to_ticket(ticket, audits, users, self.settings.fields, self.settings.tag_prefix,
+                                 self._tier_values())
+
+    def _audits(self, client: PlatformClient, ticket_id: str, users: dict[int, Any]) -> list[Mapping[str, Any]]:
+        """Every audit of the ticket (cursor pagination), authors side-loaded into `users`."""
+        audits: list[Mapping[str, Any]] = []
+        params = {"include": "users", "page[size]": "100"}
+        for _ in range(MAX_AUDIT_PAGES):
+            page = client.call("GET", f"/api/v2/tickets/{ticket_id}/audits.json?{urlencode(params)}") or {}
+            audits.extend(page.get("audits") or [])
+            users.update({u["id"]: u for u in page.get("users") or [] if "id" in u})
+            meta = page.get("meta") or {}
+            if not (meta.get("has_more") and meta.get("after_cursor")):
+                break
+            params = {"include": "users", "page[size]": "100", "page[after]": meta["after_cursor"]}
+        else:
+            log.warning("zendesk: ticket %s has more than %d pages of audits; read the first ones",
+                        ticket_id, MAX_AUDIT_PAGES)
+        return sorted(audits, key=lambda a: (str(a.get("created_at", "")), a.get("id", 0)))
+
+    def write_back(self, ticket: Ticket, plan: WriteBack) -> bool:
+        """One PUT with only what changed; nothing when nothing changed or in dry-run mode."""
+        body = writing.update_body(ticket, plan, self.settings.fields, self.settings.tag_prefix,
+                                   self._tier_values())
+        if body is None:
+            return False
+        if self.settings.dry_run:
+            log.info("zendesk dry run: would update ticket %s: %s", ticket.id, sorted(body["ticket"]))
+            return False
+        self._client().call("PUT", f"/api/v2/tickets/{ticket.id}.json", body)
+        return True
+
+    def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
+        """A `ticket.created` event for `ticket_id`, shaped and signed as Zendesk sends it now."""
+        stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = json.dumps({
+            "account_id": 0, "id": str(uuid.uuid4()), "subject": f"zen:ticket:{ticket_id}", "time": stamp,
+            "type": f"{EVENT_PREFIX}ticket.created", "zendesk_event_version": "2022-11-06", "event": {},
+            "detail": {"id": str(ticket_id), "status": "NEW", "created_at": stamp, "updated_at": stamp},
+        }).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "connector send-test-event",
+                   signature.TIMESTAMP_HEADER: stamp,
+                   signature.SIGNATURE_HEADER: signature.sign(self.settings.webhook_secret, stamp, body),
+                   signature.INVOCATION_HEADER: f"test-{uuid.uuid4().hex}"}
+        return headers, body, None
+
+    def _tier_values(self) -> dict[str, str]:
+        """Tier code -> dropdown option value, when the tier field is a dropdown (options.tier_values)."""
+        return dict(self.settings.options.get("tier_values") or {})
+
+    # -- installing --------------------------------------------------------------------------
+
+    def install(self, webhook_url: str, apply: bool) -> list[str]:
+        """Create the webhook through the Webhooks API, or list the Admin Center clicks."""
+        if not apply:
+            return installing.admin_steps(webhook_url, self.settings.base_url)
+        return installing.apply(self._client(), webhook_url, self.settings.webhook_secret, self.settings.options)

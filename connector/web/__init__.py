@@ -1,0 +1,44 @@
+"""The connector's web app: `create_app` (the Flask factory), webhooks, health and metrics."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, Response, jsonify
+
+from connector.config import Config, config_from_mapping, load_config
+from connector.runtime import Runtime, build_runtime
+
+
+def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None,
+               runtime: Runtime | None = None) -> Flask:
+    """A Flask app for `config` (default: CONNECTOR_CONFIG or built-in defaults); `test_config`
+    is a config document (as the TOML would parse) for tests."""
+    from pathlib import Path
+
+    from connector.web import errors, webhooks
+
+    app = Flask(__name__)
+    if runtime is None:
+        if test_config is not None:
+            config = config_from_mapping(test_config, Path.cwd(), "test config")
+        runtime = build_runtime(config or load_config())
+    app.extensions["connector"] = runtime
+    app.config["MAX_BODY_BYTES"] = runtime.config.server["max_body_bytes"]
+    errors.init_app(app)
+    app.register_blueprint(webhooks.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        """200 when the database answers, with the event counts; 503 otherwise."""
+        try:
+            counts = runtime.store.counts()
+        except Exception as exc:  # noqa: BLE001 - health must answer, whatever the failure
+            return jsonify(status="unavailable", error=type(exc).__name__), 503
+        return jsonify(status="ok", platforms=sorted(runtime.adapters), events=counts)
+
+    @app.get("/metrics")
+    def metrics():
+        """Prometheus text format."""
+        return Response(runtime.metrics.render(), mimetype=runtime.metrics.content_type)
+
+    return app

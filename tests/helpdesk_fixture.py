@@ -1,0 +1,140 @@
+"""A real django-helpdesk 2.6 on loopback for the test suite (a pytest plugin: `helpdesk_site`).
+
+Once per session: a fresh SQLite database in a temporary folder, migrated, with a staff API user
+and its DRF token, a queue and the connector's custom fields (tests/helpdesk_site/bootstrap.py);
+then `manage.py runserver --noreload` on a free port, waited for with a bounded loop, killed at
+teardown. Without django-helpdesk installed the tests skip, except on CI (env CI set): they fail.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0  # seconds for the server to answer after it is started
+
+
+@dataclass
+class HelpdeskSite:
+    """A running test instance: where it answers, how to log in, and a few API helpers."""
+
+    base_url: str
+    username: str
+    password: str
+    token: str
+    queue_id: int
+    site_dir: Path
+    started_in: float = 0.0  # seconds from nothing to a site that answers
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.session.headers["Authorization"] = f"Token {self.token}"
+
+    def api(self, method: str, path: str, payload: Any = None, expect: int = 200) -> Any:
+        """Call its REST API as the staff user; the JSON answer (asserting the status)."""
+        r = self.session.request(method, f"{self.base_url}{path}", json=payload, timeout=15)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text[:300]}"
+        return r.json() if r.content else None
+
+    def create_ticket(self, submitter_email: str = "ivan@customer.example", **fields: Any) -> dict:
+        """A new ticket through the API (as an agent or an integration would make one)."""
+        doc = {"queue": self.queue_id, "title": "Cannot install", "description": "Installer fails",
+               "submitter_email": submitter_email, "priority": 3, **fields}
+        return self.api("POST", "/api/tickets/", doc, expect=201)
+
+    def add_followup(self, ticket_id: int | str, comment: str = "", public: bool = True,
+                     new_status: int | None = None) -> dict:
+        """A follow-up by the staff user (a reply, a note, a status change)."""
+        doc = {"ticket": int(ticket_id), "comment": comment, "public": public, "new_status": new_status}
+        return self.api("POST", "/api/followups/", doc, expect=201)
+
+    def set_webhooks(self, new_ticket: Sequence[str] = (), followup: Sequence[str] = ()) -> None:
+        """Point its webhooks (read by the site on every event) at these URLs; none by default."""
+        (self.site_dir / "new_ticket_webhook_urls").write_text("\n".join(new_ticket))
+        (self.site_dir / "followup_webhook_urls").write_text("\n".join(followup))
+
+    @contextmanager
+    def webhooks_to(self, url: str) -> Iterator[None]:
+        """Both webhooks at `url` for the block, none after it."""
+        self.set_webhooks([url], [url])
+        try:
+            yield
+        finally:
+            self.set_webhooks()
+
+
+def _require_helpdesk() -> None:
+    try:
+        import helpdesk  # noqa: F401
+        import rest_framework  # noqa: F401
+    except ImportError as exc:
+        reason = f"django-helpdesk is not installed ({exc}); pip install -e '.[test]'"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"django-helpdesk exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"django-helpdesk did not answer within {START_TIMEOUT:g} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
+    """A running django-helpdesk with an API token, a queue and the connector's custom fields."""
+    _require_helpdesk()
+    started = time.monotonic()
+    site_dir = tmp_path_factory.mktemp("helpdesk")
+    env = {**os.environ, "HELPDESK_SITE_DIR": str(site_dir), "PYTHONPATH": str(ROOT),
+           "DJANGO_SETTINGS_MODULE": "tests.helpdesk_site.settings"}
+    env.pop("HELPDESK_NEW_TICKET_WEBHOOK_URLS", None)
+    env.pop("HELPDESK_FOLLOWUP_WEBHOOK_URLS", None)
+    boot = subprocess.run([sys.executable, "-m", "tests.helpdesk_site.bootstrap"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert boot.returncode == 0, f"bootstrap failed:\n{boot.stderr[-3000:]}"
+    creds = json.loads(boot.stdout.strip().splitlines()[-1])
+    port = free_port()
+    log = site_dir / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.helpdesk_site.manage", "runserver", "--noreload",
+                                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_up(proc, f"{base_url}/api/", log)
+        site = HelpdeskSite(base_url, creds["username"], creds["password"], creds["token"], creds["queue_id"],
+                            site_dir, time.monotonic() - started)
+        site.set_webhooks()
+        yield site
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -1,0 +1,99 @@
+"""Settings of the test django-helpdesk site: SQLite in $HELPDESK_SITE_DIR, webhooks from the environment.
+
+Only for tests on loopback: DEBUG, a throwaway secret key, no e-mail leaves the process.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# The fixture passes a fresh temporary folder; by hand, a fixed one outside the repository.
+SITE_DIR = Path(os.environ.get("HELPDESK_SITE_DIR", Path(tempfile.gettempdir()) / "connector-helpdesk-site"))
+SITE_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = "test-only-not-a-secret"
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ROOT_URLCONF = "tests.helpdesk_site.urls"
+SITE_ID = 1
+TIME_ZONE = "UTC"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "helpdesk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.debug",
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SITE_DIR / "helpdesk.sqlite3"}}
+STATIC_URL = "/static/"
+MEDIA_ROOT = SITE_DIR / "media"
+LOGIN_URL = "/helpdesk/login/"
+# Follow-ups e-mail staff and submitters: keep those messages in memory.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# The API takes a DRF token (what the connector uses) and basic auth (an admin's alternative).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}
+
+HELPDESK_TEAMS_MODE_ENABLED = False
+HELPDESK_WEBHOOK_TIMEOUT = float(os.environ.get("HELPDESK_WEBHOOK_TIMEOUT", "3"))
+
+
+def _urls(name: str) -> list[str]:
+    """A comma-separated list of URLs from the environment (re-read on every event)."""
+    return [u.strip() for u in os.environ.get(name, "").split(",") if u.strip()]
+
+
+def _url_file(kind: str) -> list[str]:
+    """Webhook URLs a running test can change: one per line in $HELPDESK_SITE_DIR/<kind>_webhook_urls."""
+    path = SITE_DIR / f"{kind}_webhook_urls"
+    try:
+        return [u.strip() for u in path.read_text().splitlines() if u.strip()]
+    except FileNotFoundError:
+        return []
+
+
+# helpdesk calls these on every event, so a test can repoint the webhooks without a restart.
+def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS() -> list[str]:  # noqa: N802 (the name helpdesk reads)
+    return _urls("HELPDESK_NEW_TICKET_WEBHOOK_URLS") + _url_file("new_ticket")
+
+
+def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS() -> list[str]:  # noqa: N802
+    return _urls("HELPDESK_FOLLOWUP_WEBHOOK_URLS") + _url_file("followup")
