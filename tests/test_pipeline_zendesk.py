@@ -117,6 +117,7 @@ def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     {"status": 429, "headers": {"Retry-After": "7"}, "json": {"error": "TooManyRequests"}},
     {"status": 500, "json": {"error": "InternalError"}},
     {"body": requests.exceptions.ConnectTimeout("timed out")},
+    {"body": requests.exceptions.ConnectionError("connection refused")},
 ])
 @responses.activate
 def test_platform_failures_are_retried_then_recover(runtime, failure):
@@ -129,6 +130,8 @@ def test_platform_failures_are_retried_then_recover(runtime, failure):
     assert event.status == "pending" and event.attempts == 1 and event.last_error
     if failure.get("status") == 429:
         assert event.next_attempt_at == clock.now + timedelta(seconds=7)
+    if isinstance(failure.get("body"), requests.exceptions.ConnectionError) and "refused" in str(failure["body"]):
+        assert "cannot reach acme-support.zendesk.com" in event.last_error
     responses.reset()
     expect_ticket_123()
     put = expect_put()

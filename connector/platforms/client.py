@@ -84,7 +84,8 @@ class PlatformClient:
             raise PlatformError(f"{method} {path}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
             self._count(path, 0)
-            raise PlatformError(f"{method} {path}: {type(exc).__name__}") from None
+            host = url.split("/")[2] if "//" in url else url
+            raise PlatformError(f"{method} {path}: cannot reach {host} ({type(exc).__name__})") from None
         self._count(path, response.status)
         if response.status in expect:
             try:
