@@ -1,7 +1,6 @@
 """End to end with Zendesk: a signed webhook in, the ticket read through the API, the
 entitlement resolved from the registry, the SLA clocks run, one PUT out (asserted exactly with
 `responses`). Platform failures (429, 500, timeout) are retried and then recover."""
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,14 +17,8 @@ from test_webhooks_http import SECRET, fixture, signed
 from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
-REGISTRY = {
-    "products": [{"code": "kompas_3d", "name": "KOMPAS-3D"}],
-    "customers": [{"id": "C-SP", "name": "Stroyproekt", "email_domains": ["stroyproekt.example"]}],
-    "contacts": [{"email": "pavel@stroyproekt.example", "customer": "C-SP"}],
-    "licenses": [{"customer": "C-SP", "product": "kompas_3d", "since": "2020-01-15"}],
-    "purchases": [{"customer": "C-SP", "product": "kompas_3d", "kind": "product", "date": "2024-03-01"}],
-    "contracts": [],
-}
+# the customer of ticket 123's requester, with a warranty (also used by benchmarks/pipeline.py)
+REGISTRY_FILE = Path(__file__).parent / "fixtures" / "zendesk" / "registry.json"
 # warranty (8 and 40 working hours) from 10:00 MSK Monday 13.05.2024: first public reply at 13:15:03
 # (met; due 18:00); pending 13:15:03 -> 09:00 on the 14th, so 3:15:03 used, 36:44:57 from 14.05
 # 10:00: four 8-hour days (9-10.05 are earlier; none off this week) then 4:44:57 on Monday 20.05.
@@ -38,8 +31,7 @@ EXPECTED_PUT = {"ticket": {
 
 @pytest.fixture
 def runtime(database_url, tmp_path):
-    path = tmp_path / "registry.json"
-    path.write_text(json.dumps(REGISTRY))
+    path = REGISTRY_FILE
     app = create_app(test_config={
         "database_url": database_url,
         "worker": {"backoff_base_seconds": 1, "backoff_cap_seconds": 60},
