@@ -31,6 +31,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
+def _exit_on_sigterm(*_: object) -> None:
+    """SIGTERM as Ctrl-C: waitress shuts down on SystemExit, then workers finish their event."""
+    raise SystemExit(0)
+
+
 @cli.command()
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--host", help="Address to listen on (default: the config's server.host, 127.0.0.1).")
@@ -54,6 +59,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     host, port = host or config.server["host"], port or config.server["port"]
     click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
                f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s))", err=True)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         waitress.serve(app, host=host, port=port, threads=config.server["threads"], ident="connector",
                        max_request_body_size=config.server["max_body_bytes"] + 1)
@@ -64,6 +70,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
         for thread in threads:
             thread.join(timeout=30)
         runtime.close()
+        click.echo("connector: stopped", err=True)
 
 
 @cli.command()
