@@ -4,8 +4,6 @@ A calendar document is "default", "24x7" or an object (see schemas/calendar.sche
 """
 from __future__ import annotations
 
-import json
-import tomllib
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from connector.core.calendar import BusinessCalendar
 from connector.core.production import russian_production_calendar
 from connector.core.schedule import DayRules, NoHolidays, parse_dates, weekly_hours
+from connector.documents import read_document
 from connector.errors import BadInput
 from connector.schemas_access import validate
 
@@ -59,14 +58,7 @@ def load_calendar_file(path: str | Path, shortened: bool | None = None) -> Busin
     if str(path) in ("default", "24x7"):
         return build_calendar(str(path), shortened=shortened)
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read calendar file: {exc.strerror}", str(path)) from None
-    try:
-        doc = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BadInput(f"not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}", str(path)) from None
+    doc = read_document(path, "calendar")
     try:
         return build_calendar(doc, path.parent, shortened)
     except BadInput as exc:

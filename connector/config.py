@@ -6,11 +6,11 @@ so none need be in the file itself; resolved values are never logged.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from connector.documents import read_document
 from connector.errors import BadInput
 from connector.platforms.base import PlatformSettings
 from connector.schemas_access import validate
@@ -93,14 +93,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path:
         return Config()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read config file: {exc.strerror}", str(path)) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"not valid TOML: {exc}", str(path)) from None
+    doc = read_document(path, "config", "toml")
     try:
         return config_from_mapping(doc, path.parent, str(path))
     except BadInput as exc:
