@@ -16,6 +16,9 @@ from connector.platforms.base import PlatformSettings
 from connector.schemas_access import validate
 
 SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
+ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
+ALERT_DEFAULTS = {"enabled": True, "every_seconds": 60.0,
+                  "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
 WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
                    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
 
@@ -30,6 +33,8 @@ class Config:
     worker: Mapping[str, Any] = field(default_factory=lambda: dict(WORKER_DEFAULTS))
     platforms: Mapping[str, PlatformSettings] = field(default_factory=dict)
     source: str = "defaults"
+    access: Mapping[str, Any] = field(default_factory=lambda: dict(ACCESS_DEFAULTS))
+    alerts: Mapping[str, Any] = field(default_factory=lambda: dict(ALERT_DEFAULTS))
 
 
 def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str | None:
@@ -84,7 +89,21 @@ def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str) -> Conf
         worker={**WORKER_DEFAULTS, **doc.get("worker", {})},
         platforms={name: _platform(name, body, base) for name, body in doc.get("platforms", {}).items()},
         source=source,
+        access={**ACCESS_DEFAULTS, **doc.get("access", {})},
+        alerts=_alerts({**ALERT_DEFAULTS, **doc.get("alerts", {})}),
     )
+
+
+def _alerts(section: dict[str, Any]) -> dict[str, Any]:
+    """Alert points sorted, each once; a priority action names its priority."""
+    points = sorted(({"action": "note", **p} for p in section["points"]), key=lambda p: p["at"])
+    for i, point in enumerate(points):
+        where = f"alerts.points[{i}]"
+        if point["action"] == "priority" and not point.get("priority"):
+            raise BadInput("action = \"priority\" needs priority = \"<the platform's value>\"", where)
+        if i and point["at"] == points[i - 1]["at"]:
+            raise BadInput(f"two alert points at {point['at']:g}", where)
+    return {**section, "points": tuple(points)}
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -30,6 +30,14 @@ class Runtime:
         """The webhook event store."""
         return EventStore(self.engine)
 
+    def processor(self, clock=None):
+        """The event processor with the config's after-steps (clocks, KB access, portal)."""
+        from connector.pipeline.after import after_steps
+        from connector.pipeline.process import Processor
+
+        extra = {"clock": clock} if clock is not None else {}
+        return Processor(self.engine, self.adapters, self.rules, after=after_steps(self), **extra)
+
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()

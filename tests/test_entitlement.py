@@ -131,8 +131,9 @@ def test_basic_has_16_hours_first_response_and_no_resolution_deadline(registry):
 
 
 @pytest.mark.parametrize("when, tier, flags", [
-    ("2025-03-02", Tier.BASIC, []),                      # the day before the withdrawal
-    ("2025-03-03T00:00", Tier.NONE, ["product_withdrawn"]),  # the withdrawal day
+    # the KOMPAS warranty (and with it the closed KB) ends 2025-03-14: flagged on a LOTS ticket too
+    ("2025-03-02", Tier.BASIC, ["kb_access_ending"]),    # the day before the withdrawal
+    ("2025-03-03T00:00", Tier.NONE, ["product_withdrawn", "kb_access_ending"]),  # the withdrawal day
     ("2025-09-01", Tier.NONE, ["product_withdrawn"]),
 ])
 def test_withdrawal_ends_basic_support_on_its_day(registry, when, tier, flags):
@@ -144,7 +145,9 @@ def test_withdrawal_ends_basic_support_on_its_day(registry, when, tier, flags):
 
 def test_no_license_no_purchase_no_contract_is_none(registry):
     result = ask(registry, "ann@alpha.ru", product="PILOT")
-    assert result.tier == Tier.NONE and result.flag_codes == [] and result.customer.id == "C-ALPHA"
+    assert result.tier == Tier.NONE and result.customer.id == "C-ALPHA"
+    assert result.flag_codes == ["kb_access_ending"]  # the KOMPAS warranty's KB ends 2025-03-14
+    assert result.kb.granted and result.kb.until == date(2025, 3, 14)
 
 
 # -- individual contracts ----------------------------------------------------------------------

@@ -18,10 +18,9 @@ CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no pla
 
 
 def _workers(runtime: Runtime, count: int, stop: threading.Event) -> list[threading.Thread]:
-    from connector.pipeline.process import Processor
     from connector.pipeline.worker import Worker, start_workers
 
-    processor = Processor(runtime.engine, runtime.adapters, runtime.rules)
+    processor = runtime.processor()
     return start_workers(count, lambda name: Worker(runtime.store, processor, runtime.config.worker,
                                                     runtime.metrics, name=name), stop)
 

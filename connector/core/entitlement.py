@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Protocol
 
+from connector.core.access import KbAccess, kb_access
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, RegistryView
@@ -102,6 +103,7 @@ class Entitlement:
     flags: tuple[Flag, ...] = ()
     reasons: tuple[str, ...] = ()
     coverages: tuple[Coverage, ...] = field(default=(), repr=False)
+    kb: KbAccess | None = None  # the customer's closed-KB access that day (all products, contracts)
 
     @property
     def flag_codes(self) -> list[str]:
@@ -166,9 +168,15 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
     if unknown:
         flags.insert(0, Flag("unknown_product", unknown))
     flags += _scope_flags(request, best, day)
+    kb = kb_access(facts, day, rules.policy)
+    announced = any(f.code == "warranty_expiring_soon" for f in flags) and kb.until == best.valid_until
+    if kb.ends_within(day) and not announced:  # the warranty's own flag already says it otherwise
+        flags.append(Flag("kb_access_ending", (
+            f"closed knowledge-base access ends after {kb.until} ({(kb.until - day).days + 1} day(s) left):"
+            f" {kb.reason}")))
     return Entitlement(best.tier, request.at, facts.customer, who.matched_by, best.product,
                        best.first_response, best.resolution, best.kb_access, best.valid_until,
-                       tuple(flags), (found, *note, *best.reasons), best.coverages)
+                       tuple(flags), (found, *note, *best.reasons), best.coverages, kb)
 
 
 def _products_to_try(product: str | None, facts: CustomerFacts) -> tuple[list[str | None], list[str], str]:

@@ -3,7 +3,7 @@ entitlement at the ticket's creation, run the SLA clocks, and write back only wh
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -19,12 +19,24 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class AfterProcessing(Protocol):
+    """A step run after a ticket's write-back (record its clocks, keep its requester's KB access
+    and portal registration right). Gets what the processor knows; returns entries for the
+    event's result record (or None). In dry-run (`dry_run`), it must change nothing outside
+    the connector's own records."""
+
+    def __call__(self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack,
+                 now: datetime, dry_run: bool) -> Mapping[str, Any] | None:
+        ...
+
+
 class Processor:
     """Turns a stored event into a write-back (or, in dry-run, a record of it)."""
 
     def __init__(self, engine: Engine, adapters: Mapping[str, Adapter], rules: Rulebook,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow, after: Sequence[AfterProcessing] = ()) -> None:
         self.engine, self.adapters, self.rules, self.clock = engine, adapters, rules, clock
+        self.after = tuple(after)
 
     def entitlement(self, ticket: Ticket) -> Entitlement:
         """The requester's entitlement at the ticket's creation."""
@@ -57,13 +69,22 @@ class Processor:
         adapter = self.adapters.get(event.platform)
         if adapter is None:
             raise PlatformRejected(f"platform {event.platform!r} is no longer configured")
-        ticket = adapter.fetch_ticket(event.ticket_id)
-        ent, plan = self.plan(ticket, self.clock())
-        dry_run = adapter.settings.dry_run
+        return self.process_ticket(adapter, event.ticket_id)
+
+    def process_ticket(self, adapter: Adapter, ticket_id: str, dry_run: bool | None = None) -> dict[str, Any]:
+        """Read the ticket, write back what changed, run the after-steps; the result record.
+        `dry_run` None means the platform's setting."""
+        ticket = adapter.fetch_ticket(ticket_id)
+        now = self.clock()
+        ent, plan = self.plan(ticket, now)
+        dry_run = adapter.settings.dry_run if dry_run is None else dry_run
         written = adapter.write_back(ticket, plan) if plan.needed and not dry_run else False
-        return {
+        result = {
             "ticket": ticket.id, "tier": ent.tier.code, "flags": ent.flag_codes,
             "first_response_due": plan.desired.first_response_due, "resolution_due": plan.desired.resolution_due,
             "assignee": plan.desired.assignee, "changed": sorted(plan.changed), "note": plan.note,
             "written": written, "dry_run": dry_run, "reasons": list(ent.reasons),
         }
+        for step in self.after:
+            result.update(step(adapter, ticket, ent, plan, now, dry_run) or {})
+        return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
@@ -99,6 +100,23 @@ class PlatformClient:
         if response.status >= 500 or response.status in (408, 409, 423):
             raise PlatformError(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
         raise PlatformRejected(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
+
+    def call_patiently(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204),
+                       attempts: int = 8, sleep: Callable[[float], None] = time.sleep,
+                       backoff: float = 1.0, cap: float = 60.0) -> Any:
+        """`call`, waiting out rate limits (exactly Retry-After, or `backoff` doubling when the
+        platform gives none) and retrying transient failures, at most `attempts` times; for bulk
+        work (a KB sync) that runs outside the worker's own retry loop. The last error is raised."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.call(method, path, payload, expect)
+            except PlatformError as exc:
+                if not exc.transient or attempt == attempts:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(cap, backoff * 2 ** (attempt - 1))
+                log.info("%s %s: %s; again in %.1f s (attempt %d of %d)", method, path, exc, wait, attempt + 1, attempts)
+                sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _count(self, path: str, status: int) -> None:
         if self.on_response:

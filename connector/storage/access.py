@@ -1,0 +1,127 @@
+"""KB access in the database: the registry read whole for a sync (every contact's desired
+access), one customer's for a ticket, and the audit of every grant, revoke and registration."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connector.core.access import AccessChange, Desired, kb_access
+from connector.core.policy import Policy
+from connector.core.registry import Customer, CustomerFacts, Purchase
+from connector.registry.records import to_contract
+from connector.storage import tables as t
+from connector.storage.tables import metadata
+
+access_audit = sa.Table(
+    "access_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("platform", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("customer_id", sa.String(200)),
+    sa.Column("action", sa.String(16), nullable=False),  # grant, revoke, register
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("since", sa.Date),
+    sa.Column("until", sa.Date),
+    sa.Column("result", sa.String(16), nullable=False),  # done, failed, dry_run
+    sa.Column("detail", sa.Text),
+    sa.Column("origin", sa.String(32), nullable=False),  # sync, ticket, scheduler
+    sa.Column("run_id", sa.String(64)),
+)
+
+
+def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
+    """Every registry contact's desired KB access on `day` (the customer's access). Four
+    whole-table reads, then the core rule once per customer that has contacts."""
+    purchases: dict[str, list[Purchase]] = defaultdict(list)
+    contracts: dict[str, list] = defaultdict(list)
+    with engine.connect() as conn:
+        names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
+        for cid, product, kind, bought in conn.execute(
+                sa.select(t.purchases.c.customer_id, t.purchases.c.product_code, t.purchases.c.kind,
+                          t.purchases.c.date)):
+            purchases[cid].append(Purchase(product, kind, bought))
+        for row in conn.execute(sa.select(t.contracts)).mappings():
+            sla, products = row["sla"], row["products"]
+            contracts[row["customer_id"]].append(to_contract({
+                **row, "sla": json.loads(sla) if isinstance(sla, str) else sla,
+                "products": json.loads(products) if isinstance(products, str) else products}))
+        contacts = conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id)).all()
+    access = {}
+    desired = []
+    for email, cid in contacts:
+        if cid not in access:
+            facts = CustomerFacts(Customer(cid, names.get(cid, cid)), (), tuple(purchases.get(cid, ())),
+                                  tuple(contracts.get(cid, ())))
+            access[cid] = kb_access(facts, day, policy)
+        desired.append(Desired(email, cid, access[cid]))
+    return desired
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded grant, revoke or registration."""
+
+    id: int
+    at: datetime
+    platform: str
+    email: str
+    customer_id: str | None
+    action: str
+    reason: str
+    since: date | None
+    until: date | None
+    result: str
+    detail: str | None
+    origin: str
+    run_id: str | None
+
+    def as_json(self) -> dict:
+        """A JSON-ready dict."""
+        return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in self.__dict__.items()}
+
+
+class AccessAudit:
+    """The audit log of KB access and portal registration (append-only)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, platform: str, entries: Iterable[tuple[AccessChange, str, str]], at: datetime,
+               origin: str, run_id: str | None = None) -> int:
+        """Append (change, result, detail) entries in one transaction; how many were written."""
+        rows = [{"at": at, "platform": platform, "email": c.email, "customer_id": c.customer,
+                 "action": c.action, "reason": c.reason, "since": c.since, "until": c.until,
+                 "result": result, "detail": detail or None, "origin": origin, "run_id": run_id}
+                for c, result, detail in entries]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(access_audit.insert(), rows)
+        return len(rows)
+
+    def entries(self, customer: str | None = None, since: datetime | None = None, email: str | None = None,
+                platform: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:
+        """Entries, oldest first, filtered by customer, e-mail, platform and time."""
+        a = access_audit.c
+        query = sa.select(access_audit).order_by(a.id)
+        if customer is not None:
+            query = query.where(a.customer_id == customer)
+        if since is not None:
+            query = query.where(a.at >= since)
+        if email is not None:
+            query = query.where(a.email == email.strip().lower())
+        if platform is not None:
+            query = query.where(a.platform == platform)
+        if limit is not None:
+            query = query.order_by(None).order_by(a.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = [AuditEntry(**row) for row in conn.execute(query).mappings()]
+        if limit is not None:
+            rows.reverse()
+        yield from rows
