@@ -12,5 +12,10 @@ if TYPE_CHECKING:
 def after_steps(runtime: "Runtime") -> list[AfterProcessing]:
     """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
     and portal registration right (when the config's [access] asks for it)."""
+    from connector.access.keeper import AccessKeeper
+
     steps: list[AfterProcessing] = []
+    access = runtime.config.access
+    if access.get("kb", True) or access.get("register_portal_users", True):
+        steps.append(AccessKeeper(runtime.engine, runtime.rules, access))
     return steps

@@ -2,11 +2,10 @@
 access), one customer's for a ticket, and the audit of every grant, revoke and registration."""
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,6 +15,8 @@ from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, Purchase
 from connector.registry.records import to_contract
 from connector.storage import tables as t
+from connector.storage.events import utc
+from connector.storage.registry import contract_record
 from connector.storage.tables import metadata
 
 access_audit = sa.Table(
@@ -48,10 +49,7 @@ def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
                           t.purchases.c.date)):
             purchases[cid].append(Purchase(product, kind, bought))
         for row in conn.execute(sa.select(t.contracts)).mappings():
-            sla, products = row["sla"], row["products"]
-            contracts[row["customer_id"]].append(to_contract({
-                **row, "sla": json.loads(sla) if isinstance(sla, str) else sla,
-                "products": json.loads(products) if isinstance(products, str) else products}))
+            contracts[row["customer_id"]].append(to_contract(contract_record(row)))
         contacts = conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id)).all()
     access = {}
     desired = []
@@ -62,6 +60,16 @@ def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
             access[cid] = kb_access(facts, day, policy)
         desired.append(Desired(email, cid, access[cid]))
     return desired
+
+
+def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:
+    """The contact's name in the registry and the customer's organisation id on `platform`."""
+    with engine.connect() as conn:
+        name = conn.execute(sa.select(t.contacts.c.name).where(t.contacts.c.email == email.strip().lower())).scalar()
+        org = conn.execute(sa.select(t.customer_platform_ids.c.org_id).where(
+            t.customer_platform_ids.c.customer_id == customer_id,
+            t.customer_platform_ids.c.platform == platform).limit(1)).scalar()
+    return name, org
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class AccessAudit:
     def record(self, platform: str, entries: Iterable[tuple[AccessChange, str, str]], at: datetime,
                origin: str, run_id: str | None = None) -> int:
         """Append (change, result, detail) entries in one transaction; how many were written."""
+        at = utc(at)  # stored as UTC: SQLite keeps no offset, so every moment must be in one zone
         rows = [{"at": at, "platform": platform, "email": c.email, "customer_id": c.customer,
                  "action": c.action, "reason": c.reason, "since": c.since, "until": c.until,
                  "result": result, "detail": detail or None, "origin": origin, "run_id": run_id}
@@ -105,6 +114,15 @@ class AccessAudit:
                 conn.execute(access_audit.insert(), rows)
         return len(rows)
 
+    def last_done(self, platform: str, email: str, actions: Sequence[str]) -> str | None:
+        """The latest of `actions` done for `email` on `platform` (what the connector last made true)."""
+        a = access_audit.c
+        query = (sa.select(a.action).where(a.platform == platform, a.email == email.strip().lower(),
+                                           a.result == "done", a.action.in_(list(actions)))
+                 .order_by(a.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
     def entries(self, customer: str | None = None, since: datetime | None = None, email: str | None = None,
                 platform: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:
         """Entries, oldest first, filtered by customer, e-mail, platform and time."""
@@ -113,7 +131,7 @@ class AccessAudit:
         if customer is not None:
             query = query.where(a.customer_id == customer)
         if since is not None:
-            query = query.where(a.at >= since)
+            query = query.where(a.at >= utc(since))
         if email is not None:
             query = query.where(a.email == email.strip().lower())
         if platform is not None:
@@ -121,7 +139,7 @@ class AccessAudit:
         if limit is not None:
             query = query.order_by(None).order_by(a.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            rows = [AuditEntry(**row) for row in conn.execute(query).mappings()]
+            rows = [AuditEntry(**{**row, "at": utc(row["at"])}) for row in conn.execute(query).mappings()]
         if limit is not None:
             rows.reverse()
         yield from rows

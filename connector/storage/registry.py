@@ -103,13 +103,13 @@ class SqlRegistry:
             {"id": cid, "name": name},
             [{"product": a, "since": day(b)} for a, b, *_ in rows["license"]],
             [{"product": a, "date": day(b), "kind": c} for a, b, c, *_ in rows["purchase"]],
-            [_contract_record({"number": a, "customer_id": cid, "starts": day(b), "ends": day(c),
+            [contract_record({"number": a, "customer_id": cid, "starts": day(b), "ends": day(c),
                                "counterparty": d, "products": json.loads(e), "sla": json.loads(f)})
              for a, b, c, d, e, f in rows["contract"]],
             [{"code": a, "name": b, "withdrawn_on": day(c) if c else None} for a, b, c, *_ in rows["product"]])
 
 
-def _contract_record(row: Mapping[str, Any]) -> Record:
+def contract_record(row: Mapping[str, Any]) -> Record:
 
 
     """A contracts record from a row (column names as stored)."""
@@ -141,7 +141,7 @@ def _to_row(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
 def read_records(conn: sa.Connection, name: str) -> dict[Key, Record]:
     """Every record of the list `name` in the database, by key."""
     if name == "contracts":
-        rows = [_contract_record(r) for r in conn.execute(sa.select(t.contracts)).mappings()]
+        rows = [contract_record(r) for r in conn.execute(sa.select(t.contracts)).mappings()]
     elif name == "customers":
         domains, platforms = defaultdict(list), defaultdict(list)
         for cid, domain in conn.execute(sa.select(t.customer_domains.c.customer_id, t.customer_domains.c.domain)):

@@ -1,0 +1,151 @@
+"""The KB sync: every registry contact's desired access against what the platform has now, as a
+plan of grants and revokes, applied in bulk with every outcome audited as it lands.
+
+A sync is resumable by design: it always plans against the platform's own list of holders, so
+after a failure half-way the next run plans only what is still missing; nothing is granted twice.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from sqlalchemy.engine import Engine
+
+from connector.core.access import GRANT, REVOKE, AccessChange, plan_access
+from connector.core.entitlement import Rulebook
+from connector.errors import BadInput, ConnectorError, PlatformError
+from connector.platforms.base import Adapter
+from connector.storage.access import AccessAudit, desired_access
+
+if TYPE_CHECKING:
+    from connector.runtime import Runtime
+
+AUDIT_EVERY = 100  # outcomes recorded per transaction while applying
+
+
+def today(rules: Rulebook, now: datetime | None = None) -> date:
+    """The vendor's calendar day now (registry dates are the vendor's days)."""
+    return (now or datetime.now(timezone.utc)).astimezone(rules.vendor_calendar.zone).date()
+
+
+def plan(engine: Engine, rules: Rulebook, adapter: Adapter, day: date) -> list[AccessChange]:
+    """The changes that make `adapter`'s platform match the registry on `day`."""
+    return plan_access(desired_access(engine, day, rules.policy), adapter.kb_holders())
+
+
+@dataclass
+class SyncReport:
+    """What one platform's sync planned and did."""
+
+    platform: str
+    run_id: str
+    dry_run: bool
+    plan: list[AccessChange] = field(default_factory=list)
+    granted: int = 0
+    revoked: int = 0
+    already: int = 0
+    failed: list[tuple[AccessChange, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None  # why the sync stopped half-way, if it did
+
+    @property
+    def grants(self) -> int:
+        """Grants in the plan."""
+        return sum(c.action == GRANT for c in self.plan)
+
+    @property
+    def revokes(self) -> int:
+        """Revokes in the plan."""
+        return sum(c.action == REVOKE for c in self.plan)
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.dry_run:
+            return (f"{self.platform}: would grant {self.grants}, revoke {self.revokes}"
+                    f" ({len(self.plan)} change(s); dry run, nothing applied)")
+        done = (f"{self.platform}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
+                f" failed {len(self.failed)} of {len(self.plan)} planned in {self.seconds:.1f} s (run {self.run_id})")
+        return done + (f"; STOPPED: {self.error}" if self.error else "")
+
+    def as_json(self) -> dict:
+        """A JSON-ready summary (the plan only in a dry run)."""
+        doc = {"platform": self.platform, "run_id": self.run_id, "dry_run": self.dry_run,
+               "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
+               "revoked": self.revoked, "already": self.already, "seconds": round(self.seconds, 3),
+               "failed": [{"email": c.email, "action": c.action, "error": e} for c, e in self.failed],
+               "error": self.error}
+        if self.dry_run:
+            doc["plan"] = [{"email": c.email, "action": c.action, "customer": c.customer, "reason": c.reason,
+                            "since": c.since and c.since.isoformat(), "until": c.until and c.until.isoformat()}
+                           for c in self.plan]
+        return doc
+
+
+def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit, report: SyncReport,
+          origin: str, progress: Callable[[int, int], None] = lambda _d, _t: None,
+          clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> SyncReport:
+    """Apply `changes`, recording every outcome (in groups, as batches complete). A platform
+    failure half-way records what was done, then sets `report.error` (the caller decides)."""
+    pending: list[tuple[AccessChange, str, str]] = []
+    seen = 0
+
+    def flush() -> None:
+        audit.record(adapter.name, pending, clock(), origin, report.run_id)
+        pending.clear()
+
+    try:
+        for outcome in adapter.apply_access(changes):
+            seen += 1
+            change = outcome.change
+            if not outcome.ok:
+                report.failed.append((change, outcome.detail or "failed"))
+            elif outcome.detail == "already":
+                report.already += 1
+            elif change.action == GRANT:
+                report.granted += 1
+            else:
+                report.revoked += 1
+            pending.append((change, "done" if outcome.ok else "failed", outcome.detail))
+            if len(pending) >= AUDIT_EVERY:
+                flush()
+                progress(seen, len(changes))
+    except (PlatformError, ConnectorError) as exc:
+        report.error = (f"{exc}; {seen} of {len(changes)} change(s) were applied and recorded:"
+                        " run the sync again to resume (it plans against the platform's current state)")
+    finally:
+        flush()
+        progress(seen, len(changes))
+    return report
+
+
+def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bool = False,
+                  origin: str = "sync", now: datetime | None = None,
+                  progress: Callable[[int, int], None] = lambda _d, _t: None) -> SyncReport:
+    """Plan (and unless `dry_run`, apply) one platform's KB access."""
+    if "kb" not in adapter.supports:
+        raise BadInput(f"{adapter.title} has no knowledge-base access lever in the connector")
+    started = time.perf_counter()
+    report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run)
+    report.plan = plan(engine, rules, adapter, today(rules, now))
+    if not report.dry_run and report.plan:
+        apply(adapter, report.plan, AccessAudit(engine), report, origin, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def sync_all(runtime: "Runtime", origin: str = "scheduler", dry_run: bool = False,
+             progress: Callable[[str, int, int], None] | None = None) -> list[SyncReport]:
+    """Sync every configured platform that has a KB lever (when the config's access.kb is on)."""
+    if not runtime.config.access.get("kb", True):
+        return []
+    dry_run = dry_run or bool(runtime.config.access.get("dry_run"))
+    reports = []
+    for name, adapter in sorted(runtime.adapters.items()):
+        if "kb" not in adapter.supports:
+            continue
+        step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
+        reports.append(sync_platform(runtime.engine, runtime.rules, adapter, dry_run, origin, progress=step))
+    return reports

@@ -1,0 +1,84 @@
+"""`connector kb audit` and `connector kb sync`: filters, JSON, and clear errors."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+
+from connector.cli import cli
+from connector.core.access import GRANT, REGISTER, REVOKE, AccessChange
+from connector.storage import open_database
+from connector.storage.access import AccessAudit
+
+
+@pytest.fixture
+def config(tmp_path):
+    url = f"sqlite:///{tmp_path / 'connector.db'}"
+    path = tmp_path / "connector.toml"
+    path.write_text(f'database_url = "{url}"\n')
+    engine = open_database(url)
+    audit = AccessAudit(engine)
+    audit.record("zendesk", [(AccessChange("ann@alpha.ru", GRANT, "warranty of KOMPAS", "C-ALPHA",
+                                           date(2024, 3, 15), date(2025, 3, 14)), "done", "")],
+                 datetime(2025, 3, 1, 3, tzinfo=timezone.utc), "scheduler", "run-1")
+    audit.record("zendesk", [(AccessChange("bob@beta.ru", REVOKE, "the warranty ended", "C-BETA"), "failed",
+                              "HTTP 422: user suspended")], datetime(2025, 3, 2, 3, tzinfo=timezone.utc), "sync")
+    audit.record("zendesk", [(AccessChange("ann@alpha.ru", REGISTER, "warranty tier", "C-ALPHA"), "done",
+                              "added to organisation 1001")], datetime(2025, 3, 3, 9, tzinfo=timezone.utc), "ticket")
+    engine.dispose()
+    return str(path)
+
+
+def test_audit_lists_everything_oldest_first(runner, config):
+    result = runner.invoke(cli, ["kb", "audit", "--config", config])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("2025-03-01 03:00:00  zendesk") and "grant    done" in lines[0]
+    assert "ann@alpha.ru (C-ALPHA) [2024-03-15 .. 2025-03-14]: warranty of KOMPAS  [scheduler]" in lines[0]
+    assert "revoke   failed  bob@beta.ru (C-BETA): the warranty ended (HTTP 422: user suspended)" in lines[1]
+
+
+@pytest.mark.parametrize("args, emails", [
+    (["--customer", "C-ALPHA"], ["ann@alpha.ru", "ann@alpha.ru"]),
+    (["--since", "2025-03-02"], ["bob@beta.ru", "ann@alpha.ru"]),
+    (["--since", "2025-03-03T11:00:00+03:00"], ["ann@alpha.ru"]),
+    (["--email", "BOB@beta.ru"], ["bob@beta.ru"]),
+    (["--limit", "1"], ["ann@alpha.ru"]),
+    (["--platform", "django-helpdesk"], []),
+])
+def test_audit_filters(runner, config, args, emails):
+    result = runner.invoke(cli, ["kb", "audit", "--config", config, "--json", *args])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["email"] for line in result.stdout.splitlines()] == emails
+
+
+def test_audit_json_has_every_field(runner, config):
+    result = runner.invoke(cli, ["kb", "audit", "--config", config, "--json", "--limit", "3"])
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first == {"id": 1, "at": first["at"], "platform": "zendesk", "email": "ann@alpha.ru",
+                     "customer_id": "C-ALPHA", "action": "grant", "reason": "warranty of KOMPAS",
+                     "since": "2024-03-15", "until": "2025-03-14", "result": "done", "detail": None,
+                     "origin": "scheduler", "run_id": "run-1"}
+    assert first["at"] == "2025-03-01T03:00:00+00:00"
+
+
+@pytest.mark.parametrize("since, message", [
+    ("yesterday", "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
+    ("2025-03-02T10:00", "has no UTC offset"),
+])
+def test_audit_bad_since_is_a_clear_error(runner, config, since, message):
+    result = runner.invoke(cli, ["kb", "audit", "--config", config, "--since", since])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_sync_without_a_platform_that_has_a_lever_says_so(runner, config):
+    result = runner.invoke(cli, ["kb", "sync", "--config", config, "--dry-run"])
+    assert result.exit_code == 2
+    assert "no configured platform has a knowledge-base lever" in result.stderr
+
+
+def test_sync_of_an_unconfigured_platform_says_so(runner, config):
+    result = runner.invoke(cli, ["kb", "sync", "--config", config, "--platform", "zendesk"])
+    assert result.exit_code == 2 and "platform 'zendesk' is not configured (configured: none)" in result.stderr
