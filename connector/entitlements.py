@@ -78,6 +78,9 @@ def as_json(result: Entitlement, zone: Any | None = None) -> dict[str, Any]:
         "resolution_due": _moment(result.resolution),
         "resolution_basis": result.resolution.basis if result.resolution else None,
         "kb_access": result.kb_access,
+        "customer_kb_access": None if result.kb is None else {
+            "granted": result.kb.granted, "until": result.kb.until.isoformat() if result.kb.until else None,
+            "reason": result.kb.reason},
         "valid_until": result.valid_until.isoformat() if result.valid_until else None,
         "contract": contract.contract if contract else None,
         "dedicated_engineer": contract.dedicated_engineer if contract else None,

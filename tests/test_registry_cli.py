@@ -81,6 +81,8 @@ def test_entitlement_json(runner, db):
     assert doc["flags"] == ["warranty_expiring_soon"] and doc["customer"]["id"] == "C-ALPHA"
     assert doc["product"] == "KOMPAS" and doc["first_response_due"] == "2025-03-04T12:00:00+03:00"
     assert doc["reasons"]
+    assert doc["customer_kb_access"] == {"granted": True, "until": "2025-03-14",
+                                         "reason": "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-14"}
 
 
 def test_entitlement_summary_from_a_registry_file(runner):
@@ -91,6 +93,7 @@ def test_entitlement_summary_from_a_registry_file(runner):
     assert "outside_tier_scope:" in result.stdout and "unknown_product:" in result.stdout
     assert "first response: 16 working hours, due 2025-04-09T12:00:00+03:00 (basic)" in result.stdout
     assert "resolution:     not regulated" in result.stdout
+    assert "KB access:      no: the warranty of KOMPAS (bought 2024-03-15) has ended" in result.stdout
 
 
 @pytest.mark.parametrize("args, message", [

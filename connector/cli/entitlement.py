@@ -97,7 +97,7 @@ def summary(doc: dict) -> str:
         f"product:        {doc['product'] or '-'}",
         f"first response: {_target(doc, 'first_response')}",
         f"resolution:     {_target(doc, 'resolution')}",
-        f"KB access:      {'yes' if doc['kb_access'] else 'no'}",
+        f"KB access:      {_kb(doc)}",
     ]
     if doc["contract"]:
         lines.append(f"contract:       {doc['contract']}"
@@ -107,3 +107,13 @@ def summary(doc: dict) -> str:
     lines.append("reasons:")
     lines += [f"  - {reason}" for reason in doc["reasons"]]
     return "\n".join(lines)
+
+
+def _kb(doc: dict) -> str:
+    """The closed KB line: the customer's access (any product or contract) and why."""
+    kb = doc.get("customer_kb_access")
+    if kb is None:
+        return "no (no customer identified)"
+    if kb["granted"]:
+        return f"yes, up to {kb['until'] or 'open-ended'}: {kb['reason']}"
+    return f"no: {kb['reason']}"
