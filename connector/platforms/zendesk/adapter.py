@@ -7,22 +7,27 @@ Docs: https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-ev
 https://developer.zendesk.com/documentation/ticketing/using-the-zendesk-api/side_loading/,
 https://support.zendesk.com/hc/en-us/articles/115000510267 (API token auth: `{email}/token:{api_token}`),
 https://developer.zendesk.com/api-reference/introduction/rate-limits/ (429 + Retry-After).
+The KB lever (a user tag matched by a Help Center user segment), portal registration and SLA
+alerts are in access.py; this class delegates to it.
 """
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
+from connector.core.access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
 from connector.errors import BadInput
-from connector.platforms.base import Adapter, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.base import AccessOutcome, Adapter, Alert, Delivery, PlatformSettings, TicketEvent
 from connector.platforms.client import PlatformClient
 from connector.platforms.zendesk import install as installing
 from connector.platforms.zendesk import reading, signature, writing
+from connector.platforms.zendesk.access import ZendeskAccess
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,9 @@ class ZendeskAdapter(Adapter):
     docs_url = "https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/"
     authentication = ("X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(signing secret, "
                       "X-Zendesk-Webhook-Signature-Timestamp + raw body)), timestamp within 5 minutes")
+    # waits (Retry-After, pacing, job polls) and their clock; tests replace them
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
@@ -142,10 +150,37 @@ class ZendeskAdapter(Adapter):
         """Tier code -> dropdown option value, when the tier field is a dropdown (options.tier_values)."""
         return dict(self.settings.options.get("tier_values") or {})
 
+    # -- KB access, portal registration, alerts (access.py) ----------------------------------------
+
+    def _access(self) -> ZendeskAccess:
+        """The access operations, built once (they keep the request pacing between calls)."""
+        ops = getattr(self, "_access_ops", None)
+        if ops is None:
+            ops = self._access_ops = ZendeskAccess(self._client(), self.settings, self.sleep, self.clock)
+        return ops
+
+    def kb_holders(self) -> set[str]:
+        """Lower-case e-mails of the users holding the KB tag (options.kb_tag, default kb_closed)."""
+        return self._access().holders()
+
+    def apply_access(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+        """Add or remove the KB tag in bulk jobs of 100, never touching other tags; one outcome per change."""
+        return self._access().apply(changes)
+
+    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
+                             org_id: str | None) -> str | None:
+        """Make `email` an end user in the customer's organisation (None: already one)."""
+        return self._access().register(email, name, customer_id, customer_name, org_id)
+
+    def alert(self, alert: Alert) -> bool:
+        """Tags, an internal note and the priority on the ticket, in one update."""
+        return self._access().alert(alert)
+
     # -- installing --------------------------------------------------------------------------
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
-        """Create the webhook through the Webhooks API, or list the Admin Center clicks."""
+        """Create the webhook and the closed-KB user segment through the API, or list the clicks."""
         if not apply:
-            return installing.admin_steps(webhook_url, self.settings.base_url)
-        return installing.apply(self._client(), webhook_url, self.settings.webhook_secret, self.settings.options)
+            return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options)
+        return installing.apply(self._client(), webhook_url, self.settings.webhook_secret, self.settings.options) \
+            + installing.ensure_user_segment(self._client(), self.settings.options)

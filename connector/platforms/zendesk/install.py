@@ -3,7 +3,14 @@ Webhooks API, and the clicks an admin makes instead.
 
 Docs: https://developer.zendesk.com/api-reference/webhooks/webhooks-api/webhooks/ (Create or
 Clone Webhook, List Webhooks, Show Webhook Signing Secret) and
-https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/ (event types).
+https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/ (event types);
+the closed knowledge base's user segment through the Help Center API,
+https://developer.zendesk.com/api-reference/help_center/help-center-api/user_segments/ (List User
+Segments with `built_in=false` and cursor pagination, Create User Segment: `user_type`
+`signed_in_users`, `tags` = every tag a user must hold; https://support.zendesk.com/hc/en-us/articles/4408837707290:
+a tag counts when it is on the user *or on an organization they belong to*, so the KB tag must
+stay off organizations), and user tagging https://support.zendesk.com/hc/en-us/articles/203662006
+(Admin Center > People > Configuration > End users > Tags on users and organizations: Enabled).
 `webhooks/zendesk/webhook.json` is `webhook_definition("https://connector.example.com/webhooks/zendesk")`;
 a test keeps the two equal.
 """
@@ -16,8 +23,11 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from connector.platforms.client import PlatformClient
+from connector.platforms.zendesk.access import DEFAULT_KB_TAG
 
 WEBHOOK_NAME = "Support entitlement connector"
+DEFAULT_SEGMENT_NAME = "Closed knowledge base"
+MAX_SEGMENT_PAGES = 50  # 100 segments a page
 # The ticket events that can change a ticket's tier or due dates. Our own writes raise
 # custom_field_changed too: the worker re-reads the ticket, finds nothing to change, writes nothing.
 SUBSCRIPTIONS = (
@@ -45,9 +55,57 @@ def webhook_definition(webhook_url: str) -> dict[str, Any]:
     }}
 
 
-def admin_steps(webhook_url: str, base_url: str) -> list[str]:
+def kb_names(options: Mapping[str, Any]) -> tuple[str, str]:
+    """The KB tag and the user segment's name from the options."""
+    return (str(options.get("kb_tag") or DEFAULT_KB_TAG),
+            str(options.get("kb_segment_name") or DEFAULT_SEGMENT_NAME))
+
+
+def segment_definition(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `{"user_segment": ...}` body of Create User Segment: signed-in users holding the KB tag."""
+    tag, name = kb_names(options)
+    return {"user_segment": {"name": name, "user_type": "signed_in_users", "tags": [tag]}}
+
+
+def find_segment(client: PlatformClient, tag: str) -> Mapping[str, Any] | None:
+    """A custom user segment of signed-in users that requires exactly the KB tag, if one exists."""
+    params = {"built_in": "false", "page[size]": "100"}
+    for _ in range(MAX_SEGMENT_PAGES):
+        page = client.call("GET", f"/api/v2/help_center/user_segments?{urlencode(params)}") or {}
+        for segment in page.get("user_segments") or []:
+            if segment.get("user_type") == "signed_in_users" and list(segment.get("tags") or []) == [tag] \
+                    and not segment.get("or_tags") and not segment.get("group_ids") \
+                    and not segment.get("organization_ids"):
+                return segment
+        meta = page.get("meta") or {}
+        if not (meta.get("has_more") and meta.get("after_cursor")):
+            return None
+        params = {**params, "page[after]": meta["after_cursor"]}
+    return None
+
+
+def ensure_user_segment(client: PlatformClient, options: Mapping[str, Any]) -> list[str]:
+    """Create the closed-KB user segment unless one with the KB tag exists; the lines to print."""
+    tag, name = kb_names(options)
+    existing = find_segment(client, tag)
+    if existing is not None:
+        segment_id, what = existing.get("id"), f"User segment {existing.get('id')} ({existing.get('name')!r})" \
+            f" already matches signed-in users tagged {tag}; not created again."
+    else:
+        created = client.call("POST", "/api/v2/help_center/user_segments", segment_definition(options),
+                              expect=(200, 201)) or {}
+        segment_id = (created.get("user_segment") or {}).get("id")
+        what = f"Created user segment {segment_id} ({name!r}): signed-in users tagged {tag}."
+    return [what, f"Restrict the closed knowledge-base sections to it: Guide > Manage articles > Sections >"
+                  f" each closed section > Visible to: {name} (segment {segment_id}). Check that tags on users are"
+                  " enabled (Admin Center > People > Configuration > End users > Tags on users and organizations)"
+                  f" and never put the tag {tag} on an organization (its members would all get the closed KB)."]
+
+
+def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any] | None = None) -> list[str]:
     """Exactly what an admin clicks in Admin Center to do what `install --apply` does."""
     center = f"{base_url.rstrip('/')}/admin" if base_url else "Admin Center"
+    tag, name = kb_names(options or {})
     return [
         f"1. Open {center} > Apps and integrations > Webhooks > Webhooks, click 'Create webhook'.",
         "2. Choose 'Zendesk events', then select these ticket events: " + ", ".join(EVENT_LABELS)
@@ -62,6 +120,12 @@ def admin_steps(webhook_url: str, base_url: str) -> list[str]:
         "6. Create the custom ticket fields listed in webhooks/zendesk/README.md and put their ids under"
         " platforms.zendesk.fields.",
         "7. Click 'Test webhook' on the webhook, or run the connector with dry_run = true first.",
+        f"8. Closed knowledge base: {center} > People > Configuration > End users > 'Tags on users and"
+        f" organizations': Enabled. Then create the user segment (Admin Center > People > End users > User"
+        f" segments, or Guide admin > User permissions): 'Add user segment', name '{name}', user type"
+        f" 'Signed-in users', Tags: users must have '{tag}'. Save. Restrict every closed knowledge-base section to"
+        f" it (section > Edit > Visible to: {name}). The connector adds and removes the tag '{tag}' on users;"
+        f" never put it on an organization.",
     ]
 
 
