@@ -82,3 +82,73 @@ def test_sync_without_a_platform_that_has_a_lever_says_so(runner, config):
 def test_sync_of_an_unconfigured_platform_says_so(runner, config):
     result = runner.invoke(cli, ["kb", "sync", "--config", config, "--platform", "zendesk"])
     assert result.exit_code == 2 and "platform 'zendesk' is not configured (configured: none)" in result.stderr
+
+
+# -- end to end against an in-memory Zendesk (the documented shapes; benchmarks/zendesk_stub.py) --
+
+@pytest.fixture
+def zendesk_config(tmp_path):
+    from connector.registry.importer import import_registry
+    from tests.conftest import REGISTRY_JSON
+
+    url = f"sqlite:///{tmp_path / 'connector.db'}"
+    engine = open_database(url)
+    import_registry(REGISTRY_JSON, engine)
+    engine.dispose()
+    path = tmp_path / "connector.toml"
+    path.write_text(f'database_url = "{url}"\n[platforms.zendesk]\nbase_url = "https://acme-support.zendesk.com"\n'
+                    '[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n'
+                    '[platforms.zendesk.options]\nkb_tag = "kb_closed"\n')
+    return str(path)
+
+
+def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monkeypatch):
+    import re
+
+    import responses
+
+    from benchmarks.zendesk_stub import BASE, FakeZendesk
+    from connector.access import sync as syncing
+
+    monkeypatch.setattr(syncing, "today", lambda rules, now=None: date(2025, 3, 3))
+    fake = FakeZendesk()
+    fake.add_user("bob@beta.ru", ["kb_closed", "vip"])  # Beta's warranty ended: revoke, keep "vip"
+    fake.add_user("ann@alpha.ru", ["vip"])
+
+    def callback(request):
+        status, payload = fake.handle(request.method, request.url, json.loads(request.body) if request.body else None)
+        return status, {}, json.dumps(payload)
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        for method in ("GET", "POST", "PUT"):
+            mock.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback)
+        dry = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config, "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert dry.stdout.splitlines() == [
+            "zendesk: revoke   bob@beta.ru (C-BETA): the warranty of KOMPAS (bought 2024-02-29) has ended",
+            "zendesk: grant    ann@alpha.ru (C-ALPHA) [2024-03-15 .. 2025-03-14]: "
+            "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-14",
+            "zendesk: grant    dina@delta.ru (C-DELTA) [2025-01-20 .. 2026-01-19]: "
+            "warranty of KOMPAS (bought 2025-01-20) runs up to 2026-01-19",
+            "zendesk: grant    gleb@gamma.example (C-GAMMA) [2025-01-01 .. 2025-06-30]: "
+            "contract SLA-G-2025 includes KB access up to 2025-06-30",
+            "zendesk: would grant 3, revoke 1 (4 change(s); dry run, nothing applied)"]
+        assert fake.tags_of("bob@beta.ru") == ["kb_closed", "vip"]  # the dry run changed nothing
+
+        applied = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config])
+        assert applied.exit_code == 0, applied.output
+        assert applied.stdout.startswith("zendesk: granted 3, revoked 1, already right 0, failed 0 of 4 planned")
+        assert "4 of 4 change(s) applied" in applied.stderr
+        assert fake.tags_of("bob@beta.ru") == ["vip"] and sorted(fake.tags_of("ann@alpha.ru")) == ["kb_closed", "vip"]
+        assert fake.tags_of("gleb@gamma.example") == ["kb_closed"]  # created as an end user, tagged
+
+        again = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config, "--json"])
+        assert again.exit_code == 0, again.output
+        summary = json.loads(again.stdout)
+        assert (summary["grants"], summary["revokes"], summary["granted"]) == (0, 0, 0)
+
+    audit = runner.invoke(cli, ["kb", "audit", "--config", zendesk_config, "--json"])
+    entries = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert sorted((e["action"], e["email"], e["result"]) for e in entries) == [
+        ("grant", "ann@alpha.ru", "done"), ("grant", "dina@delta.ru", "done"),
+        ("grant", "gleb@gamma.example", "done"), ("revoke", "bob@beta.ru", "done")]
