@@ -38,6 +38,7 @@ def cli(verbose: bool) -> None:
 def _register() -> None:
     from connector.cli import due  # noqa: F401  (each module adds its command to `cli`)
     from connector.cli import entitlement, kb, platform, registry, serve  # noqa: F401
+    from connector.cli import recompute  # noqa: F401
 
 
 _register()

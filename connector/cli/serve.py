@@ -41,13 +41,16 @@ def _exit_on_sigterm(*_: object) -> None:
 @click.option("--port", type=int, help="Port to listen on (default: the config's server.port, 8080).")
 @click.option("--workers", type=int, help="Worker threads in this process (default: worker.threads, 2).")
 def serve(config_path: str | None, host: str | None, port: int | None, workers: int | None) -> None:
-    """Run webhooks and workers in one process, on the waitress WSGI server.
+    """Run webhooks, workers and the scheduler in one process, on the waitress WSGI server.
 
-    The database is the config's database_url (or $CONNECTOR_DATABASE_URL, else SQLite
-    connector.db here). Stop with Ctrl-C or SIGTERM: workers finish their event first.
+    The scheduler runs the SLA alert job every alerts.every_seconds and the daily KB sync at
+    access.sync_at (vendor time). The database is the config's database_url (or
+    $CONNECTOR_DATABASE_URL, else SQLite connector.db here). Stop with Ctrl-C or SIGTERM: workers
+    finish their event first.
     """
     import waitress
 
+    from connector.pipeline.scheduler import scheduler_for
     from connector.web import create_app
 
     config = load_config(config_path)
@@ -55,19 +58,25 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     app = create_app(runtime=runtime)
     stop = threading.Event()
     threads = _workers(runtime, config.worker["threads"] if workers is None else workers, stop)
+    scheduler, scheduling = scheduler_for(runtime), None
     host, port = host or config.server["host"], port or config.server["port"]
-    click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
-               f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s))", err=True)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        waitress.serve(app, host=host, port=port, threads=config.server["threads"], ident="connector",
-                       max_request_body_size=config.server["max_body_bytes"] + 1)
+        server = waitress.create_server(app, host=host, port=port, threads=config.server["threads"],
+                                        ident="connector", max_request_body_size=config.server["max_body_bytes"] + 1)
+        scheduling = scheduler.start(stop)  # once listening: a failed start runs no job
+        click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
+                   f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s); "
+                   f"scheduler: {scheduler.describe()})", err=True)
+        server.run()  # until SIGTERM or Ctrl-C (SystemExit/KeyboardInterrupt end the loop)
     except OSError as exc:
         raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        if scheduling is not None:  # a KB sync ends after its batch; an alert job after its ticket
+            scheduling.join(timeout=10)
         runtime.close()
         click.echo("connector: stopped", err=True)
 

@@ -13,8 +13,9 @@ def after_steps(runtime: "Runtime") -> list[AfterProcessing]:
     """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
     and portal registration right (when the config's [access] asks for it)."""
     from connector.access.keeper import AccessKeeper
+    from connector.pipeline.alerts import ClockRecorder
 
-    steps: list[AfterProcessing] = []
+    steps: list[AfterProcessing] = [ClockRecorder.for_runtime(runtime)]
     access = runtime.config.access
     if access.get("kb", True) or access.get("register_portal_users", True):
         steps.append(AccessKeeper(runtime.engine, runtime.rules, access))

@@ -2,8 +2,16 @@
 point), and the scheduler's job runs. Tables as migration 0003 creates them."""
 from __future__ import annotations
 
-import sqlalchemy as sa
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connector.core.alerts import StoredClock
+from connector.core.sla import ClockState
+from connector.errors import BadInput
 from connector.storage.tables import metadata
 
 ticket_clocks = sa.Table(
@@ -41,3 +49,201 @@ scheduler_jobs = sa.Table(
     sa.Column("last_finished_at", sa.DateTime(timezone=True)),
     sa.Column("last_result", sa.Text),
 )
+
+# Results in `sla_alerts`: `claimed` while a process is sending it (reclaimable once the claim is
+# older than the lease: that process died); `failed` (transient platform failure) is retried on the
+# next run; every other result is final: sent, unchanged (the platform had it already), dry_run,
+# skipped (the platform has no alert capability), rejected (the platform refused it for good),
+# superseded (a further point was reached first).
+CLAIMED, FAILED = "claimed", "failed"
+RETRYABLE = (FAILED,)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Moments come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _store(moment: datetime | None) -> datetime | None:
+    """Moments are stored in UTC: SQLite keeps the wall time only, so every moment must be UTC."""
+    return None if moment is None else moment.astimezone(timezone.utc)
+
+
+def _insert(engine: Engine, table: sa.Table):
+    """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the connector supports these two
+        raise BadInput(f"unsupported database {engine.dialect.name!r} (SQLite or PostgreSQL)")
+    return insert(table)
+
+
+def _clock(row: Any) -> StoredClock:
+    return StoredClock(
+        platform=row.platform, ticket_id=row.ticket_id, metric=row.metric, state=ClockState(row.state),
+        target=None if row.target_seconds is None else timedelta(seconds=row.target_seconds),
+        elapsed=timedelta(seconds=row.elapsed_seconds), as_of=_utc(row.as_of), due=_utc(row.due),
+        breached_at=_utc(row.breached_at), calendar=row.calendar, tier=row.tier)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One row of `sla_alerts`."""
+
+    platform: str
+    ticket_id: str
+    metric: str
+    point: str
+    fired_at: datetime
+    moment: datetime | None
+    result: str
+    detail: str | None
+
+
+class ClockStore:
+    """The stored clocks and the alerts fired on them; every change is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- clocks ----------------------------------------------------------------------------
+    def record(self, clocks: Iterable[StoredClock], now: datetime) -> int:
+        """Insert or replace the clocks (one per ticket and metric), in one transaction."""
+        rows = [dict(platform=c.platform, ticket_id=c.ticket_id, metric=c.metric, state=c.state.value,
+                     target_seconds=None if c.target is None else c.target.total_seconds(),
+                     elapsed_seconds=c.elapsed.total_seconds(), as_of=_store(c.as_of), due=_store(c.due),
+                     breached_at=_store(c.breached_at), calendar=c.calendar, tier=c.tier, updated_at=_store(now))
+                for c in clocks]
+        if not rows:
+            return 0
+        insert = _insert(self.engine, ticket_clocks)
+        keys = {"platform", "ticket_id", "metric"}
+        upsert = insert.on_conflict_do_update(
+            index_elements=sorted(keys),
+            set_={name: insert.excluded[name] for name in rows[0] if name not in keys})
+        with self.engine.begin() as conn:
+            for row in rows:
+                conn.execute(upsert.values(**row))
+        return len(rows)
+
+    def clocks(self, platform: str, ticket_id: str) -> dict[str, StoredClock]:
+        """A ticket's stored clocks by metric."""
+        query = ticket_clocks.select().where(ticket_clocks.c.platform == platform,
+                                             ticket_clocks.c.ticket_id == ticket_id)
+        with self.engine.connect() as conn:
+            return {row.metric: _clock(row) for row in conn.execute(query)}
+
+    def open_clocks(self, platform: str | None = None) -> list[StoredClock]:
+        """Clocks that are not stopped and have a target: the ones alerts can fire on."""
+        query = (ticket_clocks.select()
+                 .where(ticket_clocks.c.state != "stopped", ticket_clocks.c.target_seconds.is_not(None))
+                 .order_by(ticket_clocks.c.platform, ticket_clocks.c.ticket_id, ticket_clocks.c.metric))
+        if platform is not None:
+            query = query.where(ticket_clocks.c.platform == platform)
+        with self.engine.connect() as conn:
+            return [_clock(row) for row in conn.execute(query)]
+
+    def open_tickets(self, platform: str | None = None) -> list[tuple[str, str]]:
+        """(platform, ticket id) of the tickets whose stored clocks are not all stopped."""
+        query = (sa.select(ticket_clocks.c.platform, ticket_clocks.c.ticket_id).distinct()
+                 .where(ticket_clocks.c.state != "stopped")
+                 .order_by(ticket_clocks.c.platform, ticket_clocks.c.ticket_id))
+        if platform is not None:
+            query = query.where(ticket_clocks.c.platform == platform)
+        with self.engine.connect() as conn:
+            return [(row.platform, row.ticket_id) for row in conn.execute(query)]
+
+    # -- alerts ----------------------------------------------------------------------------
+    def alerts(self, platform: str | None = None, ticket_id: str | None = None,
+               open_only: bool = False) -> list[AlertRecord]:
+        """Alert records (of one platform or ticket; of clocks not stopped for `open_only`)."""
+        a, c = sla_alerts, ticket_clocks
+        query = a.select().order_by(a.c.platform, a.c.ticket_id, a.c.metric, a.c.point)
+        if platform is not None:
+            query = query.where(a.c.platform == platform)
+        if ticket_id is not None:
+            query = query.where(a.c.ticket_id == ticket_id)
+        if open_only:
+            query = query.where(sa.exists().where(c.c.platform == a.c.platform, c.c.ticket_id == a.c.ticket_id,
+                                                  c.c.metric == a.c.metric, c.c.state != "stopped"))
+        with self.engine.connect() as conn:
+            return [AlertRecord(r.platform, r.ticket_id, r.metric, r.point, _utc(r.fired_at), _utc(r.moment),
+                                r.result, r.detail) for r in conn.execute(query)]
+
+    def claim_alert(self, clock: StoredClock, point: str, moment: datetime | None, now: datetime,
+                    lease: timedelta) -> bool:
+        """Claim the right to act on `point` of the clock: True for exactly one caller. A new
+        point is claimed by inserting its row (a key conflict: someone else has it); a `failed`
+        one, or a claim older than `lease` (its process died), by a conditional update."""
+        key = dict(platform=clock.platform, ticket_id=clock.ticket_id, metric=clock.metric, point=point)
+        now, moment = _store(now), _store(moment)
+        insert = _insert(self.engine, sla_alerts).values(**key, fired_at=now, moment=moment, result=CLAIMED)
+        with self.engine.begin() as conn:
+            if conn.execute(insert.on_conflict_do_nothing().returning(sla_alerts.c.point)).first() is not None:
+                return True
+        a = sla_alerts
+        retake = (a.update()
+                  .where(*(a.c[name] == value for name, value in key.items()),
+                         sa.or_(a.c.result.in_(RETRYABLE), sa.and_(a.c.result == CLAIMED, a.c.fired_at < now - lease)))
+                  .values(fired_at=now, moment=moment, result=CLAIMED))
+        with self.engine.begin() as conn:
+            return conn.execute(retake).rowcount == 1
+
+    def settle_alert(self, clock: StoredClock, point: str, result: str, detail: str | None, now: datetime) -> None:
+        """Record what acting on a claimed point did."""
+        a, now = sla_alerts, _store(now)
+        with self.engine.begin() as conn:
+            conn.execute(a.update().where(a.c.platform == clock.platform, a.c.ticket_id == clock.ticket_id,
+                                          a.c.metric == clock.metric, a.c.point == point, a.c.result == CLAIMED)
+                         .values(result=result, detail=detail, fired_at=now))
+
+    def note_alert(self, clock: StoredClock, point: str, moment: datetime | None, result: str, detail: str | None,
+                   now: datetime) -> bool:
+        """Record a point as final without acting (e.g. superseded), unless it is recorded already
+        (a `failed` one is replaced); whether anything was recorded."""
+        now, moment = _store(now), _store(moment)
+        key = dict(platform=clock.platform, ticket_id=clock.ticket_id, metric=clock.metric, point=point)
+        insert = _insert(self.engine, sla_alerts).values(**key, fired_at=now, moment=moment, result=result,
+                                                         detail=detail)
+        a = sla_alerts
+        with self.engine.begin() as conn:
+            if conn.execute(insert.on_conflict_do_nothing().returning(sla_alerts.c.point)).first() is not None:
+                return True
+            return conn.execute(a.update().where(*(a.c[name] == value for name, value in key.items()),
+                                                 a.c.result.in_(RETRYABLE))
+                                .values(fired_at=now, result=result, detail=detail)).rowcount == 1
+
+    # -- scheduler jobs ---------------------------------------------------------------------
+    def claim_job(self, name: str, slot: datetime, now: datetime) -> bool:
+        """Claim the run of job `name` for the slot starting at `slot`: True for exactly one
+        caller per slot, across processes (a conditional update on the job's row)."""
+        j, slot, now = scheduler_jobs, _store(slot), _store(now)
+        with self.engine.begin() as conn:
+            conn.execute(_insert(self.engine, j).values(name=name).on_conflict_do_nothing())
+        with self.engine.begin() as conn:
+            return conn.execute(j.update().where(j.c.name == name, sa.or_(j.c.last_started_at.is_(None),
+                                                                         j.c.last_started_at < slot))
+                                .values(last_started_at=now)).rowcount == 1
+
+    def job_started(self, name: str, now: datetime) -> None:
+        """Record the start of an unclaimed (interval) job's run."""
+        self._job(name, last_started_at=_store(now))
+
+    def job_finished(self, name: str, now: datetime, result: str) -> None:
+        """Record the end of a job's run and its result (or its error)."""
+        self._job(name, last_finished_at=_store(now), last_result=result)
+
+    def _job(self, name: str, **values: Any) -> None:
+        insert = _insert(self.engine, scheduler_jobs).values(name=name, **values)
+        with self.engine.begin() as conn:
+            conn.execute(insert.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        """Every job's last run: started, finished, result."""
+        with self.engine.connect() as conn:
+            return {r.name: {"last_started_at": _utc(r.last_started_at), "last_finished_at": _utc(r.last_finished_at),
+                             "last_result": r.last_result} for r in conn.execute(scheduler_jobs.select())}
