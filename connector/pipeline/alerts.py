@@ -27,6 +27,7 @@ from connector.core.sla import SlaReading
 from connector.core.ticket import Ticket, WriteBack
 from connector.errors import BadInput, PlatformError, PlatformRejected
 from connector.platforms.base import Adapter, Alert
+from connector.pipeline.process import calendar_document
 from connector.storage.clocks import CLAIMED, RETRYABLE, ClockStore
 
 if TYPE_CHECKING:
@@ -39,14 +40,6 @@ CLAIM_LEASE = timedelta(minutes=10)  # longer than any platform call with its re
 def utcnow() -> datetime:
     """The current moment, aware, in UTC."""
     return datetime.now(timezone.utc)
-
-
-def calendar_document(rules: Rulebook, ent: Entitlement, due: DueTarget | None) -> Any:
-    """The calendar document a metric's target counts on: the one `Processor._target` picks
-    (the coverage that gave the earliest due, else the policy's calendar)."""
-    if due is None:
-        return rules.policy.calendar
-    return next((c.calendar for c in ent.coverages if c.basis == due.basis), rules.policy.calendar)
 
 
 def stored_clock(adapter: Adapter, ticket: Ticket, metric: str, reading: SlaReading, calendar: Any,

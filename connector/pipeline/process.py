@@ -19,6 +19,14 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def calendar_document(rules: Rulebook, ent: Entitlement, due: DueTarget | None) -> Any:
+    """The calendar document a metric's target counts on: that of the coverage that gave the
+    earliest due moment, else the policy's (also what the stored clocks record)."""
+    if due is None:
+        return rules.policy.calendar
+    return next((c.calendar for c in ent.coverages if c.basis == due.basis), rules.policy.calendar)
+
+
 class AfterProcessing(Protocol):
     """A step run after a ticket's write-back (record its clocks, keep its requester's KB access
     and portal registration right). Gets what the processor knows; returns entries for the
@@ -48,10 +56,8 @@ class Processor:
 
     def _target(self, ent: Entitlement, due: DueTarget | None) -> Target:
         """The SLA target and its calendar: those of the coverage that gave the earliest due."""
-        if due is None:
-            return Target(None, self.rules.vendor_calendar)  # type: ignore[arg-type]
-        calendar = next((c.calendar for c in ent.coverages if c.basis == due.basis), self.rules.policy.calendar)
-        return Target(timedelta(hours=due.hours), self.rules.calendar_for(calendar))  # type: ignore[arg-type]
+        calendar = self.rules.calendar_for(calendar_document(self.rules, ent, due))
+        return Target(None if due is None else timedelta(hours=due.hours), calendar)  # type: ignore[arg-type]
 
     def plan(self, ticket: Ticket, now: datetime) -> tuple[Entitlement, WriteBack]:
         """The entitlement and what the ticket should carry now."""
