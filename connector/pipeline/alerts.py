@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from connector.core.alerts import (AlertPoint, Reached, StoredClock, alert_note, decide, points_from_config,
                                    reached_points)
-from connector.core.entitlement import DueTarget, Entitlement, Rulebook
+from connector.core.entitlement import Entitlement, Rulebook
 from connector.core.sla import SlaReading
 from connector.core.ticket import Ticket, WriteBack
 from connector.errors import BadInput, PlatformError, PlatformRejected
