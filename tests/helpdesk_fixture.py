@@ -1,7 +1,8 @@
 """A real django-helpdesk 2.6 on loopback for the test suite (a pytest plugin: `helpdesk_site`).
 
 Once per session: a fresh SQLite database in a temporary folder, migrated, with a staff API user
-and its DRF token, a queue and the connector's custom fields (tests/helpdesk_site/bootstrap.py);
+and its DRF token, a queue, the connector's custom fields and the closed knowledge base of the
+connector_access app (tests/helpdesk_site/bootstrap.py);
 then `manage.py runserver --noreload` on a free port, waited for with a bounded loop, killed at
 teardown. Without django-helpdesk installed the tests skip, except on CI (env CI set): they fail.
 """
@@ -37,6 +38,8 @@ class HelpdeskSite:
     site_dir: Path
     started_in: float = 0.0  # seconds from nothing to a site that answers
     session: requests.Session = field(default_factory=requests.Session)
+    env: dict = field(default_factory=dict)  # how to run the site's manage.py (same database)
+    closed_queue_id: int = 0  # the closed KB's queue (connector_access_setup): a key, no tickets
 
     def __post_init__(self) -> None:
         self.session.headers["Authorization"] = f"Token {self.token}"
@@ -63,6 +66,32 @@ class HelpdeskSite:
         """Point its webhooks (read by the site on every event) at these URLs; none by default."""
         (self.site_dir / "new_ticket_webhook_urls").write_text("\n".join(new_ticket))
         (self.site_dir / "followup_webhook_urls").write_text("\n".join(followup))
+
+    def manage(self, *args: str, extra_env: dict | None = None) -> str:
+        """Run the site's `manage.py` (against the running site's database); its stdout."""
+        done = subprocess.run([sys.executable, "-m", "tests.helpdesk_site.manage", *args], cwd=ROOT,
+                              env={**self.env, **(extra_env or {})}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    def set_password(self, email: str, password: str) -> None:
+        """Give the account of `email` a password (as its owner would with a password reset)."""
+        code = ("import os; from django.contrib.auth import get_user_model as m; "
+                "u = m().objects.get(email__iexact=os.environ['PW_EMAIL']); "
+                "u.set_password(os.environ['PW_PASSWORD']); u.save()")
+        self.manage("shell", "-c", code, extra_env={"PW_EMAIL": email, "PW_PASSWORD": password})
+
+    def login(self, username: str, password: str) -> requests.Session:
+        """A browser-like session logged in through the helpdesk's own login page."""
+        browser = requests.Session()
+        page = browser.get(f"{self.base_url}/login/", timeout=15)
+        assert page.status_code == 200, page.status_code
+        form = {"username": username, "password": password, "next": "/",
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+        r = browser.post(f"{self.base_url}/login/", data=form, allow_redirects=False, timeout=15,
+                         headers={"Referer": f"{self.base_url}/login/"})
+        assert r.status_code == 302 and "sessionid" in browser.cookies, f"login failed: {r.status_code}"
+        return browser
 
     @contextmanager
     def webhooks_to(self, url: str) -> Iterator[None]:
@@ -107,7 +136,8 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
-    """A running django-helpdesk with an API token, a queue and the connector's custom fields."""
+    """A running django-helpdesk with an API token, a queue, the connector's custom fields and the
+    closed KB (group "closed-kb-readers", queue and category "closed-kb"; public category "public-kb")."""
     _require_helpdesk()
     started = time.monotonic()
     site_dir = tmp_path_factory.mktemp("helpdesk")
@@ -128,7 +158,8 @@ def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_up(proc, f"{base_url}/api/", log)
         site = HelpdeskSite(base_url, creds["username"], creds["password"], creds["token"], creds["queue_id"],
-                            site_dir, time.monotonic() - started)
+                            site_dir, time.monotonic() - started, env=env,
+                            closed_queue_id=creds["closed_queue_id"])
         site.set_webhooks()
         yield site
     finally:

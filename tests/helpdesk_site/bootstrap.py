@@ -1,7 +1,10 @@
-"""Prepare a fresh test site: migrate, an API user with a token, a queue, the connector's custom fields.
+"""Prepare a fresh test site: migrate, an API user with a token, a queue, the connector's custom fields,
+and the closed knowledge base as webhooks/django-helpdesk/README.md tells an admin to set it up
+(`connector_access_setup`: queue "closed-kb", group "closed-kb-readers", non-public category
+"closed-kb" with one item), plus a public category with one item.
 
 Run as `python -m tests.helpdesk_site.bootstrap` from the repository root (HELPDESK_SITE_DIR set);
-prints one JSON line: {"username", "password", "token", "queue_id"}.
+prints one JSON line: {"username", "password", "token", "queue_id", "closed_queue_id"}.
 """
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ import sys
 USERNAME = "connector"
 PASSWORD = "connector-test-password"
 QUEUE_SLUG = "support"
+KB_GROUP = "closed-kb-readers"
+CLOSED = {"slug": "closed-kb", "title": "Closed knowledge base",
+          "item": ("Licence server failover", "How to run two licence servers for KOMPAS-3D")}
+PUBLIC = {"slug": "public-kb", "title": "Public knowledge base",
+          "item": ("Installing KOMPAS-3D", "Run the installer as an administrator")}
 WRITTEN = ("tier", "first_response_due", "resolution_due", "flags")  # staff only: agents see them, requesters not
 # name -> data type; the connector writes the first four and reads the last three.
 CUSTOM_FIELDS = {
@@ -29,7 +37,7 @@ def main() -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     from django.contrib.auth import get_user_model
-    from helpdesk.models import CustomField, Queue
+    from helpdesk.models import CustomField, KBCategory, Queue
     from rest_framework.authtoken.models import Token
 
     user = get_user_model().objects.create_superuser(USERNAME, "connector@example.com", PASSWORD)
@@ -39,8 +47,23 @@ def main() -> None:
         CustomField.objects.create(name=name, label=name.replace("_", " ").capitalize()[:30],
                                    data_type=data_type, max_length=200, ordering=order,
                                    staff_only=name in WRITTEN)
-    json.dump({"username": USERNAME, "password": PASSWORD, "token": token.key, "queue_id": queue.id}, sys.stdout)
+    call_command("connector_access_setup", group=KB_GROUP, queue=CLOSED["slug"], category=CLOSED["slug"],
+                 category_title=CLOSED["title"], verbosity=0, stdout=sys.stderr, stderr=sys.stderr)
+    kb_items(KBCategory.objects.get(slug=CLOSED["slug"]), CLOSED["item"])
+    public = KBCategory.objects.create(name=PUBLIC["title"], title=PUBLIC["title"], slug=PUBLIC["slug"],
+                                       description="For everyone", public=True)
+    kb_items(public, PUBLIC["item"])
+    json.dump({"username": USERNAME, "password": PASSWORD, "token": token.key, "queue_id": queue.id,
+               "closed_queue_id": Queue.objects.get(slug=CLOSED["slug"]).id}, sys.stdout)
     print()
+
+
+def kb_items(category, item: tuple[str, str]) -> None:
+    """One enabled item in the category."""
+    from helpdesk.models import KBItem
+
+    title, answer = item
+    KBItem.objects.create(category=category, title=title, question=f"{title}?", answer=answer, enabled=True)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,12 @@ Only for tests on loopback: DEBUG, a throwaway secret key, no e-mail leaves the 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+# The connector's access app as an admin installs it: the folder webhooks/django-helpdesk/connector_access.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webhooks" / "django-helpdesk"))
 
 # The fixture passes a fresh temporary folder; by hand, a fixed one outside the repository.
 SITE_DIR = Path(os.environ.get("HELPDESK_SITE_DIR", Path(tempfile.gettempdir()) / "connector-helpdesk-site"))
@@ -33,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "helpdesk",
+    "connector_access",
 ]
 
 MIDDLEWARE = [
@@ -59,7 +64,7 @@ TEMPLATES = [{
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SITE_DIR / "helpdesk.sqlite3"}}
 STATIC_URL = "/static/"
 MEDIA_ROOT = SITE_DIR / "media"
-LOGIN_URL = "/helpdesk/login/"
+LOGIN_URL = "helpdesk:login"  # helpdesk is at the root here; its login view redirects to any other LOGIN_URL
 # Follow-ups e-mail staff and submitters: keep those messages in memory.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -73,6 +78,14 @@ REST_FRAMEWORK = {
 }
 
 HELPDESK_TEAMS_MODE_ENABLED = False
+# The closed knowledge base (connector_access): a non-public KB category on a dedicated queue is
+# shown to whoever holds that queue's permission, which needs per-queue mode. In that mode staff
+# who are not superusers see only the queues whose permission they hold; the API user is a superuser.
+HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
+HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE = False  # the default, said out loud: customers stay out of staff views
+CONNECTOR_KB_GROUPS = ["closed-kb-readers"]
+# Tests log customers in with passwords they set: a fast hasher (test site only).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HELPDESK_WEBHOOK_TIMEOUT = float(os.environ.get("HELPDESK_WEBHOOK_TIMEOUT", "3"))
 
 

@@ -34,3 +34,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
 }
+
+# The closed knowledge base (README section 5): install the connector_access app (copy the folder
+# next to your apps), include its urls before helpdesk's, run `manage.py connector_access_setup`.
+#   INSTALLED_APPS += ["connector_access"]          # after "helpdesk" and "rest_framework"
+# A non-public KB category on the closed-KB queue opens to holders of that queue's permission only
+# in per-queue mode. It also limits staff who are not superusers to the queues whose permission
+# they hold: put them in a group with every queue's permission (connector_access_setup --staff-group).
+HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
+# The default, required: with it on, every logged-in customer reaches the staff views.
+HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE = False
+# The only groups the connector may change (each may hold nothing but helpdesk queue permissions).
+CONNECTOR_KB_GROUPS = ["closed-kb-readers"]

@@ -5,18 +5,23 @@ plus `"followup_id"` for a new follow-up, unsigned and without an id, synchronou
 that made the change (3 s timeout; a refused connection makes that request answer 500, although
 the change is saved). A PATCH through the API sends nothing. So the URL carries a secret token
 (`?token=`), and the content hash is the delivery id.
+
+The closed knowledge base, portal users and SLA alerts are in `access.py` (the KB lever needs our
+small Django app, webhooks/django-helpdesk/connector_access, installed in the helpdesk).
 """
 from __future__ import annotations
 
 import hmac
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator, Sequence
 
+from connector.core.access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
 from connector.errors import BadInput, PlatformRejected, Unauthorized
-from connector.platforms.base import Adapter, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.base import AccessOutcome, Adapter, Alert, Delivery, PlatformSettings, TicketEvent
 from connector.platforms.client import PlatformClient
+from connector.platforms.django_helpdesk import access
 from connector.platforms.django_helpdesk.reading import PLATFORM, missing_fields, moment, to_ticket
 from connector.platforms.django_helpdesk.writing import note_body, patch_body
 
@@ -97,6 +102,33 @@ class DjangoHelpdeskAdapter(Adapter):
             self._client().call("POST", "/api/followups/", note_body(ticket, plan.note))
         return bool(body or plan.note)
 
+    @property
+    def supports(self) -> frozenset[str]:
+        """Alerts always; KB access and portal registration once `options.kb_group` says the
+        connector_access app is installed (else every warranty requester's event would fail)."""
+        caps = super().supports
+        return caps if access.enabled(self.settings.options) else caps - {"kb", "portal"}
+
+    def kb_holders(self) -> set[str]:
+        """The members of the closed-KB group (connector_access app), as lower-case e-mails."""
+        return access.kb_holders(self._client(), self.settings.options)
+
+    def apply_access(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+        """Add to / remove from the closed-KB group, in batches of up to 100 (a grant creates the
+        account when there is none: user name = e-mail, no usable password)."""
+        return access.apply_access(self._client(), self.settings.options, changes)
+
+    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
+                             org_id: str | None) -> str | None:
+        """Make sure the person has an account; django-helpdesk has no organisations to put it in."""
+        return access.register_portal_user(self._client(), self.settings.options, email, name, customer_name)
+
+    def alert(self, alert: Alert) -> bool:
+        """A priority change (1..5, or a name) and a private follow-up carrying the note and tags."""
+        if self.settings.dry_run:
+            return False
+        return access.alert(self._client(), alert)
+
     def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
         """A new-ticket delivery shaped as django-helpdesk sends one (requests' `json=`), with
         the URL token; the processor then reads the real ticket `ticket_id` from the API."""
@@ -115,7 +147,9 @@ class DjangoHelpdeskAdapter(Adapter):
         return ["django-helpdesk is set up in its Django settings, not over its API; add (see "
                 "webhooks/django-helpdesk/settings.py and README.md for the custom fields and the API user):",
                 f"    def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS(): return [{url!r}]",
-                f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]"]
+                f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]",
+                "For the closed knowledge base and portal accounts, install the connector_access app and run "
+                "`manage.py connector_access_setup` (webhooks/django-helpdesk/README.md, section 5)."]
 
     def _client(self) -> PlatformClient:
         if self.client is None:

@@ -48,7 +48,12 @@ def patch_body(desired: Carried, changed: frozenset[str], fields: Mapping[str, s
 
 def note_body(ticket: Ticket, note: str) -> dict[str, Any]:
     """A private follow-up (staff only, never e-mailed to the submitter) carrying the note."""
+    return private_followup(int(ticket.id), note)
+
+
+def private_followup(ticket_id: int, note: str) -> dict[str, Any]:
+    """The body of `POST /api/followups/` for a private note on ticket `ticket_id`."""
     # helpdesk renders a comment as a Django template; its own code neutralises only {% %}.
     comment = note.replace("{{", "{ {").replace("}}", "} }")
     # No `title`: helpdesk takes a follow-up's title as the ticket's new title.
-    return {"ticket": int(ticket.id), "comment": comment, "public": False}
+    return {"ticket": ticket_id, "comment": comment, "public": False}
