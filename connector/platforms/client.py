@@ -114,7 +114,7 @@ class PlatformClient:
                 if not exc.transient or attempt == attempts:
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else min(cap, backoff * 2 ** (attempt - 1))
-                log.info("%s %s: %s; again in %.1f s (attempt %d of %d)", method, path, exc, wait, attempt + 1, attempts)
+                log.warning("%s %s: %s; again in %.1f s (attempt %d of %d)", method, path, exc, wait, attempt + 1, attempts)
                 sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
