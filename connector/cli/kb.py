@@ -46,7 +46,8 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
                            f"{', '.join(sorted(runtime.adapters)) or 'none'})")
         names = [platform] if platform else sorted(n for n, a in runtime.adapters.items() if "kb" in a.supports)
         if not names:
-            raise BadInput("no configured platform has a knowledge-base lever (configure zendesk or django-helpdesk)")
+            raise BadInput("no configured platform has a knowledge-base lever (configure zendesk, or"
+                           " django-helpdesk with options.kb_group; see webhooks/<platform>/README.md)")
         if not runtime.config.access.get("kb", True):
             raise BadInput("KB access is switched off in the config ([access] kb = false)")
         dry_run = dry_run or bool(runtime.config.access.get("dry_run"))
