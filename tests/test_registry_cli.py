@@ -97,7 +97,7 @@ def test_entitlement_summary_from_a_registry_file(runner):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--at", "yesterday"], "not an ISO 8601 moment"),
+    (["--at", "yesterday"], "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
     (["--at", "2025-03-03T12:00:00"], "has no UTC offset"),
     (["--email", "not-an-address"], "is not an e-mail address"),
 ])

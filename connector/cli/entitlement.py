@@ -12,8 +12,9 @@ from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS, Entitlem
 from connector.errors import BadInput
 
 
-def parse_moment(text: str | None) -> datetime:
-    """--at: an ISO 8601 moment with an offset, or a date (its start in the vendor's zone)."""
+def parse_moment(text: str | None, option: str = "--at") -> datetime:
+    """An option's moment: ISO 8601 with an offset, or a date (its start in the vendor's zone);
+    now when not given."""
     from connector.entitlements import now, rulebook
 
     if text is None:
@@ -24,9 +25,10 @@ def parse_moment(text: str | None) -> datetime:
             return zone.localize(datetime.combine(date.fromisoformat(text), datetime.min.time()))
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise BadInput(f"--at {text!r} is not an ISO 8601 moment (e.g. 2025-03-03T12:00:00+03:00)") from None
+        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 moment"
+                       " (e.g. 2025-03-03T12:00:00+03:00)") from None
     if moment.tzinfo is None:
-        raise BadInput(f"--at {text!r} has no UTC offset (e.g. 2025-03-03T12:00:00+03:00)")
+        raise BadInput(f"{option} {text!r} has no UTC offset (e.g. 2025-03-03T12:00:00+03:00)")
     return moment
 
 

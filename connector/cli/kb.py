@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
 
 import click
 
 from connector.cli import cli
+from connector.cli.entitlement import parse_moment
 from connector.config import load_config
 from connector.errors import BadInput
 
@@ -74,27 +74,12 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
         raise SystemExit(1)
 
 
-def _since(value: str | None) -> datetime | None:
-    """A date (that day's start, UTC) or an ISO 8601 moment with an offset."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), timezone.utc)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"--since {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 moment") from None
-    if moment.tzinfo is None:
-        raise BadInput(f"--since {value!r} has no UTC offset (e.g. {value}+03:00)")
-    return moment
-
-
 @kb.command()
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--customer", help="Only this customer id.")
 @click.option("--email", help="Only this contact.")
 @click.option("--platform", help="Only this platform.")
-@click.option("--since", "since_text", metavar="DATE", help="From this date (YYYY-MM-DD) or moment (ISO 8601).")
+@click.option("--since", "since_text", metavar="DATE", help="From this date (YYYY-MM-DD, its start in the vendor's zone) or moment (ISO 8601).")
 @click.option("--limit", type=click.IntRange(1, 10_000_000), help="Only the latest N entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def audit(config_path: str | None, customer: str | None, email: str | None, platform: str | None,
@@ -104,7 +89,7 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
     from connector.storage import open_database
     from connector.storage.access import AccessAudit
 
-    since = _since(since_text)
+    since = parse_moment(since_text, "--since") if since_text is not None else None
     engine = open_database(load_config(config_path).database_url)
     count = 0
     try:
