@@ -37,7 +37,7 @@ class AccessKeeper:
         if not email or customer is None or entitlement.matched_by is None:
             return None
         dry_run = dry_run or bool(self.settings.get("dry_run"))
-        changes = [c for c in (self._kb_change(adapter, email, customer.id, now),
+        changes = [c for c in (self._kb_change(adapter, email, entitlement, now),
                                self._registration(adapter, email, entitlement)) if c is not None]
         if not changes:
             return None
@@ -45,16 +45,18 @@ class AccessKeeper:
             return {"access": [f"would {c.describe()}" for c in changes]}
         done = []
         for change in changes:
-            done.append(self._apply(adapter, change, now))
+            done.append(self._apply(adapter, change, customer.name, now))
         return {"access": done}
 
-    def _kb_change(self, adapter: Adapter, email: str, customer_id: str, now: datetime) -> AccessChange | None:
+    def _kb_change(self, adapter: Adapter, email: str, ent: Entitlement, now: datetime) -> AccessChange | None:
         """Grant or revoke when today's access differs from what the connector last did."""
         if not self.settings.get("kb", True) or "kb" not in adapter.supports:
             return None
-        with self.engine.connect() as conn:
-            facts = SqlRegistry(conn).customer_facts(customer_id, None)
-        access = kb_access(facts, today(self.rules, now), self.rules.policy)
+        customer_id, day = ent.customer.id, today(self.rules, now)
+        access = ent.kb if today(self.rules, ent.at) == day else None  # resolved today already
+        if access is None:
+            with self.engine.connect() as conn:
+                access = kb_access(SqlRegistry(conn).customer_facts(customer_id, None), day, self.rules.policy)
         last = self.audit.last_done(adapter.name, email, (GRANT, REVOKE))
         if access.granted and last != GRANT:
             return AccessChange(email, GRANT, access.reason, customer_id, access.since, access.until)
@@ -74,12 +76,10 @@ class AccessKeeper:
         return AccessChange(email, REGISTER, f"the {ent.tier.code} tier includes registration in the portal"
                             f" ({basis})", ent.customer.id, until=ent.valid_until)
 
-    def _apply(self, adapter: Adapter, change: AccessChange, now: datetime) -> str:
+    def _apply(self, adapter: Adapter, change: AccessChange, customer_name: str, now: datetime) -> str:
         """Apply one change and audit it; platform errors propagate (the worker retries the event)."""
         if change.action == REGISTER:
             name, org = contact_details(self.engine, change.email, change.customer or "", adapter.name)
-            with self.engine.connect() as conn:
-                customer_name = SqlRegistry(conn).customer_facts(change.customer, None).customer.name
             detail = adapter.register_portal_user(change.email, name, change.customer or "", customer_name, org)
             self.audit.record(adapter.name, [(change, "done", detail or "already")], now, "ticket")
             return f"register {change.email}: {detail or 'already a portal user'}"
