@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from connector.core.alerts import (AlertPoint, Reached, StoredClock, alert_note, decide, points_from_config,
@@ -27,7 +27,7 @@ from connector.core.sla import SlaReading
 from connector.core.ticket import Ticket, WriteBack
 from connector.errors import BadInput, PlatformError, PlatformRejected
 from connector.platforms.base import Adapter, Alert
-from connector.pipeline.process import calendar_document
+from connector.pipeline.process import calendar_document, utcnow
 from connector.storage.clocks import CLAIMED, RETRYABLE, ClockStore
 
 if TYPE_CHECKING:
@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)  # longer than any platform call with its retries
-
-
-def utcnow() -> datetime:
-    """The current moment, aware, in UTC."""
-    return datetime.now(timezone.utc)
 
 
 def stored_clock(adapter: Adapter, ticket: Ticket, metric: str, reading: SlaReading, calendar: Any,

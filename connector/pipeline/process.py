@@ -15,7 +15,8 @@ from connector.storage.events import StoredEvent
 from connector.storage.registry import SqlRegistry
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The current moment, aware, in UTC (the pipeline's default clock)."""
     return datetime.now(timezone.utc)
 
 
@@ -42,7 +43,7 @@ class Processor:
     """Turns a stored event into a write-back (or, in dry-run, a record of it)."""
 
     def __init__(self, engine: Engine, adapters: Mapping[str, Adapter], rules: Rulebook,
-                 clock: Callable[[], datetime] = _utcnow, after: Sequence[AfterProcessing] = ()) -> None:
+                 clock: Callable[[], datetime] = utcnow, after: Sequence[AfterProcessing] = ()) -> None:
         self.engine, self.adapters, self.rules, self.clock = engine, adapters, rules, clock
         self.after = tuple(after)
 

@@ -22,6 +22,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from connector.errors import BadInput, ConnectorError
+from connector.pipeline.process import utcnow
 from connector.storage.clocks import ClockStore
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # seconds: the loop looks at the clock at least this often (suspend, clock jumps)
 ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
-
-
-def utcnow() -> datetime:
-    """The current moment, aware, in UTC."""
-    return datetime.now(timezone.utc)
 
 
 def parse_hhmm(text: str) -> clock_time:

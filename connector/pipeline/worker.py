@@ -9,20 +9,15 @@ import random
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from connector.errors import ConnectorError, PlatformError
 from connector.metrics import Metrics
-from connector.pipeline.process import Processor
+from connector.pipeline.process import Processor, utcnow
 from connector.storage.events import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    """The current moment, aware, in UTC."""
-    return datetime.now(timezone.utc)
 
 
 class Worker:

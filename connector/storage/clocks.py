@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from connector.core.alerts import StoredClock
 from connector.core.sla import ClockState
 from connector.errors import BadInput
+from connector.storage.events import utc
 from connector.storage.tables import metadata
 
 ticket_clocks = sa.Table(
@@ -59,12 +60,6 @@ CLAIMED, FAILED = "claimed", "failed"
 RETRYABLE = (FAILED,)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Moments come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
 
 def _store(moment: datetime | None) -> datetime | None:
     """Moments are stored in UTC: SQLite keeps the wall time only, so every moment must be UTC."""
@@ -86,8 +81,8 @@ def _clock(row: Any) -> StoredClock:
     return StoredClock(
         platform=row.platform, ticket_id=row.ticket_id, metric=row.metric, state=ClockState(row.state),
         target=None if row.target_seconds is None else timedelta(seconds=row.target_seconds),
-        elapsed=timedelta(seconds=row.elapsed_seconds), as_of=_utc(row.as_of), due=_utc(row.due),
-        breached_at=_utc(row.breached_at), calendar=row.calendar, tier=row.tier)
+        elapsed=timedelta(seconds=row.elapsed_seconds), as_of=utc(row.as_of), due=utc(row.due),
+        breached_at=utc(row.breached_at), calendar=row.calendar, tier=row.tier)
 
 
 @dataclass(frozen=True)
@@ -171,7 +166,7 @@ class ClockStore:
             query = query.where(sa.exists().where(c.c.platform == a.c.platform, c.c.ticket_id == a.c.ticket_id,
                                                   c.c.metric == a.c.metric, c.c.state != "stopped"))
         with self.engine.connect() as conn:
-            return [AlertRecord(r.platform, r.ticket_id, r.metric, r.point, _utc(r.fired_at), _utc(r.moment),
+            return [AlertRecord(r.platform, r.ticket_id, r.metric, r.point, utc(r.fired_at), utc(r.moment),
                                 r.result, r.detail) for r in conn.execute(query)]
 
     def claim_alert(self, clock: StoredClock, point: str, moment: datetime | None, now: datetime,
@@ -245,5 +240,5 @@ class ClockStore:
     def jobs(self) -> dict[str, dict[str, Any]]:
         """Every job's last run: started, finished, result."""
         with self.engine.connect() as conn:
-            return {r.name: {"last_started_at": _utc(r.last_started_at), "last_finished_at": _utc(r.last_finished_at),
+            return {r.name: {"last_started_at": utc(r.last_started_at), "last_finished_at": utc(r.last_finished_at),
                              "last_result": r.last_result} for r in conn.execute(scheduler_jobs.select())}
