@@ -27,9 +27,9 @@ import pytz
 import sqlalchemy as sa
 
 from connector.core.entitlement import REQUEST_TYPES, EntitlementRequest
-from connector.entitlements import rulebook
+from connector.config.rules import rulebook
 from connector.core.entitlement import resolve
-from connector.registry.importer import import_registry
+from connector.storage.registry_import import import_registry
 from connector.storage import open_database
 from connector.storage.registry import SqlRegistry
 

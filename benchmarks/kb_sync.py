@@ -35,13 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from benchmarks.entitlement import CONTACTS, CUSTOMERS, generate
 from benchmarks.zendesk_stub import FakeZendesk, SteadyRate, wsgi_app
-from connector.core.access import GRANT, AccessChange, kb_access, plan_access
+from connector.core.kb_access import GRANT, AccessChange, kb_access, plan_access
 from connector.platforms.base import PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter
-from connector.policies import load_policy
-from connector.registry.importer import import_registry
+from connector.config.policies import load_policy
+from connector.storage.registry_import import import_registry
 from connector.storage import open_database
-from connector.storage.access import desired_access
+from connector.storage.kb_audit import desired_access
 from connector.storage.registry import SqlRegistry
 
 DAY = date(2025, 3, 1)

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.webhook_ingest import free_port, wait_up  # noqa: E402
-from connector.config import config_from_mapping  # noqa: E402
+from connector.config.settings import config_from_mapping  # noqa: E402
 from connector.pipeline.worker import Worker  # noqa: E402
 from connector.platforms.base import TicketEvent  # noqa: E402
-from connector.registry.importer import import_registry  # noqa: E402
-from connector.runtime import build_runtime  # noqa: E402
+from connector.storage.registry_import import import_registry  # noqa: E402
+from connector.composition import build_runtime  # noqa: E402
 
 API = ROOT / "tests" / "fixtures" / "zendesk" / "api"
 STUB = """

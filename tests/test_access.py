@@ -7,17 +7,17 @@ from typing import Iterator, Sequence
 
 import pytest
 
-from connector.access.keeper import AccessKeeper
-from connector.access.sync import sync_platform
-from connector.core.access import GRANT, REGISTER, REVOKE, AccessChange, Desired, KbAccess, kb_access, plan_access
+from connector.kb.keeper import AccessKeeper
+from connector.kb.sync import sync_platform
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, Desired, KbAccess, kb_access, plan_access
 from connector.core.registry import Contract, ContractSla, Customer, CustomerFacts, Purchase
-from connector.entitlements import resolve_stored, rulebook
-from connector.errors import PlatformError
+from connector.config.rules import resolve_stored, rulebook
+from connector.core.errors import PlatformError
 from connector.core.entitlement import EntitlementRequest
 from connector.core.ticket import Ticket
 from connector.platforms.base import AccessOutcome, Adapter, PlatformSettings
-from connector.registry.importer import import_registry
-from connector.storage.access import AccessAudit
+from connector.storage.registry_import import import_registry
+from connector.storage.kb_audit import AccessAudit
 from tests.conftest import REGISTRY_JSON
 
 RULES = rulebook()

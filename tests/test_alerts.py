@@ -9,16 +9,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connector.config import ALERT_DEFAULTS, Config
+from connector.config.settings import ALERT_DEFAULTS, Config
 from connector.core.alerts import AlertPoint, StoredClock, decide, points_from_config, reached_points
 from connector.core.sla import ClockState
 from connector.core.ticket import StatusAt, Ticket, TicketStatus
-from connector.entitlements import rulebook
-from connector.errors import PlatformError, PlatformRejected
-from connector.pipeline.alerts import AlertJob
+from connector.config.rules import rulebook
+from connector.core.errors import PlatformError, PlatformRejected
+from connector.jobs.sla_alerts import AlertJob
 from connector.platforms.base import Adapter, PlatformSettings
-from connector.registry.importer import import_registry
-from connector.runtime import Runtime
+from connector.storage.registry_import import import_registry
+from connector.composition import Runtime
 from connector.storage.clocks import ClockStore
 
 MSK = timezone(timedelta(hours=3))

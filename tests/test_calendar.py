@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 import pytest
 import pytz
 
-from connector.calendars import build_calendar
-from connector.errors import BadInput
+from connector.config.calendars import build_calendar
+from connector.core.errors import BadInput
 
 MSK, BERLIN, NEW_YORK = (pytz.timezone(z) for z in ("Europe/Moscow", "Europe/Berlin", "America/New_York"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import pytz
 
-from connector.calendars import build_calendar, load_calendar_file
-from connector.errors import BadInput, ValidationFailed
+from connector.config.calendars import build_calendar, load_calendar_file
+from connector.core.errors import BadInput, ValidationFailed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "calendars"
 EKB = pytz.timezone("Asia/Yekaterinburg")

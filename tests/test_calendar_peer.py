@@ -11,7 +11,7 @@ from benchmarks.due_dates import MOSCOW, peer_rules, starts
 def test_same_answers_as_businesstimedelta(shortened, hours):
     import businesstimedelta as btd
 
-    from connector.calendars import build_calendar
+    from connector.config.calendars import build_calendar
 
     calendar = build_calendar("default", shortened=shortened)
     delta = btd.BusinessTimeDelta(peer_rules(range(2025, 2028), shortened), timedelta=timedelta(hours=hours))

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytz
 from hypothesis import given, settings, strategies as st
 
-from connector.calendars import build_calendar
+from connector.config.calendars import build_calendar
 
 CALENDARS = {
     "default": build_calendar("default"),

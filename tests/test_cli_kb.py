@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from connector.cli import cli
-from connector.core.access import GRANT, REGISTER, REVOKE, AccessChange
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange
 from connector.storage import open_database
-from connector.storage.access import AccessAudit
+from connector.storage.kb_audit import AccessAudit
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_sync_of_an_unconfigured_platform_says_so(runner, config):
 
 @pytest.fixture
 def zendesk_config(tmp_path):
-    from connector.registry.importer import import_registry
+    from connector.storage.registry_import import import_registry
     from tests.conftest import REGISTRY_JSON
 
     url = f"sqlite:///{tmp_path / 'connector.db'}"
@@ -108,7 +108,7 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
     import responses
 
     from benchmarks.zendesk_stub import BASE, FakeZendesk
-    from connector.access import sync as syncing
+    from connector.kb import sync as syncing
 
     monkeypatch.setattr(syncing, "today", lambda rules, now=None: date(2025, 3, 3))
     fake = FakeZendesk()

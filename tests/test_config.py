@@ -1,8 +1,8 @@
 """The TOML config: secrets by value, environment or file; every mistake named by its key."""
 import pytest
 
-from connector.config import load_config
-from connector.errors import BadInput, ValidationFailed
+from connector.config.settings import load_config
+from connector.core.errors import BadInput, ValidationFailed
 
 GOOD = """
 database_url_env = "TEST_DB_URL"

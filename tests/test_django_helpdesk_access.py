@@ -16,12 +16,12 @@ import pytest
 import requests
 
 from connector.cli import cli
-from connector.core.access import GRANT, REVOKE, AccessChange
-from connector.errors import BadInput, PlatformRejected
+from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.core.errors import BadInput, PlatformRejected
 from connector.platforms.base import Alert, PlatformSettings
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.platforms.django_helpdesk.access import priority_value
-from connector.registry.importer import import_registry
+from connector.storage.registry_import import import_registry
 from connector.storage import open_database
 
 CLOSED_TITLE, CLOSED_ITEM = "Closed knowledge base", "Licence server failover"  # tests/helpdesk_site/bootstrap.py

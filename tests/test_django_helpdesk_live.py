@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from connector.calendars import build_calendar
+from connector.config.calendars import build_calendar
 from connector.core.ticket import Target, TicketStatus, plan_write_back
-from connector.errors import PlatformRejected
+from connector.core.errors import PlatformRejected
 from connector.platforms.base import Delivery, PlatformSettings
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
-from connector.schemas_access import validate
+from connector.config.schemas import validate
 from tests.helpdesk_fixture import free_port
 
 SECRET = "live-webhook-secret-0123456789"

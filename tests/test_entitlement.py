@@ -16,8 +16,8 @@ import pytz
 from connector.core.coverage import add_months
 from connector.core.entitlement import EntitlementRequest
 from connector.core.tiers import Tier
-from connector.entitlements import as_json, resolve_in
-from connector.errors import BadInput
+from connector.config.rules import as_json, resolve_in
+from connector.core.errors import BadInput
 from connector.registry.memory import MemoryRegistry
 
 REGISTRY_JSON = Path(__file__).parent / "fixtures" / "registry" / "registry.json"

@@ -1,11 +1,11 @@
-"""manifest.json is generated from the code (python -m connector.manifest) and kept in step."""
+"""manifest.json is generated from the code (python -m connector.cli.manifest) and kept in step."""
 import json
 
-from connector.manifest import MANIFEST, manifest
+from connector.cli.manifest import MANIFEST, manifest
 
 
 def test_manifest_matches_the_code():
-    assert json.loads(MANIFEST.read_text(encoding="utf-8")) == manifest(), "run: python -m connector.manifest"
+    assert json.loads(MANIFEST.read_text(encoding="utf-8")) == manifest(), "run: python -m connector.cli.manifest"
 
 
 def test_every_platform_has_its_schema_fixtures_and_install_folder():

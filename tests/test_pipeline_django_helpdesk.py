@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import waitress
 
-from connector.calendars import build_calendar
+from connector.config.calendars import build_calendar
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
-from connector.registry.importer import import_registry
+from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from tests.helpdesk_fixture import free_port
 

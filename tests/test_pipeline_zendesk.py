@@ -11,7 +11,7 @@ from responses import matchers
 
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
-from connector.registry.importer import import_registry
+from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from test_webhooks_http import SECRET, fixture, signed
 from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123

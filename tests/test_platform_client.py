@@ -6,7 +6,7 @@ import logging
 import pytest
 import responses
 
-from connector.errors import PlatformError, PlatformRejected
+from connector.core.errors import PlatformError, PlatformRejected
 from connector.platforms.client import PlatformClient
 
 BASE = "https://acme.example"

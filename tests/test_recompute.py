@@ -7,12 +7,12 @@ import pytest
 import responses
 
 from connector.cli import cli
-from connector.config import Config
+from connector.config.settings import Config
 from connector.core.ticket import StatusAt, TicketStatus
-from connector.entitlements import rulebook
-from connector.errors import PlatformError
-from connector.registry.importer import import_registry
-from connector.runtime import Runtime
+from connector.config.rules import rulebook
+from connector.core.errors import PlatformError
+from connector.storage.registry_import import import_registry
+from connector.composition import Runtime
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
 from test_alerts import REGISTRY, FakePlatform, at, ticket
@@ -29,7 +29,7 @@ def fake(engine, write_json, monkeypatch):
     config = Config(platforms={"fake": platform.settings}, access=ACCESS_OFF)
     runtime = Runtime(config, engine, {"fake": platform}, rulebook())
     monkeypatch.setattr("connector.cli.recompute.load_config", lambda path: config)
-    monkeypatch.setattr("connector.runtime.build_runtime", lambda config: runtime)
+    monkeypatch.setattr("connector.composition.build_runtime", lambda config: runtime)
     return platform
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ValidationFailed
-from connector.registry.importer import import_registry
+from connector.core.errors import ValidationFailed
+from connector.storage.registry_import import import_registry
 from connector.registry.records import LISTS
 from connector.storage.registry import read_records
 

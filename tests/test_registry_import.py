@@ -9,9 +9,9 @@ import pytest
 import pytz
 
 from connector.core.entitlement import EntitlementRequest
-from connector.entitlements import as_json, resolve_in, resolve_stored
-from connector.errors import ValidationFailed
-from connector.registry.importer import import_registry
+from connector.config.rules import as_json, resolve_in, resolve_stored
+from connector.core.errors import ValidationFailed
+from connector.storage.registry_import import import_registry
 from connector.registry.memory import MemoryRegistry
 from connector.registry.records import LISTS
 from connector.storage.registry import read_records

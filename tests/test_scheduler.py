@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytz
 
-from connector.config import ACCESS_DEFAULTS, ALERT_DEFAULTS, Config
-from connector.entitlements import rulebook
-from connector.errors import BadInput
-from connector.pipeline.scheduler import (ALERTS, KB_SYNC, Job, Scheduler, daily_slot, next_daily, parse_hhmm,
+from connector.config.settings import ACCESS_DEFAULTS, ALERT_DEFAULTS, Config
+from connector.config.rules import rulebook
+from connector.core.errors import BadInput
+from connector.jobs.scheduler import (ALERTS, KB_SYNC, Job, Scheduler, daily_slot, next_daily, parse_hhmm,
                                           scheduler_for)
-from connector.runtime import Runtime
+from connector.composition import Runtime
 from connector.storage.clocks import ClockStore
 
 MSK = timezone(timedelta(hours=3))
@@ -182,8 +182,8 @@ def test_scheduler_for_a_runtime_names_its_jobs_and_next_runs(engine):
 
 
 def test_the_kb_sync_job_stops_between_batches_when_serve_stops(engine, monkeypatch):
-    import connector.access.sync as sync_module
-    from connector.pipeline.scheduler import SyncStopped
+    import connector.kb.sync as sync_module
+    from connector.jobs.scheduler import SyncStopped
 
     batches = []
 

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 import pytest
 import pytz
 
-from connector.calendars import build_calendar
+from connector.config.calendars import build_calendar
 from connector.core.sla import ClockState, SlaClock, StatusChange
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 MSK = pytz.timezone("Europe/Moscow")
 RUN, PAUSE, STOP = ClockState.RUNNING, ClockState.PAUSED, ClockState.STOPPED

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connector.config import WORKER_DEFAULTS
-from connector.errors import BadInput, PlatformError, PlatformRejected
+from connector.config.settings import WORKER_DEFAULTS
+from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.pipeline.worker import Worker
 from connector.platforms.base import TicketEvent
 from connector.storage.events import EventStore

@@ -12,8 +12,8 @@ import responses
 from responses import matchers
 
 from benchmarks.zendesk_stub import FakeZendesk
-from connector.core.access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
-from connector.errors import PlatformError
+from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
+from connector.core.errors import PlatformError
 from connector.platforms.base import Alert
 from test_zendesk_api import AUTH, BASE, adapter, answer
 

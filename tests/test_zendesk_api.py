@@ -13,7 +13,7 @@ from responses import matchers
 
 from connector.core.sla import ClockState, SlaReading
 from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus, WriteBack
-from connector.errors import BadInput, PlatformError, PlatformRejected
+from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.platforms.base import PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter
 

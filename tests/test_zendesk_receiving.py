@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from connector.errors import BadInput, Unauthorized
+from connector.core.errors import BadInput, Unauthorized
 from connector.platforms import adapter_class
 from connector.platforms.base import Delivery, PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter

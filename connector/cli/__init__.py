@@ -11,7 +11,7 @@ import sys
 import click
 
 from connector import __version__
-from connector.errors import ConnectorError
+from connector.core.errors import ConnectorError
 
 
 class ConnectorGroup(click.Group):

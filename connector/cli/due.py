@@ -10,10 +10,10 @@ from typing import Any
 import click
 import pytz
 
-from connector.calendars import load_calendar_file
+from connector.config.calendars import load_calendar_file
 from connector.cli import cli
 from connector.core.calendar import BusinessCalendar
-from connector.errors import BadInput, ConnectorError
+from connector.core.errors import BadInput, ConnectorError
 
 
 def parse_moment(text: Any, zone: str | None = None) -> datetime:

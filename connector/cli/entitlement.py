@@ -9,13 +9,13 @@ import click
 from connector.cli import cli
 from connector.cli.registry import DATABASE_HELP
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS, EntitlementRequest
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 
 def parse_moment(text: str | None, option: str = "--at") -> datetime:
     """An option's moment: ISO 8601 with an offset, or a date (its start in the vendor's zone);
     now when not given."""
-    from connector.entitlements import now, rulebook
+    from connector.config.rules import now, rulebook
 
     if text is None:
         return now()
@@ -57,7 +57,7 @@ def entitlement_command(email: str, product: str | None, at: str | None, request
       connector entitlement --email ann@alpha.ru --product KOMPAS --at 2025-03-03T12:00:00+03:00
       connector entitlement --email ann@alpha.ru --request-type information --topic functionality --json
     """
-    from connector.entitlements import as_json, resolve_in, resolve_stored
+    from connector.config.rules import as_json, resolve_in, resolve_stored
 
     if "@" not in email:
         raise BadInput(f"--email {email!r} is not an e-mail address")

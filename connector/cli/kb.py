@@ -7,8 +7,8 @@ import click
 
 from connector.cli import cli
 from connector.cli.entitlement import parse_moment
-from connector.config import load_config
-from connector.errors import BadInput
+from connector.config.settings import load_config
+from connector.core.errors import BadInput
 
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
@@ -36,8 +36,8 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
     platform fails half-way, what was done is recorded and the exit code is 1: run it again to
     resume (it plans against the platform's current state, so nothing is granted twice).
     """
-    from connector.access.sync import sync_platform
-    from connector.runtime import build_runtime
+    from connector.kb.sync import sync_platform
+    from connector.composition import build_runtime
 
     runtime = build_runtime(load_config(config_path))
     try:
@@ -87,7 +87,7 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
     """List every recorded grant, revoke and portal registration, oldest first: when, platform,
     who (customer), what, result, why, and the access period."""
     from connector.storage import open_database
-    from connector.storage.access import AccessAudit
+    from connector.storage.kb_audit import AccessAudit
 
     since = parse_moment(since_text, "--since") if since_text is not None else None
     engine = open_database(load_config(config_path).database_url)

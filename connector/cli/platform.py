@@ -7,8 +7,8 @@ import click
 import requests
 
 from connector.cli import cli
-from connector.config import load_config
-from connector.errors import BadInput
+from connector.config.settings import load_config
+from connector.core.errors import BadInput
 from connector.platforms import adapter_class, platform_names
 from connector.platforms.base import Adapter
 

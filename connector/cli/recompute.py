@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from connector.cli import cli
-from connector.config import load_config
-from connector.errors import BadInput, ConnectorError, PlatformError, PlatformRejected
+from connector.config.settings import load_config
+from connector.core.errors import BadInput, ConnectorError, PlatformError, PlatformRejected
 
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
@@ -74,7 +74,7 @@ def recompute(tickets: tuple[str, ...], all_open: bool, platform: str | None, dr
     processed), or for an unknown ticket (the others are still processed); 1 when a ticket
     failed for a transient reason (platform unreachable, rate limited: run it again).
     """
-    from connector.runtime import build_runtime
+    from connector.composition import build_runtime
     from connector.storage.clocks import ClockStore
 
     if bool(tickets) == all_open:

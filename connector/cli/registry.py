@@ -33,7 +33,7 @@ def import_command(path: str, replace: bool, dry_run: bool, url: str | None, qui
       CONNECTOR_DATABASE_URL=postgresql://connector@db/connector connector import registry.json
     """
     # imported here: SQLAlchemy is not needed by the other commands (keeps `connector due` quick)
-    from connector.registry.importer import import_registry
+    from connector.storage.registry_import import import_registry
     from connector.storage import database_url, open_database, shown
 
     def progress(message: str) -> None:

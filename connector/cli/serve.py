@@ -9,9 +9,9 @@ import threading
 import click
 
 from connector.cli import cli
-from connector.config import load_config
-from connector.errors import BadInput
-from connector.runtime import Runtime, build_runtime
+from connector.config.settings import load_config
+from connector.core.errors import BadInput
+from connector.composition import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no platform is enabled)."
@@ -50,7 +50,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     """
     import waitress
 
-    from connector.pipeline.scheduler import scheduler_for
+    from connector.jobs.scheduler import scheduler_for
     from connector.web import create_app
 
     config = load_config(config_path)

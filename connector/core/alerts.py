@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from connector.core.calendar import BusinessCalendar
 from connector.core.sla import ClockState
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 METRICS = ("first_response", "resolution")
 METRIC_TITLES = {"first_response": "first response", "resolution": "resolution"}

@@ -1,7 +1,7 @@
 """The working-time engine: add working time to a moment, measure it between two moments.
 
 A `BusinessCalendar` turns its day rules (which spans of which dates are working time, see
-`connector.core.schedule`) into sorted working intervals in UTC microseconds, with the working
+`connector.core.day_rules`) into sorted working intervals in UTC microseconds, with the working
 time accumulated before each interval. Every operation is then one or two bisections: O(log n).
 Years are laid out lazily, as queries reach them, so one calendar serves any date.
 """
@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import pytz
 
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 log = logging.getLogger(__name__)
 

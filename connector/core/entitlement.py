@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Protocol
 
-from connector.core.access import KbAccess, kb_access
+from connector.core.kb_access import KbAccess, kb_access
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, RegistryView
 from connector.core.tiers import Tier
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 REQUEST_TYPES = ("error", "information", "proposal")
 TOPICS = ("installation", "functionality", "other")

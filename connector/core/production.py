@@ -9,7 +9,7 @@ from importlib import resources
 
 import holidays
 
-from connector.core.schedule import parse_dates
+from connector.core.day_rules import parse_dates
 
 DATA_FILE = "ru_production_calendar.json"
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from connector.core.calendar import BusinessCalendar, to_us
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 
 class ClockState(enum.Enum):

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 from connector.pipeline.process import AfterProcessing
 
 if TYPE_CHECKING:
-    from connector.runtime import Runtime
+    from connector.composition import Runtime
 
 
 def after_steps(runtime: "Runtime") -> list[AfterProcessing]:
     """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
     and portal registration right (when the config's [access] asks for it)."""
-    from connector.access.keeper import AccessKeeper
-    from connector.pipeline.alerts import ClockRecorder
+    from connector.kb.keeper import AccessKeeper
+    from connector.jobs.sla_alerts import ClockRecorder
 
     steps: list[AfterProcessing] = [ClockRecorder.for_runtime(runtime)]
     access = runtime.config.access

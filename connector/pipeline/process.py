@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import DueTarget, Entitlement, EntitlementRequest, Rulebook, resolve
 from connector.core.ticket import Target, Ticket, WriteBack, plan_write_back
-from connector.errors import PlatformRejected
+from connector.core.errors import PlatformRejected
 from connector.platforms.base import Adapter
 from connector.storage.events import StoredEvent
 from connector.storage.registry import SqlRegistry

@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from connector.errors import ConnectorError, PlatformError
-from connector.metrics import Metrics
+from connector.core.errors import ConnectorError, PlatformError
+from connector.pipeline.metrics import Metrics
 from connector.pipeline.process import Processor, utcnow
 from connector.storage.events import EventStore, StoredEvent
 

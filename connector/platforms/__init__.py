@@ -5,7 +5,7 @@ A new platform is one module or package here, one line below, a schema
 """
 from __future__ import annotations
 
-from connector.errors import NotFound
+from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
 
 

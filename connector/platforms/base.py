@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
-from connector.core.access import AccessChange
+from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 from connector.platforms.client import PlatformClient
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import requests
 
-from connector.errors import PlatformError, PlatformRejected
+from connector.core.errors import PlatformError, PlatformRejected
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from connector.core.registry import CustomerFacts
-from connector.errors import ValidationFailed
+from connector.core.errors import ValidationFailed
 from connector.registry.checks import check_registry
 from connector.registry.records import LISTS, facts_of
 from connector.registry.sources import RegistrySource, read_source

@@ -12,7 +12,7 @@ from threading import Lock
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.errors import BadInput, ConnectorError
+from connector.core.errors import BadInput, ConnectorError
 
 DEFAULT_URL = "sqlite:///connector.db"
 MIGRATIONS = Path(__file__).parent / "migrations"

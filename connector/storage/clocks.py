@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.alerts import StoredClock
 from connector.core.sla import ClockState
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 from connector.storage.events import utc
 from connector.storage.tables import metadata
 

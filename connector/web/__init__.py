@@ -5,8 +5,8 @@ from typing import Any, Mapping
 
 from flask import Flask, Response, jsonify
 
-from connector.config import Config, config_from_mapping, load_config
-from connector.runtime import Runtime, build_runtime
+from connector.config.settings import Config, config_from_mapping, load_config
+from connector.composition import Runtime, build_runtime
 
 
 def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None,

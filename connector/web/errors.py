@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from connector.errors import ConnectorError, ValidationFailed
+from connector.core.errors import ConnectorError, ValidationFailed
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 
-from connector.errors import BadInput, NotFound, PayloadTooLarge
+from connector.core.errors import BadInput, NotFound, PayloadTooLarge
 from connector.platforms.base import Adapter, Delivery
-from connector.runtime import Runtime
-from connector.schemas_access import validate
+from connector.composition import Runtime
+from connector.config.schemas import validate
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 

@@ -16,9 +16,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
-from connector.core.access import AccessChange
+from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.errors import BadInput, PlatformRejected, Unauthorized
+from connector.core.errors import BadInput, PlatformRejected, Unauthorized
 from connector.platforms.base import AccessOutcome, Adapter, Alert, Delivery, PlatformSettings, TicketEvent
 from connector.platforms.client import PlatformClient
 from connector.platforms.django_helpdesk import access

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
-from connector.errors import BadInput, PlatformRejected
+from connector.core.errors import BadInput, PlatformRejected
 
 PLATFORM = "django-helpdesk"
 STATUSES = {1: TicketStatus.OPEN, 2: TicketStatus.OPEN, 3: TicketStatus.SOLVED,

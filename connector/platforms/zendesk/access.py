@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
-from connector.core.access import GRANT, REVOKE, AccessChange
-from connector.errors import BadInput, PlatformError
+from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.core.errors import BadInput, PlatformError
 from connector.platforms.base import AccessOutcome, Alert, PlatformSettings
 from connector.platforms.client import PlatformClient
 

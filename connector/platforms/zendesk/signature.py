@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 
-from connector.errors import Unauthorized
+from connector.core.errors import Unauthorized
 
 SIGNATURE_HEADER = "x-zendesk-webhook-signature"
 TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from connector.core.ticket import Carried, Ticket, WriteBack
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 log = logging.getLogger(__name__)
 

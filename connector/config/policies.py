@@ -6,8 +6,8 @@ from importlib import resources
 from pathlib import Path
 
 from connector.core.policy import Policy
-from connector.documents import read_document
-from connector.schemas_access import validate
+from connector.config.documents import read_document
+from connector.config.schemas import validate
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -25,13 +25,13 @@ from connector.core.alerts import (AlertPoint, Reached, StoredClock, alert_note,
 from connector.core.entitlement import Entitlement, Rulebook
 from connector.core.sla import SlaReading
 from connector.core.ticket import Ticket, WriteBack
-from connector.errors import BadInput, PlatformError, PlatformRejected
+from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.platforms.base import Adapter, Alert
 from connector.pipeline.process import calendar_document, utcnow
 from connector.storage.clocks import CLAIMED, RETRYABLE, ClockStore
 
 if TYPE_CHECKING:
-    from connector.runtime import Runtime
+    from connector.composition import Runtime
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)  # longer than any platform call with its retries

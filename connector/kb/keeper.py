@@ -13,13 +13,13 @@ from typing import Any, Mapping
 
 from sqlalchemy.engine import Engine
 
-from connector.access.sync import today
-from connector.core.access import GRANT, REGISTER, REVOKE, AccessChange, kb_access
+from connector.kb.sync import today
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, kb_access
 from connector.core.entitlement import Entitlement, Rulebook
 from connector.core.ticket import Ticket, WriteBack
 from connector.core.tiers import Tier
 from connector.platforms.base import Adapter
-from connector.storage.access import AccessAudit, contact_details
+from connector.storage.kb_audit import AccessAudit, contact_details
 from connector.storage.registry import SqlRegistry
 
 

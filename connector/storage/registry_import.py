@@ -13,7 +13,7 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.errors import ConnectorError, ValidationFailed
+from connector.core.errors import ConnectorError, ValidationFailed
 from connector.registry.checks import check_registry
 from connector.registry.records import LISTS, key_of
 from connector.registry.sources import read_source

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Protocol, Sequence
 
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")

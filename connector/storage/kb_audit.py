@@ -10,7 +10,7 @@ from typing import Iterable, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.core.access import AccessChange, Desired, kb_access
+from connector.core.kb_access import AccessChange, Desired, kb_access
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, Purchase
 from connector.registry.records import to_contract

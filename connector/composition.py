@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
-from connector.config import Config
+from connector.config.settings import Config
 from connector.core.entitlement import Rulebook
-from connector.entitlements import rulebook
-from connector.metrics import Metrics
+from connector.config.rules import rulebook
+from connector.pipeline.metrics import Metrics
 from connector.platforms import adapter_class
 from connector.platforms.base import Adapter
 from connector.storage import open_database

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from connector.errors import BadInput
+from connector.core.errors import BadInput
 
 
 def read_document(path: str | Path, what: str, fmt: str | None = None) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from connector.errors import ValidationFailed
+from connector.core.errors import ValidationFailed
 
 
 def _schema_dir():

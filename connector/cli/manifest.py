@@ -1,5 +1,5 @@
 """manifest.json from the code: the adapters' own declarations (name, title, docs, how they
-authenticate webhooks) and the commands. `python -m connector.manifest` rewrites the file;
+authenticate webhooks) and the commands. `python -m connector.cli.manifest` rewrites the file;
 tests/test_manifest.py keeps the committed file equal to what this produces."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from connector import __version__
 from connector.platforms import adapter_class, platform_names
 
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
 
 
 def manifest() -> dict[str, Any]:

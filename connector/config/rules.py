@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from connector.calendars import build_calendar
+from connector.config.calendars import build_calendar
 from connector.core.calendar import BusinessCalendar
 from connector.core.entitlement import DueTarget, Entitlement, EntitlementRequest, Rulebook, resolve
 from connector.core.registry import RegistryView
-from connector.policies import load_policy
+from connector.config.policies import load_policy
 from connector.storage.registry import SqlRegistry
 
 

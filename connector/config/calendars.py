@@ -11,10 +11,10 @@ from typing import Any
 
 from connector.core.calendar import BusinessCalendar
 from connector.core.production import russian_production_calendar
-from connector.core.schedule import DayRules, NoHolidays, parse_dates, weekly_hours
-from connector.documents import read_document
-from connector.errors import BadInput
-from connector.schemas_access import validate
+from connector.core.day_rules import DayRules, NoHolidays, parse_dates, weekly_hours
+from connector.config.documents import read_document
+from connector.core.errors import BadInput
+from connector.config.schemas import validate
 
 VENDOR = {"name": "default", "zone": "Europe/Moscow", "holidays": "ru",
           "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hours": ["10:00-18:00"]}

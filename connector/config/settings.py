@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from connector.documents import read_document
-from connector.errors import BadInput
+from connector.config.documents import read_document
+from connector.core.errors import BadInput
 from connector.platforms.base import PlatformSettings
-from connector.schemas_access import validate
+from connector.config.schemas import validate
 
 SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
 ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}

@@ -21,12 +21,12 @@ from datetime import time as clock_time
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from connector.errors import BadInput, ConnectorError
+from connector.core.errors import BadInput, ConnectorError
 from connector.pipeline.process import utcnow
 from connector.storage.clocks import ClockStore
 
 if TYPE_CHECKING:
-    from connector.runtime import Runtime
+    from connector.composition import Runtime
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # seconds: the loop looks at the clock at least this often (suspend, clock jumps)
@@ -216,7 +216,7 @@ def _kb_sync(runtime: "Runtime", stopping: Callable[[], bool]) -> Callable[[], A
             raise SyncStopped("the connector is stopping; the next sync resumes")
 
     def run() -> Any:
-        from connector.access.sync import sync_all  # imported when the job runs
+        from connector.kb.sync import sync_all  # imported when the job runs
 
         reports = sync_all(runtime, origin="scheduler", progress=progress)
         lines = [report.summary() for report in reports]
@@ -231,7 +231,7 @@ def scheduler_for(runtime: "Runtime", clock: Callable[[], datetime] = utcnow,
                   alert_job: Callable[[], Any] | None = None, kb_sync: Callable[[], Any] | None = None) -> Scheduler:
     """The scheduler of a runtime's config: the alert job (when alerts are enabled) and the daily KB
     sync (when the config manages KB access). Jobs may be injected (tests)."""
-    from connector.pipeline.alerts import AlertJob
+    from connector.jobs.sla_alerts import AlertJob
 
     config, zone = runtime.config, runtime.rules.vendor_calendar.zone
     scheduler = Scheduler(ClockStore(runtime.engine), (), clock, zone=zone)

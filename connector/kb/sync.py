@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from sqlalchemy.engine import Engine
 
-from connector.core.access import GRANT, REVOKE, AccessChange, plan_access
+from connector.core.kb_access import GRANT, REVOKE, AccessChange, plan_access
 from connector.core.entitlement import Rulebook
-from connector.errors import BadInput, ConnectorError, PlatformError
+from connector.core.errors import BadInput, ConnectorError, PlatformError
 from connector.platforms.base import Adapter
-from connector.storage.access import AccessAudit, desired_access
+from connector.storage.kb_audit import AccessAudit, desired_access
 
 if TYPE_CHECKING:
-    from connector.runtime import Runtime
+    from connector.composition import Runtime
 
 AUDIT_EVERY = 100  # outcomes recorded per transaction while applying
 

@@ -1,0 +1,1 @@
+"""Scheduled jobs: the scheduler `connector serve` runs and the SLA alert job."""
