@@ -20,8 +20,10 @@ import pytz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connector.config.calendars import build_calendar  # noqa: E402
-from connector.core.production import russian_production_calendar  # noqa: E402
+from connector.config.calendars import (
+    build_calendar,  # noqa: E402
+    russian_production_calendar,  # noqa: E402
+)
 
 MOSCOW = pytz.timezone("Europe/Moscow")
 TARGET_RATIO = 300

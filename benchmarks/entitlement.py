@@ -26,12 +26,11 @@ from pathlib import Path
 import pytz
 import sqlalchemy as sa
 
-from connector.core.entitlement import REQUEST_TYPES, EntitlementRequest
 from connector.config.rules import rulebook
-from connector.core.entitlement import resolve
-from connector.storage.registry_import import import_registry
+from connector.core.entitlement import REQUEST_TYPES, EntitlementRequest, resolve
 from connector.storage import open_database
 from connector.storage.registry import SqlRegistry
+from connector.storage.registry_import import import_registry
 
 CUSTOMERS, CONTACTS, PURCHASES, CONTRACTS, PRODUCTS = 20_000, 100_000, 200_000, 2_000, 40
 ZONE = pytz.timezone("Europe/Moscow")

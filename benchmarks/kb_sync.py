@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from benchmarks.entitlement import CONTACTS, CUSTOMERS, generate
 from benchmarks.zendesk_stub import FakeZendesk, SteadyRate, wsgi_app
-from connector.core.kb_access import GRANT, AccessChange, kb_access, plan_access
-from connector.platforms.base import PlatformSettings
-from connector.platforms.zendesk import ZendeskAdapter
 from connector.config.policies import load_policy
-from connector.storage.registry_import import import_registry
+from connector.config.settings import PlatformSettings
+from connector.core.kb_access import GRANT, AccessChange, kb_access, plan_access
+from connector.platforms.zendesk import ZendeskAdapter
 from connector.storage import open_database
 from connector.storage.kb_audit import desired_access
 from connector.storage.registry import SqlRegistry
+from connector.storage.registry_import import import_registry
 
 DAY = date(2025, 3, 1)
 RATE = 700  # requests a minute

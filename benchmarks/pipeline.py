@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.webhook_ingest import free_port, wait_up  # noqa: E402
+from connector.composition import compose  # noqa: E402
 from connector.config.settings import config_from_mapping  # noqa: E402
 from connector.pipeline.worker import Worker  # noqa: E402
 from connector.platforms.base import TicketEvent  # noqa: E402
 from connector.storage.registry_import import import_registry  # noqa: E402
-from connector.composition import build_runtime  # noqa: E402
 
 API = ROOT / "tests" / "fixtures" / "zendesk" / "api"
 STUB = """
@@ -91,7 +90,7 @@ def main() -> int:
                 "platforms": {"zendesk": {"base_url": base, "webhook_secret": "x" * 32, "fields": FIELDS,
                                           "credentials": {"email": "bench@example.com", "api_token": "t"}}}},
                 Path(tmp), "benchmark")
-            runtime = build_runtime(config)
+            runtime = compose(config)
             import_registry(REGISTRY, runtime.engine)
             now = datetime.now(timezone.utc)
             for i in range(args.tickets):

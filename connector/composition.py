@@ -1,23 +1,56 @@
-"""Everything a running connector holds, built once from the config: the database, the event
-store, the configured platform adapters (with their API clients), the rules and the metrics."""
+"""The composition root: the one place that builds a running connector from its config.
+
+It opens the database, builds the configured platforms' adapters with their API clients, and
+wires the services with explicit arguments: the event processor with its after-steps (the
+clock recorder, the KB keeper), workers, the SLA alert job, the KB sync job and the scheduler.
+Nothing below it imports it; the CLI and the web app are built on what it returns.
+"""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
 from sqlalchemy.engine import Engine
 
-from connector.config.settings import Config
-from connector.core.entitlement import Rulebook
 from connector.config.rules import rulebook
+from connector.config.settings import Config, load_config
+from connector.core.entitlement import Rulebook
+from connector.core.errors import ConnectorError
+from connector.jobs.scheduler import Job, Scheduler, parse_hhmm
+from connector.jobs.sla_alerts import AlertJob
+from connector.kb.keeper import AccessKeeper
+from connector.kb.sync import sync_all
+from connector.pipeline.clocks import ClockRecorder
 from connector.pipeline.metrics import Metrics
-from connector.platforms import adapter_class
+from connector.pipeline.process import AfterProcessing, Processor
+from connector.pipeline.worker import Worker
+from connector.platforms import adapter_class, platform_names
 from connector.platforms.base import Adapter
 from connector.storage import open_database
+from connector.storage.clocks import ClockStore
 from connector.storage.events import EventStore
+from connector.storage.moments import utcnow
+
+ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
+
+
+def configuration(path: str | Path | None = None) -> Config:
+    """The config file (else $CONNECTOR_CONFIG, else the defaults), checked against the platforms
+    the connector has adapters for."""
+    return load_config(path, platform_names())
+
+
+class SyncStopped(ConnectorError):
+    """The scheduler is stopping: the KB sync ends after its current batch (recorded; the next
+    sync resumes, as after a platform failure half-way)."""
 
 
 @dataclass
-class Runtime:
-    """The connector's long-lived parts."""
+class Connector:
+    """A running connector's long-lived parts, built by `compose`."""
 
     config: Config
     engine: Engine
@@ -30,28 +63,93 @@ class Runtime:
         """The webhook event store."""
         return EventStore(self.engine)
 
-    def processor(self, clock=None):
-        """The event processor with the config's after-steps (clocks, KB access, portal)."""
-        from connector.pipeline.after import after_steps
-        from connector.pipeline.process import Processor
+    @property
+    def clocks(self) -> ClockStore:
+        """The recorded SLA clocks, alerts and scheduler runs."""
+        return ClockStore(self.engine)
 
-        extra = {"clock": clock} if clock is not None else {}
-        return Processor(self.engine, self.adapters, self.rules, after=after_steps(self), **extra)
+    def after_steps(self) -> list[AfterProcessing]:
+        """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
+        and portal registration right (when the config's [access] asks for it)."""
+        steps: list[AfterProcessing] = [ClockRecorder(self.clocks, self.rules)]
+        access = self.config.access
+        if access.get("kb", True) or access.get("register_portal_users", True):
+            steps.append(AccessKeeper(self.engine, self.rules, access))
+        return steps
+
+    def processor(self, clock: Callable[[], datetime] = utcnow) -> Processor:
+        """The event processor with the config's after-steps."""
+        return Processor(self.engine, self.adapters, self.rules, clock=clock, after=self.after_steps())
+
+    def worker(self, processor: Processor, name: str = "w") -> Worker:
+        """One worker loop over the event store."""
+        return Worker(self.store, processor, self.config.worker, self.metrics, name=name)
+
+    def alert_job(self, clock: Callable[[], datetime] = utcnow,
+                  stopping: Callable[[], bool] = lambda: False) -> AlertJob:
+        """The SLA alert job on the config's `[alerts]`; it ends early (after the clock at hand)
+        once `stopping()`."""
+        return AlertJob(self.clocks, self.adapters, self.rules, self.config.alerts, clock, stopping=stopping)
+
+    def kb_sync_job(self, stopping: Callable[[], bool]) -> Callable[[], Any]:
+        """The daily KB sync of every platform with a lever, as a scheduler job."""
+        def progress(_platform: str, _done: int, _total: int) -> None:
+            if stopping():
+                raise SyncStopped("the connector is stopping; the next sync resumes")
+
+        def run() -> Any:
+            reports = sync_all(self.engine, self.rules, self.adapters, self.config.access, origin="scheduler",
+                               progress=progress)
+            lines = [report.summary() for report in reports]
+            errors = [f"{report.platform}: {report.error}" for report in reports if report.error]
+            if errors:
+                return "error: " + "; ".join(errors + lines)
+            return "; ".join(lines) or "no platform with a KB lever"
+        return run
+
+    def scheduler(self, clock: Callable[[], datetime] = utcnow, alert_job: Callable[[], Any] | None = None,
+                  kb_sync: Callable[[], Any] | None = None) -> Scheduler:
+        """The scheduler of the config: the alert job (when alerts are enabled) and the daily KB
+        sync (when the config manages KB access). Jobs may be injected (tests)."""
+        config, zone = self.config, self.rules.vendor_calendar.zone
+        scheduler = Scheduler(self.clocks, (), clock, zone=zone)
+        stopping = scheduler.stopping_flag
+        if config.alerts.get("enabled", True):
+            every = timedelta(seconds=float(config.alerts.get("every_seconds", 60)))
+            scheduler.add(Job(ALERTS, alert_job or self.alert_job(clock, stopping).run, every=every))
+        if config.access.get("kb", True):
+            at = parse_hhmm(config.access.get("sync_at", "03:00"))
+            scheduler.add(Job(KB_SYNC, kb_sync or self.kb_sync_job(stopping), at=at, zone=zone))
+        return scheduler
+
+    def start_workers(self, count: int, stop: threading.Event) -> list[threading.Thread]:
+        """`count` worker threads sharing one processor, until `stop` is set."""
+        processor = self.processor()
+        threads = [threading.Thread(target=self.worker(processor, f"w{i}").run, args=(stop,), name=f"worker-{i}",
+                                    daemon=True) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
 
 
-def build_runtime(config: Config, metrics: Metrics | None = None) -> Runtime:
-    """Open the database (migrating it) and build the enabled platforms' adapters."""
-    metrics = metrics or Metrics()
+def adapters_for(config: Config, metrics: Metrics) -> dict[str, Adapter]:
+    """The enabled platforms' adapters, each with its API client (when it has a base URL)."""
     adapters: dict[str, Adapter] = {}
     for name, settings in config.platforms.items():
         cls = adapter_class(name)
-        client = cls.client_for(settings) if settings.base_url else None  # type: ignore[attr-defined]
+        client = cls.client_for(settings) if settings.base_url else None
         if client is not None:
             client.on_response = metrics.platform_call(name)
         adapters[name] = cls(settings, client)
-    rules = rulebook(config.policy)
-    return Runtime(config, open_database(config.database_url), adapters, rules, metrics)
+    return adapters
+
+
+def compose(config: Config, metrics: Metrics | None = None) -> Connector:
+    """Open the database (migrating it), build the adapters and the rules of `config`."""
+    metrics = metrics or Metrics()
+    adapters = adapters_for(config, metrics)
+    return Connector(config, open_database(config.database_url), adapters, rulebook(config.policy), metrics)

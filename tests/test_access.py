@@ -7,17 +7,19 @@ from typing import Iterator, Sequence
 
 import pytest
 
+from connector.config.rules import rulebook
+from connector.config.settings import PlatformSettings
+from connector.core.entitlement import EntitlementRequest
+from connector.core.errors import PlatformError
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, Desired, KbAccess, kb_access, plan_access
+from connector.core.registry import Contract, ContractSla, Customer, CustomerFacts, Purchase
+from connector.core.ticket import Ticket
 from connector.kb.keeper import AccessKeeper
 from connector.kb.sync import sync_platform
-from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, Desired, KbAccess, kb_access, plan_access
-from connector.core.registry import Contract, ContractSla, Customer, CustomerFacts, Purchase
-from connector.config.rules import resolve_stored, rulebook
-from connector.core.errors import PlatformError
-from connector.core.entitlement import EntitlementRequest
-from connector.core.ticket import Ticket
-from connector.platforms.base import AccessOutcome, Adapter, PlatformSettings
-from connector.storage.registry_import import import_registry
+from connector.platforms.base import AccessOutcome, Adapter
 from connector.storage.kb_audit import AccessAudit
+from connector.storage.registry import resolve_stored
+from connector.storage.registry_import import import_registry
 from tests.conftest import REGISTRY_JSON
 
 RULES = rulebook()

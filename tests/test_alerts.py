@@ -9,17 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connector.config.settings import ALERT_DEFAULTS, Config
+from connector.composition import Connector
+from connector.config.rules import rulebook
+from connector.config.settings import ALERT_DEFAULTS, Config, PlatformSettings
 from connector.core.alerts import AlertPoint, StoredClock, decide, points_from_config, reached_points
+from connector.core.errors import PlatformError, PlatformRejected
 from connector.core.sla import ClockState
 from connector.core.ticket import StatusAt, Ticket, TicketStatus
-from connector.config.rules import rulebook
-from connector.core.errors import PlatformError, PlatformRejected
 from connector.jobs.sla_alerts import AlertJob
-from connector.platforms.base import Adapter, PlatformSettings
-from connector.storage.registry_import import import_registry
-from connector.composition import Runtime
+from connector.platforms.base import Adapter
 from connector.storage.clocks import ClockStore
+from connector.storage.registry_import import import_registry
 
 MSK = timezone(timedelta(hours=3))
 # pavel@ has a warranty (first response 8 working hours, resolution 40) from a purchase on 1 April 2025
@@ -107,7 +107,7 @@ def world(engine, write_json):
     import_registry(write_json(REGISTRY), engine)
     platform = FakePlatform()
     config = Config(access={"kb": False, "register_portal_users": False, "sync_at": "03:00"})
-    runtime = Runtime(config, engine, {"fake": platform}, rulebook())
+    runtime = Connector(config, engine, {"fake": platform}, rulebook())
     clock = Clock(MON)
 
     def process(t: Ticket, now: datetime, dry_run=None):

@@ -3,7 +3,8 @@ or at a closing, additive, and consistent with `between`."""
 from datetime import datetime, timedelta
 
 import pytz
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.config.calendars import build_calendar
 

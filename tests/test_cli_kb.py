@@ -110,7 +110,7 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
     from benchmarks.zendesk_stub import BASE, FakeZendesk
     from connector.kb import sync as syncing
 
-    monkeypatch.setattr(syncing, "today", lambda rules, now=None: date(2025, 3, 3))
+    monkeypatch.setattr(syncing, "utcnow", lambda: datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     fake = FakeZendesk()
     fake.add_user("bob@beta.ru", ["kb_closed", "vip"])  # Beta's warranty ended: revoke, keep "vip"
     fake.add_user("ann@alpha.ru", ["vip"])

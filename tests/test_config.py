@@ -1,7 +1,7 @@
 """The TOML config: secrets by value, environment or file; every mistake named by its key."""
 import pytest
 
-from connector.config.settings import load_config
+from connector.composition import configuration as load_config
 from connector.core.errors import BadInput, ValidationFailed
 
 GOOD = """

@@ -16,13 +16,14 @@ import pytest
 import requests
 
 from connector.cli import cli
-from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformRejected
-from connector.platforms.base import Alert, PlatformSettings
+from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.platforms.base import Alert
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.platforms.django_helpdesk.access import priority_value
-from connector.storage.registry_import import import_registry
 from connector.storage import open_database
+from connector.storage.registry_import import import_registry
 
 CLOSED_TITLE, CLOSED_ITEM = "Closed knowledge base", "Licence server failover"  # tests/helpdesk_site/bootstrap.py
 PUBLIC_TITLE, PUBLIC_ITEM = "Public knowledge base", "Installing KOMPAS-3D"

@@ -14,11 +14,12 @@ import pytest
 import requests
 
 from connector.config.calendars import build_calendar
-from connector.core.ticket import Target, TicketStatus, plan_write_back
-from connector.core.errors import PlatformRejected
-from connector.platforms.base import Delivery, PlatformSettings
-from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.config.schemas import validate
+from connector.config.settings import PlatformSettings
+from connector.core.errors import PlatformRejected
+from connector.core.events import Delivery
+from connector.core.ticket import Target, TicketStatus, plan_write_back
+from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from tests.helpdesk_fixture import free_port
 
 SECRET = "live-webhook-secret-0123456789"

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.ticket import Carried, TicketStatus
+from connector.config.schemas import validate
+from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformRejected, Unauthorized, ValidationFailed
+from connector.core.events import Delivery
+from connector.core.ticket import Carried, TicketStatus
 from connector.platforms import adapter_class
-from connector.platforms.base import Delivery, PlatformSettings
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.platforms.django_helpdesk.reading import to_ticket
 from connector.platforms.django_helpdesk.writing import note_body, patch_body
-from connector.config.schemas import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "django-helpdesk"
 HEADERS = json.loads((FIXTURES / "headers.json").read_text())

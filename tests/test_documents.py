@@ -1,8 +1,8 @@
 """The policy file's errors (config and calendar files have theirs in their own tests)."""
 import pytest
 
-from connector.core.errors import BadInput
 from connector.config.policies import load_policy
+from connector.core.errors import BadInput
 
 
 @pytest.mark.parametrize("content,message", [(None, "cannot read policy file"), ("{", "not valid JSON")])

@@ -13,12 +13,21 @@ from pathlib import Path
 import pytest
 import pytz
 
+from connector.config.rules import rulebook
 from connector.core.coverage import add_months
-from connector.core.entitlement import EntitlementRequest
-from connector.core.tiers import Tier
-from connector.config.rules import as_json, resolve_in
+from connector.core.entitlement import EntitlementRequest, resolve
+from connector.core.entitlement_json import as_json as entitlement_json
 from connector.core.errors import BadInput
+from connector.core.tiers import Tier
 from connector.registry.memory import MemoryRegistry
+
+RULES = rulebook()
+
+
+def as_json(result):
+    """The entitlement JSON, moments in the vendor's zone."""
+    return entitlement_json(result, RULES.vendor_calendar.zone)
+
 
 REGISTRY_JSON = Path(__file__).parent / "fixtures" / "registry" / "registry.json"
 MSK = pytz.timezone("Europe/Moscow")
@@ -36,7 +45,7 @@ def at(text: str) -> datetime:
 
 
 def ask(registry, email: str, when: str = "2025-03-03", product: str | None = "KOMPAS", **kw):
-    return resolve_in(EntitlementRequest(email, at(when), product, **kw), registry)
+    return resolve(EntitlementRequest(email, at(when), product, **kw), registry, rulebook())
 
 
 # -- who is asking ---------------------------------------------------------------------------

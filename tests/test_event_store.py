@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connector.platforms.base import TicketEvent
+from connector.core.events import TicketEvent
 from connector.storage.events import EventStore
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)

@@ -8,13 +8,13 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from test_webhooks_http import SECRET, fixture, signed
+from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123
 
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
-from test_webhooks_http import SECRET, fixture, signed
-from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
 # the customer of ticket 123's requester, with a warranty (also used by benchmarks/pipeline.py)

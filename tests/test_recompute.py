@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import pytest
 import responses
+from test_alerts import REGISTRY, FakePlatform, at, ticket
 
 from connector.cli import cli
-from connector.config.settings import Config
-from connector.core.ticket import StatusAt, TicketStatus
+from connector.composition import Connector
 from connector.config.rules import rulebook
+from connector.config.settings import Config
 from connector.core.errors import PlatformError
-from connector.storage.registry_import import import_registry
-from connector.composition import Runtime
+from connector.core.ticket import StatusAt, TicketStatus
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
-from test_alerts import REGISTRY, FakePlatform, at, ticket
+from connector.storage.registry_import import import_registry
 
 ACCESS_OFF = {"kb": False, "register_portal_users": False, "sync_at": "03:00"}
 
@@ -27,9 +27,9 @@ def fake(engine, write_json, monkeypatch):
     platform = FakePlatform([ticket("1"), ticket("2"),
                              ticket("3", reply=at(12, 11), statuses=[StatusAt(at(12, 12), TicketStatus.SOLVED)])])
     config = Config(platforms={"fake": platform.settings}, access=ACCESS_OFF)
-    runtime = Runtime(config, engine, {"fake": platform}, rulebook())
-    monkeypatch.setattr("connector.cli.recompute.load_config", lambda path: config)
-    monkeypatch.setattr("connector.composition.build_runtime", lambda config: runtime)
+    runtime = Connector(config, engine, {"fake": platform}, rulebook())
+    monkeypatch.setattr("connector.cli.recompute.configuration", lambda path: config)
+    monkeypatch.setattr("connector.cli.recompute.compose", lambda config: runtime)
     return platform
 
 
@@ -86,7 +86,7 @@ def test_bad_input_is_exit_2_before_any_work(fake, runner, args, message):
 
 
 def test_all_open_goes_through_the_tickets_whose_clocks_are_not_all_stopped(fake, runner, engine):
-    processor = Runtime(Config(access=ACCESS_OFF), engine, {"fake": fake}, rulebook()).processor(clock=lambda: at(12, 13))
+    processor = Connector(Config(access=ACCESS_OFF), engine, {"fake": fake}, rulebook()).processor(clock=lambda: at(12, 13))
     for ticket_id in ("1", "2", "3"):
         processor.process_ticket(fake, ticket_id, dry_run=True)
     assert ClockStore(engine).open_tickets() == [("fake", "1"), ("fake", "2")]

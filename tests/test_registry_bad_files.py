@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connector.core.errors import ValidationFailed
-from connector.storage.registry_import import import_registry
 from connector.registry.records import LISTS
 from connector.storage.registry import read_records
+from connector.storage.registry_import import import_registry
 
 REGISTRY_CSV = Path(__file__).parent / "fixtures" / "registry" / "csv"
 

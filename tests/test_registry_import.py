@@ -8,13 +8,22 @@ from pathlib import Path
 import pytest
 import pytz
 
-from connector.core.entitlement import EntitlementRequest
-from connector.config.rules import as_json, resolve_in, resolve_stored
+from connector.config.rules import rulebook
+from connector.core.entitlement import EntitlementRequest, resolve
+from connector.core.entitlement_json import as_json as entitlement_json
 from connector.core.errors import ValidationFailed
-from connector.storage.registry_import import import_registry
 from connector.registry.memory import MemoryRegistry
 from connector.registry.records import LISTS
-from connector.storage.registry import read_records
+from connector.storage.registry import read_records, resolve_stored
+from connector.storage.registry_import import import_registry
+
+RULES = rulebook()
+
+
+def as_json(result):
+    """The entitlement JSON, moments in the vendor's zone."""
+    return entitlement_json(result, RULES.vendor_calendar.zone)
+
 
 MSK = pytz.timezone("Europe/Moscow")
 REGISTRY_CSV = Path(__file__).parent / "fixtures" / "registry" / "csv"
@@ -120,14 +129,14 @@ def test_stored_resolution_equals_in_memory_resolution(engine, registry_doc, wri
              ("x@nowhere.example", None, "2025-03-03T12:00")]
     for email, product, when in cases:
         request = EntitlementRequest(email, MSK.localize(datetime.fromisoformat(when)), product)
-        assert as_json(resolve_stored(request, engine)) == as_json(resolve_in(request, memory)), email
+        assert as_json(resolve_stored(request, engine, RULES)) == as_json(resolve(request, memory, RULES)), email
 
 
 def test_platform_lookup_in_the_database(engine, registry_doc, write_json):
     import_registry(write_json(registry_doc), engine)
     request = EntitlementRequest("x@elsewhere.example", MSK.localize(datetime(2025, 4, 7, 12)), "VERT",
                                  platform="jira", org_id="GAMMA")
-    result = resolve_stored(request, engine)
+    result = resolve_stored(request, engine, RULES)
     assert result.customer.id == "C-GAMMA" and result.matched_by == "platform"
 
 

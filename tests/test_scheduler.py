@@ -10,12 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytz
 
-from connector.config.settings import ACCESS_DEFAULTS, ALERT_DEFAULTS, Config
+from connector.composition import ALERTS, KB_SYNC, Connector, SyncStopped
 from connector.config.rules import rulebook
+from connector.config.settings import ACCESS_DEFAULTS, ALERT_DEFAULTS, Config
 from connector.core.errors import BadInput
-from connector.jobs.scheduler import (ALERTS, KB_SYNC, Job, Scheduler, daily_slot, next_daily, parse_hhmm,
-                                          scheduler_for)
-from connector.composition import Runtime
+from connector.jobs.scheduler import Job, Scheduler, daily_slot, next_daily, parse_hhmm
 from connector.storage.clocks import ClockStore
 
 MSK = timezone(timedelta(hours=3))
@@ -170,31 +169,30 @@ def test_a_database_outage_does_not_kill_the_thread(engine, monkeypatch):
 
 def test_scheduler_for_a_runtime_names_its_jobs_and_next_runs(engine):
     config = Config(access={**ACCESS_DEFAULTS, "sync_at": "04:30"}, alerts={**ALERT_DEFAULTS, "every_seconds": 30})
-    runtime = Runtime(config, engine, {}, rulebook())
+    runtime = Connector(config, engine, {}, rulebook())
     sync = Counter()
-    scheduler = scheduler_for(runtime, Clock(msk(12, 10)), alert_job=Counter(), kb_sync=sync)
+    scheduler = runtime.scheduler(Clock(msk(12, 10)), alert_job=Counter(), kb_sync=sync)
     text = scheduler.describe()
     assert "sla_alerts every 30s, next 2025-05-12 10:00:00 MSK" in text
     assert "kb_sync daily at 04:30 Europe/Moscow, next 2025-05-13 04:30:00 MSK" in text  # a new database
     assert [name for name, _ in scheduler.tick()] == [ALERTS] and sync.calls == 0
     off = Config(access={**ACCESS_DEFAULTS, "kb": False}, alerts={**ALERT_DEFAULTS, "enabled": False})
-    assert scheduler_for(Runtime(off, engine, {}, rulebook())).describe() == "no jobs"
+    assert Connector(off, engine, {}, rulebook()).scheduler().describe() == "no jobs"
 
 
 def test_the_kb_sync_job_stops_between_batches_when_serve_stops(engine, monkeypatch):
-    import connector.kb.sync as sync_module
-    from connector.jobs.scheduler import SyncStopped
+    import connector.composition as composition
 
     batches = []
 
-    def fake_sync_all(runtime, origin, progress):
+    def fake_sync_all(engine, rules, adapters, access, origin, progress):
         for done in range(1, 100):
             batches.append(done)
             progress("memory", done, 99)
         return []
-    monkeypatch.setattr(sync_module, "sync_all", fake_sync_all)
+    monkeypatch.setattr(composition, "sync_all", fake_sync_all)
     config = Config(access={**ACCESS_DEFAULTS, "sync_at": "04:30"}, alerts={**ALERT_DEFAULTS, "enabled": False})
-    scheduler = scheduler_for(Runtime(config, engine, {}, rulebook()), Clock(msk(12, 4, 30)))
+    scheduler = Connector(config, engine, {}, rulebook()).scheduler(Clock(msk(12, 4, 30)))
     scheduler.stopping.set()
     (job,) = scheduler.jobs
     with pytest.raises(SyncStopped):

@@ -5,8 +5,8 @@ import pytest
 import pytz
 
 from connector.config.calendars import build_calendar
-from connector.core.sla import ClockState, SlaClock, StatusChange
 from connector.core.errors import BadInput
+from connector.core.sla import ClockState, SlaClock, StatusChange
 
 MSK = pytz.timezone("Europe/Moscow")
 RUN, PAUSE, STOP = ClockState.RUNNING, ClockState.PAUSED, ClockState.STOPPED

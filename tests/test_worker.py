@@ -6,8 +6,8 @@ import pytest
 
 from connector.config.settings import WORKER_DEFAULTS
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
+from connector.core.events import TicketEvent
 from connector.pipeline.worker import Worker
-from connector.platforms.base import TicketEvent
 from connector.storage.events import EventStore
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)

@@ -10,12 +10,12 @@ from datetime import date
 import pytest
 import responses
 from responses import matchers
+from test_zendesk_api import AUTH, BASE, adapter, answer
 
 from benchmarks.zendesk_stub import FakeZendesk
-from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
 from connector.core.errors import PlatformError
+from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
 from connector.platforms.base import Alert
-from test_zendesk_api import AUTH, BASE, adapter, answer
 
 CREATE_JOB = "82de0b044094f0c67893ac9fe64f1a99"
 UPDATE_JOB = "8b726e606741012ffc2d782bcb7848fe"

@@ -11,10 +11,10 @@ import pytest
 import responses
 from responses import matchers
 
+from connector.config.settings import PlatformSettings
+from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.core.sla import ClockState, SlaReading
 from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus, WriteBack
-from connector.core.errors import BadInput, PlatformError, PlatformRejected
-from connector.platforms.base import PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter
 
 API = Path(__file__).parent / "fixtures" / "zendesk" / "api"

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, Unauthorized
+from connector.core.events import Delivery
 from connector.platforms import adapter_class
-from connector.platforms.base import Delivery, PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter
 from connector.platforms.zendesk.signature import sign
 
@@ -69,7 +70,9 @@ def test_the_registry_knows_zendesk():
 
 def test_signing_follows_the_documented_formula():
     """base64(HMACSHA256(TIMESTAMP + BODY)) with the secret as the key, as Zendesk documents it."""
-    import base64, hashlib, hmac
+    import base64
+    import hashlib
+    import hmac
     body, stamp = b'{"say": "hello"}', "2021-07-25T10:00:00Z"
     want = base64.b64encode(hmac.new(SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()).decode()
     assert sign(SECRET, stamp, body) == want

@@ -10,8 +10,8 @@ from typing import Any
 import click
 import pytz
 
+from connector.cli import short_help
 from connector.config.calendars import load_calendar_file
-from connector.cli import cli
 from connector.core.calendar import BusinessCalendar
 from connector.core.errors import BadInput, ConnectorError
 
@@ -68,7 +68,7 @@ def _batch(calendar: BusinessCalendar, zone: str | None) -> int:
     return failed
 
 
-@cli.command()
+@click.command("due", short_help=short_help("due"))
 @click.option("--start", metavar="ISO8601", help="Start moment with a UTC offset, e.g. 2026-12-30T15:00:00+03:00.")
 @click.option("--hours", type=float, metavar="H", help="Working hours to add (>= 0, fractions allowed).")
 @click.option("--batch", is_flag=True, help='Read JSON lines {"start": ..., "hours": ...} on stdin, '
@@ -101,3 +101,6 @@ def due(start: str | None, hours: float | None, batch: bool, no_shortened: bool,
     if calendar.is_provisional(moment):
         click.echo(f"note: provisional: beyond the data of calendar {calendar.name!r} "
                    f"({calendar.known_from}..{calendar.horizon}); weekends and fixed holidays only", err=True)
+
+
+COMMANDS = {"due": due}

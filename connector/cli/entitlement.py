@@ -3,23 +3,31 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 import click
 
-from connector.cli import cli
+from connector.cli import short_help
 from connector.cli.registry import DATABASE_HELP
-from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS, EntitlementRequest
+from connector.composition import configuration
+from connector.config.rules import rulebook
+from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS, EntitlementRequest, resolve
+from connector.core.entitlement_json import as_json
 from connector.core.errors import BadInput
+from connector.platforms import platform_names
+from connector.registry.memory import MemoryRegistry
+from connector.storage import open_database
+from connector.storage.registry import resolve_stored
+
+CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG): its policy, and its database unless --database."
 
 
-def parse_moment(text: str | None, option: str = "--at") -> datetime:
-    """An option's moment: ISO 8601 with an offset, or a date (its start in the vendor's zone);
+def parse_moment(text: str | None, option: str = "--at", zone: Any = None) -> datetime:
+    """An option's moment: ISO 8601 with an offset, or a date (its start in `zone`, the vendor's);
     now when not given."""
-    from connector.config.rules import now, rulebook
-
+    zone = zone or rulebook().vendor_calendar.zone
     if text is None:
-        return now()
-    zone = rulebook().vendor_calendar.zone
+        return datetime.now(zone)
     try:
         if len(text) == 10:
             return zone.localize(datetime.combine(date.fromisoformat(text), datetime.min.time()))
@@ -32,22 +40,24 @@ def parse_moment(text: str | None, option: str = "--at") -> datetime:
     return moment
 
 
-@cli.command("entitlement")
+@click.command("entitlement", short_help=short_help("entitlement"))
 @click.option("--email", required=True, help="The requester's e-mail.")
 @click.option("--product", metavar="CODE", help="Product code; when absent, the customer's products are tried.")
 @click.option("--at", "at", metavar="ISO8601", help="The ticket's creation moment (default: now).")
 @click.option("--request-type", type=click.Choice(REQUEST_TYPES), default="error", show_default=True)
 @click.option("--topic", type=click.Choice(TOPICS), help="Topic of an information request.")
 @click.option("--channel", type=click.Choice(CHANNELS), help="How the request came in.")
-@click.option("--platform", metavar="NAME", help="Ticketing platform of --org (zendesk, jira, ...).")
+@click.option("--platform", type=click.Choice(platform_names()), help="Ticketing platform of --org.")
 @click.option("--org", "org_id", metavar="ID", help="The requester's organisation id on the platform.")
 @click.option("--registry", "registry_path", type=click.Path(exists=True),
               help="Resolve against this registry file or CSV folder instead of the database.")
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
 @click.option("--json", "as_json_output", is_flag=True, help="Print a JSON object instead of a summary.")
 def entitlement_command(email: str, product: str | None, at: str | None, request_type: str, topic: str | None,
                         channel: str | None, platform: str | None, org_id: str | None,
-                        registry_path: str | None, url: str | None, as_json_output: bool) -> None:
+                        registry_path: str | None, config_path: str | None, url: str | None,
+                        as_json_output: bool) -> None:
     """Resolve the support tier of a request: the customer (contact e-mail, e-mail domain,
     platform organisation), then individual contract > warranty > basic > none, with the
     earliest due moments any applicable tier gives, KB access, flags and the reasons.
@@ -57,22 +67,22 @@ def entitlement_command(email: str, product: str | None, at: str | None, request
       connector entitlement --email ann@alpha.ru --product KOMPAS --at 2025-03-03T12:00:00+03:00
       connector entitlement --email ann@alpha.ru --request-type information --topic functionality --json
     """
-    from connector.config.rules import as_json, resolve_in, resolve_stored
-
     if "@" not in email:
         raise BadInput(f"--email {email!r} is not an e-mail address")
-    request = EntitlementRequest(email, parse_moment(at), product, request_type, topic, channel, platform, org_id)
+    config = configuration(config_path)
+    rules = rulebook(config.policy)
+    zone = rules.vendor_calendar.zone
+    request = EntitlementRequest(email, parse_moment(at, zone=zone), product, request_type, topic, channel,
+                                 platform, org_id)
     if registry_path:
-        from connector.registry.memory import MemoryRegistry
-        result = resolve_in(request, MemoryRegistry.from_file(registry_path))
+        result = resolve(request, MemoryRegistry.from_file(registry_path), rules)
     else:
-        from connector.storage import open_database
-        engine = open_database(url)
+        engine = open_database(url or config.database_url)
         try:
-            result = resolve_stored(request, engine)
+            result = resolve_stored(request, engine, rules)
         finally:
             engine.dispose()
-    doc = as_json(result)
+    doc = as_json(result, zone)
     if as_json_output:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
@@ -119,3 +129,6 @@ def _kb(doc: dict) -> str:
     if kb["granted"]:
         return f"yes, up to {kb['until'] or 'open-ended'}: {kb['reason']}"
     return f"no: {kb['reason']}"
+
+
+COMMANDS = {"entitlement": entitlement_command}

@@ -5,15 +5,18 @@ import json
 
 import click
 
-from connector.cli import cli
+from connector.cli import short_help
 from connector.cli.entitlement import parse_moment
-from connector.config.settings import load_config
+from connector.composition import compose, configuration
 from connector.core.errors import BadInput
+from connector.kb.sync import sync_platform
+from connector.storage import open_database
+from connector.storage.kb_audit import AccessAudit
 
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
 
-@cli.group()
+@click.group("kb", short_help=short_help("kb"))
 def kb() -> None:
     """Closed knowledge-base access for warranty and contract customers.
 
@@ -36,10 +39,7 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
     platform fails half-way, what was done is recorded and the exit code is 1: run it again to
     resume (it plans against the platform's current state, so nothing is granted twice).
     """
-    from connector.kb.sync import sync_platform
-    from connector.composition import build_runtime
-
-    runtime = build_runtime(load_config(config_path))
+    runtime = compose(configuration(config_path))
     try:
         if platform is not None and platform not in runtime.adapters:
             raise BadInput(f"platform {platform!r} is not configured (configured: "
@@ -86,11 +86,8 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
           since_text: str | None, limit: int | None, as_json: bool) -> None:
     """List every recorded grant, revoke and portal registration, oldest first: when, platform,
     who (customer), what, result, why, and the access period."""
-    from connector.storage import open_database
-    from connector.storage.kb_audit import AccessAudit
-
     since = parse_moment(since_text, "--since") if since_text is not None else None
-    engine = open_database(load_config(config_path).database_url)
+    engine = open_database(configuration(config_path).database_url)
     count = 0
     try:
         for entry in AccessAudit(engine).entries(customer, since, email, platform, limit):
@@ -106,3 +103,6 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
         engine.dispose()
     if not count and not as_json:
         click.echo("no entries", err=True)
+
+
+COMMANDS = {"kb": kb}

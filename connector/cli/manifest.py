@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from connector import __version__
+from connector.cli import COMMANDS
 from connector.platforms import adapter_class, platform_names
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
@@ -16,8 +17,6 @@ MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
 
 def manifest() -> dict[str, Any]:
     """The manifest document."""
-    from connector.cli import cli
-
     return {
         "name": "support-entitlement-connector",
         "version": __version__,
@@ -29,7 +28,7 @@ def manifest() -> dict[str, Any]:
         "calendar": {"default": "10:00-18:00 Mon-Fri, Europe/Moscow, Russian production calendar with "
                                 "shortened pre-holiday days", "builtin": ["default", "24x7"]},
         "http": {"webhooks": "POST /webhooks/<platform>", "health": "GET /healthz", "metrics": "GET /metrics"},
-        "commands": sorted(cli.commands),
+        "commands": sorted(COMMANDS),
         "platforms": [
             {"name": cls.name, "title": cls.title, "docs": cls.docs_url, "webhook_auth": cls.authentication,
              "schema": f"schemas/{cls.schema_name()}", "install": f"webhooks/{cls.name}/"}

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import click
 import requests
 
-from connector.cli import cli
-from connector.config.settings import load_config
+from connector.cli import short_help
+from connector.composition import configuration
 from connector.core.errors import BadInput
 from connector.platforms import adapter_class, platform_names
 from connector.platforms.base import Adapter
@@ -16,7 +17,7 @@ CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
 
 def _adapter(platform: str, config_path: str | None) -> tuple[Adapter, dict]:
-    config = load_config(config_path)
+    config = configuration(config_path)
     settings = config.platforms.get(platform)
     if settings is None:
         raise BadInput(f"platform {platform!r} has no [platforms.{platform}] section in the config "
@@ -24,7 +25,7 @@ def _adapter(platform: str, config_path: str | None) -> tuple[Adapter, dict]:
     return adapter_class(platform)(settings), dict(config.server)
 
 
-@cli.command()
+@click.command("install", short_help=short_help("install"))
 @click.argument("platform", type=click.Choice(platform_names()))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--url", "public_url", metavar="URL", required=True,
@@ -42,15 +43,13 @@ def install(platform: str, config_path: str | None, public_url: str, apply: bool
         click.echo(line)
 
 
-@cli.command("send-test-event")
+@click.command("send-test-event", short_help=short_help("send-test-event"))
 @click.argument("platform", type=click.Choice(platform_names()))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--ticket", default="1", show_default=True, help="Ticket id the test event names.")
 @click.option("--url", "base_url", metavar="URL", help="The connector to send to (default: the config's server).")
 def send_test_event(platform: str, config_path: str | None, ticket: str, base_url: str | None) -> None:
     """Send a test event, signed as PLATFORM signs, to a running connector and print its answer."""
-    from datetime import datetime, timezone
-
     adapter, server = _adapter(platform, config_path)
     headers, body, token = adapter.sample_delivery(ticket, datetime.now(timezone.utc))
     base = (base_url or f"http://{server['host']}:{server['port']}").rstrip("/")
@@ -62,3 +61,6 @@ def send_test_event(platform: str, config_path: str | None, ticket: str, base_ur
     click.echo(f"HTTP {answer.status_code} {json.dumps(answer.json()) if answer.content else ''}")
     if answer.status_code >= 400:
         raise SystemExit(1)
+
+
+COMMANDS = {"install": install, "send-test-event": send_test_event}

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from connector.cli import cli
-from connector.config.settings import load_config
+from connector.cli import short_help
+from connector.composition import Connector, compose, configuration
 from connector.core.errors import BadInput, ConnectorError, PlatformError, PlatformRejected
 
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
@@ -52,7 +52,7 @@ def describe(result: dict[str, Any], dry_run: bool) -> str:
             f"resolution due {_due(result.get('resolution_due'))}: {what}")
 
 
-@cli.command()
+@click.command("recompute", short_help=short_help("recompute"))
 @click.argument("tickets", nargs=-1, metavar="[TICKET]...")
 @click.option("--all-open", is_flag=True,
               help="Every ticket whose recorded SLA clocks are not all stopped (instead of TICKETs).")
@@ -74,26 +74,23 @@ def recompute(tickets: tuple[str, ...], all_open: bool, platform: str | None, dr
     processed), or for an unknown ticket (the others are still processed); 1 when a ticket
     failed for a transient reason (platform unreachable, rate limited: run it again).
     """
-    from connector.composition import build_runtime
-    from connector.storage.clocks import ClockStore
-
     if bool(tickets) == all_open:
         raise click.UsageError("give TICKETs or --all-open (not both)")
-    config = load_config(config_path)
+    config = configuration(config_path)
     configured = sorted(config.platforms)
     if platform is not None and platform not in configured:
         raise BadInput(f"platform {platform!r} is not configured (configured: {', '.join(configured) or 'none'})")
     wanted = [parse_ticket(t, configured, platform) for t in tickets]  # all checked before any work
-    runtime = build_runtime(config)
+    runtime = compose(config)
     try:
         if all_open:
-            wanted = ClockStore(runtime.engine).open_tickets(platform)
+            wanted = runtime.clocks.open_tickets(platform)
         _recompute(runtime, list(dict.fromkeys(wanted)), dry_run, progress=all_open)
     finally:
         runtime.close()
 
 
-def _recompute(runtime: Any, wanted: list[tuple[str, str]], dry_run: bool, progress: bool) -> None:
+def _recompute(runtime: Connector, wanted: list[tuple[str, str]], dry_run: bool, progress: bool) -> None:
     processor = runtime.processor()
     counts = {"changed": 0, "unchanged": 0, "skipped": 0, "failed": 0}
     worst = 0
@@ -140,3 +137,6 @@ def _recompute(runtime: Any, wanted: list[tuple[str, str]], dry_run: bool, progr
                + (" (dry run: nothing written to the platforms)" if dry_run else ""), err=True)
     if worst:
         sys.exit(worst)
+
+
+COMMANDS = {"recompute": recompute}

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cli
+from connector.cli import short_help
+from connector.storage import database_url, open_database, shown
+from connector.storage.registry_import import import_registry
 
 DATABASE_HELP = ("Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
                  " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db.")
 
 
-@cli.command("import")
+@click.command("import", short_help=short_help("import"))
 @click.argument("path", type=click.Path(exists=True, readable=True))
 @click.option("--replace", is_flag=True,
               help="Make the registry equal to the file: rows the file lacks are removed (needs all six lists).")
@@ -32,10 +34,6 @@ def import_command(path: str, replace: bool, dry_run: bool, url: str | None, qui
       connector import exports/ --replace
       CONNECTOR_DATABASE_URL=postgresql://connector@db/connector connector import registry.json
     """
-    # imported here: SQLAlchemy is not needed by the other commands (keeps `connector due` quick)
-    from connector.storage.registry_import import import_registry
-    from connector.storage import database_url, open_database, shown
-
     def progress(message: str) -> None:
         if not quiet:
             click.echo(message, err=True)
@@ -49,3 +47,6 @@ def import_command(path: str, replace: bool, dry_run: bool, url: str | None, qui
     click.echo(f"{report.source}: {verb} {shown(database_url(url))} in {report.seconds:.1f} s"
                + ("" if report.changed else " (no changes)"))
     click.echo(report.table())
+
+
+COMMANDS = {"import": import_command}

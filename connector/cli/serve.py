@@ -5,24 +5,20 @@ import json
 import logging
 import signal
 import threading
+from datetime import datetime, timezone
 
 import click
+import waitress
 
-from connector.cli import cli
-from connector.config.settings import load_config
+from connector.cli import short_help
+from connector.composition import compose, configuration
 from connector.core.errors import BadInput
-from connector.composition import Runtime, build_runtime
+from connector.storage import open_database
+from connector.storage.events import EventStore
+from connector.web import create_app
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no platform is enabled)."
-
-
-def _workers(runtime: Runtime, count: int, stop: threading.Event) -> list[threading.Thread]:
-    from connector.pipeline.worker import Worker, start_workers
-
-    processor = runtime.processor()
-    return start_workers(count, lambda name: Worker(runtime.store, processor, runtime.config.worker,
-                                                    runtime.metrics, name=name), stop)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -35,7 +31,7 @@ def _exit_on_sigterm(*_: object) -> None:
     raise SystemExit(0)
 
 
-@cli.command()
+@click.command("serve", short_help=short_help("serve"))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--host", help="Address to listen on (default: the config's server.host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: the config's server.port, 8080).")
@@ -48,17 +44,12 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     $CONNECTOR_DATABASE_URL, else SQLite connector.db here). Stop with Ctrl-C or SIGTERM: workers
     finish their event first.
     """
-    import waitress
-
-    from connector.jobs.scheduler import scheduler_for
-    from connector.web import create_app
-
-    config = load_config(config_path)
-    runtime = build_runtime(config)
+    config = configuration(config_path)
+    runtime = compose(config)
     app = create_app(runtime=runtime)
     stop = threading.Event()
-    threads = _workers(runtime, config.worker["threads"] if workers is None else workers, stop)
-    scheduler, scheduling = scheduler_for(runtime), None
+    threads = runtime.start_workers(config.worker["threads"] if workers is None else workers, stop)
+    scheduler, scheduling = runtime.scheduler(), None
     host, port = host or config.server["host"], port or config.server["port"]
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -81,17 +72,17 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
         click.echo("connector: stopped", err=True)
 
 
-@cli.command()
+@click.command("worker", short_help=short_help("worker"))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--threads", type=int, help="Worker threads (default: the config's worker.threads, 2).")
 def worker(config_path: str | None, threads: int | None) -> None:
     """Run workers only, for scale-out: several processes against one PostgreSQL database.
     Each event is leased to one worker; a killed worker's event is picked up again."""
-    config = load_config(config_path)
-    runtime = build_runtime(config)
+    config = configuration(config_path)
+    runtime = compose(config)
     stop = threading.Event()
     _stop_on_signals(stop)
-    started = _workers(runtime, threads or config.worker["threads"] or 1, stop)
+    started = runtime.start_workers(threads or config.worker["threads"] or 1, stop)
     click.echo(f"connector worker: {len(started)} thread(s); Ctrl-C to stop", err=True)
     while not stop.wait(0.5):
         pass
@@ -100,7 +91,7 @@ def worker(config_path: str | None, threads: int | None) -> None:
     runtime.close()
 
 
-@cli.command()
+@click.command("events", short_help=short_help("events"))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--failed", is_flag=True, help="Only dead-lettered events (same as --status failed).")
 @click.option("--status", type=click.Choice(["pending", "processing", "done", "failed"]), help="Only this status.")
@@ -108,10 +99,7 @@ def worker(config_path: str | None, threads: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(config_path: str | None, failed: bool, status: str | None, limit: int, as_json: bool) -> None:
     """List stored webhook events, newest first, with their status and last error."""
-    from connector.storage import open_database
-    from connector.storage.events import EventStore
-
-    engine = open_database(load_config(config_path).database_url)
+    engine = open_database(configuration(config_path).database_url)
     try:
         rows = EventStore(engine).list("failed" if failed else status, limit)
     finally:
@@ -129,20 +117,15 @@ def events(config_path: str | None, failed: bool, status: str | None, limit: int
         click.echo("no events", err=True)
 
 
-@cli.command()
+@click.command("replay", short_help=short_help("replay"))
 @click.argument("event_ids", nargs=-1, type=int)
 @click.option("--all-failed", is_flag=True, help="Replay every dead-lettered event.")
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None) -> None:
     """Run dead-lettered events again (by ID, or --all-failed); a running worker picks them up."""
-    from datetime import datetime, timezone
-
-    from connector.storage import open_database
-    from connector.storage.events import EventStore
-
     if bool(event_ids) == all_failed:
         raise click.UsageError("give event IDs or --all-failed (not both)")
-    engine = open_database(load_config(config_path).database_url)
+    engine = open_database(configuration(config_path).database_url)
     try:
         store = EventStore(engine)
         missing = [i for i in event_ids if (e := store.get(i)) is None or e.status != "failed"]
@@ -152,3 +135,6 @@ def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None
     finally:
         engine.dispose()
     click.echo(f"{count} event(s) queued again")
+
+
+COMMANDS = {"serve": serve, "worker": worker, "events": events, "replay": replay}

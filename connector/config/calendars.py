@@ -4,22 +4,37 @@ A calendar document is "default", "24x7" or an object (see schemas/calendar.sche
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from connector.core.calendar import BusinessCalendar
-from connector.core.production import russian_production_calendar
-from connector.core.day_rules import DayRules, NoHolidays, parse_dates, weekly_hours
+from dateutil.rrule import rrulestr
+from icalendar import Calendar
+
 from connector.config.documents import read_document
-from connector.core.errors import BadInput
 from connector.config.schemas import validate
+from connector.core.calendar import BusinessCalendar
+from connector.core.day_rules import DayRules, NoHolidays, parse_dates, weekly_hours
+from connector.core.errors import BadInput
+from connector.core.production import RussianProductionCalendar
 
 VENDOR = {"name": "default", "zone": "Europe/Moscow", "holidays": "ru",
           "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hours": ["10:00-18:00"]}
 ALWAYS = {"name": "24x7", "zone": "UTC", "holidays": "none",
           "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": ["00:00-24:00"]}
+
+
+PRODUCTION_DATA = "ru_production_calendar.json"
+
+
+@lru_cache(maxsize=1)
+def russian_production_calendar() -> RussianProductionCalendar:
+    """The shipped RU production calendar (`connector/data/ru_production_calendar.json`, read once)."""
+    text = (resources.files("connector") / "data" / PRODUCTION_DATA).read_text(encoding="utf-8")
+    return RussianProductionCalendar(json.loads(text))
 
 
 def build_calendar(doc: Any, base_dir: Path | None = None, shortened: bool | None = None) -> BusinessCalendar:
@@ -67,9 +82,6 @@ def load_calendar_file(path: str | Path, shortened: bool | None = None) -> Busin
 
 def ics_days_off(path: Path) -> frozenset[date]:
     """Every date covered by the events of an iCalendar file (all-day or timed; yearly rules too)."""
-    from dateutil.rrule import rrulestr
-    from icalendar import Calendar
-
     try:
         cal = Calendar.from_ical(path.read_bytes())
     except OSError as exc:

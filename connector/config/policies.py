@@ -5,9 +5,9 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from connector.core.policy import Policy
 from connector.config.documents import read_document
 from connector.config.schemas import validate
+from connector.core.policy import Policy
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from connector.config.documents import read_document
-from connector.core.errors import BadInput
-from connector.platforms.base import PlatformSettings
 from connector.config.schemas import validate
+from connector.core.errors import BadInput
 
 SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
 ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
@@ -21,6 +20,21 @@ ALERT_DEFAULTS = {"enabled": True, "every_seconds": 60.0,
                   "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
 WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
                    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """One platform's section of the config file, secrets already resolved."""
+
+    name: str
+    base_url: str = ""
+    webhook_secret: str = ""
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)  # our field -> the platform's field id
+    tag_prefix: str = "sla_"
+    dry_run: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
 
 
 @dataclass(frozen=True)
@@ -74,14 +88,14 @@ def _platform(name: str, doc: Mapping[str, Any], base: Path) -> PlatformSettings
     )
 
 
-def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str) -> Config:
-    """A Config from a parsed document; every schema problem is listed with its key."""
+def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
+                        platforms: Collection[str] | None = None) -> Config:
+    """A Config from a parsed document; every schema problem is listed with its key. `platforms`
+    names the platforms there are adapters for (None: any name is accepted)."""
     validate("config.schema.json", doc, f"config {source}")
-    from connector.platforms import platform_names
-
     for name in doc.get("platforms", {}):
-        if name not in platform_names():
-            raise BadInput(f"unknown platform {name!r} (known: {', '.join(platform_names())})", f"platforms.{name}")
+        if platforms is not None and name not in platforms:
+            raise BadInput(f"unknown platform {name!r} (known: {', '.join(sorted(platforms))})", f"platforms.{name}")
     return Config(
         database_url=secret(doc, "database_url", "config", base),
         policy=str(base / doc["policy"]) if "policy" in doc else None,
@@ -106,7 +120,7 @@ def _alerts(section: dict[str, Any]) -> dict[str, Any]:
     return {**section, "points": tuple(points)}
 
 
-def load_config(path: str | Path | None = None) -> Config:
+def load_config(path: str | Path | None = None, platforms: Collection[str] | None = None) -> Config:
     """The config from `path`, else CONNECTOR_CONFIG, else the defaults (no platform enabled)."""
     path = path or os.environ.get("CONNECTOR_CONFIG")
     if not path:
@@ -114,6 +128,6 @@ def load_config(path: str | Path | None = None) -> Config:
     path = Path(path)
     doc = read_document(path, "config", "toml")
     try:
-        return config_from_mapping(doc, path.parent, str(path))
+        return config_from_mapping(doc, path.parent, str(path), platforms)
     except BadInput as exc:
         raise BadInput(exc.message, f"{path}: {exc.where}" if exc.where else str(path)) from None

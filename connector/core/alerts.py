@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
 from connector.core.calendar import BusinessCalendar
-from connector.core.sla import ClockState
 from connector.core.errors import BadInput
+from connector.core.sla import ClockState
 
 METRICS = ("first_response", "resolution")
 METRIC_TITLES = {"first_response": "first response", "resolution": "resolution"}

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Protocol
 
-from connector.core.kb_access import KbAccess, kb_access
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
+from connector.core.errors import BadInput
+from connector.core.kb_access import KbAccess, kb_access
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, RegistryView
 from connector.core.tiers import Tier
-from connector.core.errors import BadInput
 
 REQUEST_TYPES = ("error", "information", "proposal")
 TOPICS = ("installation", "functionality", "other")
@@ -44,6 +44,17 @@ class Rulebook:
     def vendor_calendar(self) -> WorkingCalendar:
         """The policy's calendar; its zone is the one registry dates are in."""
         return self.calendar_for(self.policy.calendar)
+
+    def today(self, now: datetime) -> date:
+        """The vendor's calendar day at `now` (registry dates are the vendor's days)."""
+        return now.astimezone(self.vendor_calendar.zone).date()
+
+    def target_calendar(self, ent: "Entitlement", due: "DueTarget | None") -> Any:
+        """The calendar document a metric's target counts on: that of the coverage that gave the
+        earliest due moment, else the policy's (also what the stored clocks record)."""
+        if due is None:
+            return self.policy.calendar
+        return next((c.calendar for c in ent.coverages if c.basis == due.basis), self.policy.calendar)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,13 @@
 """The Russian production calendar: days off and working Saturdays from `holidays` (RU),
-shortened pre-holiday days from the data file we ship (no library has them)."""
+shortened pre-holiday days from the data we ship (no library has them; the config layer reads
+`connector/data/ru_production_calendar.json` and hands it over)."""
 from __future__ import annotations
 
-import json
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 
 import holidays
 
 from connector.core.day_rules import parse_dates
-
-DATA_FILE = "ru_production_calendar.json"
 
 
 class RussianProductionCalendar:
@@ -41,10 +37,3 @@ class RussianProductionCalendar:
 
     def shortened_days(self, year: int) -> frozenset[date]:
         return parse_dates(self._years.get(year, {}).get("shortened_days", ()))
-
-
-@lru_cache(maxsize=1)
-def russian_production_calendar() -> RussianProductionCalendar:
-    """The shipped RU production calendar (read once)."""
-    text = (resources.files("connector") / "data" / DATA_FILE).read_text(encoding="utf-8")
-    return RussianProductionCalendar(json.loads(text))

@@ -16,21 +16,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from datetime import time as clock_time
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from connector.core.errors import BadInput, ConnectorError
-from connector.pipeline.process import utcnow
+from connector.core.errors import BadInput
 from connector.storage.clocks import ClockStore
-
-if TYPE_CHECKING:
-    from connector.composition import Runtime
+from connector.storage.moments import utcnow
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # seconds: the loop looks at the clock at least this often (suspend, clock jumps)
-ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
 
 
 def parse_hhmm(text: str) -> clock_time:
@@ -133,6 +128,10 @@ class Scheduler:
             job.next_at = job.following(now)
         self.jobs.append(job)
 
+    def stopping_flag(self) -> bool:
+        """Whether the scheduler is stopping (long jobs look at it between steps)."""
+        return self.stopping.is_set()
+
     def describe(self) -> str:
         """The jobs and their next runs, for the startup line."""
         return "; ".join(job.describe(self.zone) for job in self.jobs) or "no jobs"
@@ -203,43 +202,3 @@ class Scheduler:
         thread = threading.Thread(target=self.run, args=(stop,), name="scheduler", daemon=True)
         thread.start()
         return thread
-
-
-class SyncStopped(ConnectorError):
-    """The scheduler is stopping: the KB sync ends after its current batch (recorded; the next
-    sync resumes, as after a platform failure half-way)."""
-
-
-def _kb_sync(runtime: "Runtime", stopping: Callable[[], bool]) -> Callable[[], Any]:
-    def progress(_platform: str, _done: int, _total: int) -> None:
-        if stopping():
-            raise SyncStopped("the connector is stopping; the next sync resumes")
-
-    def run() -> Any:
-        from connector.kb.sync import sync_all  # imported when the job runs
-
-        reports = sync_all(runtime, origin="scheduler", progress=progress)
-        lines = [report.summary() for report in reports]
-        errors = [f"{report.platform}: {report.error}" for report in reports if getattr(report, "error", None)]
-        if errors:
-            return "error: " + "; ".join(errors + lines)
-        return "; ".join(lines) or "no platform with a KB lever"
-    return run
-
-
-def scheduler_for(runtime: "Runtime", clock: Callable[[], datetime] = utcnow,
-                  alert_job: Callable[[], Any] | None = None, kb_sync: Callable[[], Any] | None = None) -> Scheduler:
-    """The scheduler of a runtime's config: the alert job (when alerts are enabled) and the daily KB
-    sync (when the config manages KB access). Jobs may be injected (tests)."""
-    from connector.jobs.sla_alerts import AlertJob
-
-    config, zone = runtime.config, runtime.rules.vendor_calendar.zone
-    scheduler = Scheduler(ClockStore(runtime.engine), (), clock, zone=zone)
-    if config.alerts.get("enabled", True):
-        every = timedelta(seconds=float(config.alerts.get("every_seconds", 60)))
-        run = alert_job or AlertJob.for_runtime(runtime, clock, lambda: scheduler.stopping.is_set()).run
-        scheduler.add(Job(ALERTS, run, every=every))
-    if config.access.get("kb", True):
-        run = kb_sync or _kb_sync(runtime, lambda: scheduler.stopping.is_set())
-        scheduler.add(Job(KB_SYNC, run, at=parse_hhmm(config.access.get("sync_at", "03:00")), zone=zone))
-    return scheduler

@@ -1,8 +1,5 @@
-"""SLA clocks recorded after each ticket's write-back, and the alert job the scheduler runs.
-
-`ClockRecorder` (an after-step) stores each ticket's two clocks as read at processing time: that
-is enough to know, later and without the platform, how much of a target is used at any moment
-(`connector.core.alerts`). It runs in dry-run too: the record is the connector's own.
+"""The SLA alert job the scheduler runs, over the clocks each processed event records
+(`connector.pipeline.clocks`).
 
 `AlertJob.run()` looks at every open clock, decides which configured point to act on (once per
 ticket, metric and point), claims it in `sla_alerts` *before* calling the platform (an insert: a
@@ -18,53 +15,24 @@ import os
 import socket
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from connector.core.alerts import (AlertPoint, Reached, StoredClock, alert_note, decide, points_from_config,
-                                   reached_points)
-from connector.core.entitlement import Entitlement, Rulebook
-from connector.core.sla import SlaReading
-from connector.core.ticket import Ticket, WriteBack
+from connector.core.alerts import (
+    AlertPoint,
+    Reached,
+    alert_note,
+    decide,
+    points_from_config,
+    reached_points,
+)
+from connector.core.entitlement import Rulebook
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.platforms.base import Adapter, Alert
-from connector.pipeline.process import calendar_document, utcnow
 from connector.storage.clocks import CLAIMED, RETRYABLE, ClockStore
-
-if TYPE_CHECKING:
-    from connector.composition import Runtime
+from connector.storage.moments import utcnow
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)  # longer than any platform call with its retries
-
-
-def stored_clock(adapter: Adapter, ticket: Ticket, metric: str, reading: SlaReading, calendar: Any,
-                 tier: str | None, now: datetime) -> StoredClock:
-    """A clock reading as a `ticket_clocks` row."""
-    return StoredClock(adapter.settings.name or adapter.name, ticket.id, metric, reading.state,
-                       reading.target, reading.elapsed, now, reading.due, reading.breached_at,
-                       json.dumps(calendar, sort_keys=True, default=str), tier)
-
-
-class ClockRecorder:
-    """The after-step that records a ticket's first-response and resolution clocks."""
-
-    def __init__(self, store: ClockStore, rules: Rulebook) -> None:
-        self.store, self.rules = store, rules
-
-    @classmethod
-    def for_runtime(cls, runtime: "Runtime") -> "ClockRecorder":
-        """The recorder on a runtime's database and rules."""
-        return cls(ClockStore(runtime.engine), runtime.rules)
-
-    def __call__(self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack,
-                 now: datetime, dry_run: bool) -> Mapping[str, Any] | None:
-        tier = entitlement.tier.code
-        clocks = [stored_clock(adapter, ticket, metric, reading,
-                               calendar_document(self.rules, entitlement, due), tier, now)
-                  for metric, reading, due in (("first_response", plan.first_response, entitlement.first_response),
-                                               ("resolution", plan.resolution, entitlement.resolution))]
-        self.store.record(clocks, now)
-        return {"clocks": {c.metric: c.state.value for c in clocks}}
 
 
 class AlertJob:
@@ -78,14 +46,6 @@ class AlertJob:
         self.by_key = {p.key: p for p in self.points}
         self.clock, self.lease, self.stopping = clock, lease, stopping
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-
-    @classmethod
-    def for_runtime(cls, runtime: "Runtime", clock: Callable[[], datetime] = utcnow,
-                    stopping: Callable[[], bool] = lambda: False) -> "AlertJob":
-        """The job on a runtime's database, platforms, rules and `alerts` config; it ends early
-        (after the clock at hand) once `stopping()`."""
-        return cls(ClockStore(runtime.engine), runtime.adapters, runtime.rules, runtime.config.alerts, clock,
-                   stopping=stopping)
 
     def run(self) -> dict[str, int]:
         """Act on every point due now; counts of the results (sent, failed, superseded, ...)."""

@@ -13,9 +13,8 @@ from typing import Any, Mapping
 
 from sqlalchemy.engine import Engine
 
-from connector.kb.sync import today
-from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, kb_access
 from connector.core.entitlement import Entitlement, Rulebook
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, kb_access
 from connector.core.ticket import Ticket, WriteBack
 from connector.core.tiers import Tier
 from connector.platforms.base import Adapter
@@ -52,8 +51,8 @@ class AccessKeeper:
         """Grant or revoke when today's access differs from what the connector last did."""
         if not self.settings.get("kb", True) or "kb" not in adapter.supports:
             return None
-        customer_id, day = ent.customer.id, today(self.rules, now)
-        access = ent.kb if today(self.rules, ent.at) == day else None  # resolved today already
+        customer_id, day = ent.customer.id, self.rules.today(now)
+        access = ent.kb if self.rules.today(ent.at) == day else None  # resolved today already
         if access is None:
             with self.engine.connect() as conn:
                 access = kb_access(SqlRegistry(conn).customer_facts(customer_id, None), day, self.rules.policy)

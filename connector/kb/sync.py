@@ -9,26 +9,19 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Callable, Sequence
+from datetime import date, datetime
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy.engine import Engine
 
-from connector.core.kb_access import GRANT, REVOKE, AccessChange, plan_access
 from connector.core.entitlement import Rulebook
 from connector.core.errors import BadInput, ConnectorError, PlatformError
+from connector.core.kb_access import GRANT, REVOKE, AccessChange, plan_access
 from connector.platforms.base import Adapter
 from connector.storage.kb_audit import AccessAudit, desired_access
-
-if TYPE_CHECKING:
-    from connector.composition import Runtime
+from connector.storage.moments import utcnow
 
 AUDIT_EVERY = 100  # outcomes recorded per transaction while applying
-
-
-def today(rules: Rulebook, now: datetime | None = None) -> date:
-    """The vendor's calendar day now (registry dates are the vendor's days)."""
-    return (now or datetime.now(timezone.utc)).astimezone(rules.vendor_calendar.zone).date()
 
 
 def plan(engine: Engine, rules: Rulebook, adapter: Adapter, day: date) -> list[AccessChange]:
@@ -86,7 +79,7 @@ class SyncReport:
 
 def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit, report: SyncReport,
           origin: str, progress: Callable[[int, int], None] = lambda _d, _t: None,
-          clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> SyncReport:
+          clock: Callable[[], datetime] = utcnow) -> SyncReport:
     """Apply `changes`, recording every outcome (in groups, as batches complete). A platform
     failure half-way records what was done, then sets `report.error` (the caller decides)."""
     pending: list[tuple[AccessChange, str, str]] = []
@@ -129,23 +122,24 @@ def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bo
         raise BadInput(f"{adapter.title} has no knowledge-base access lever in the connector")
     started = time.perf_counter()
     report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run)
-    report.plan = plan(engine, rules, adapter, today(rules, now))
+    report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()))
     if not report.dry_run and report.plan:
         apply(adapter, report.plan, AccessAudit(engine), report, origin, progress)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def sync_all(runtime: "Runtime", origin: str = "scheduler", dry_run: bool = False,
+def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], access: Mapping[str, Any],
+             origin: str = "scheduler", dry_run: bool = False,
              progress: Callable[[str, int, int], None] | None = None) -> list[SyncReport]:
-    """Sync every configured platform that has a KB lever (when the config's access.kb is on)."""
-    if not runtime.config.access.get("kb", True):
+    """Sync every platform that has a KB lever (when the config's `[access] kb` is on)."""
+    if not access.get("kb", True):
         return []
-    dry_run = dry_run or bool(runtime.config.access.get("dry_run"))
+    dry_run = dry_run or bool(access.get("dry_run"))
     reports = []
-    for name, adapter in sorted(runtime.adapters.items()):
+    for name, adapter in sorted(adapters.items()):
         if "kb" not in adapter.supports:
             continue
         step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
-        reports.append(sync_platform(runtime.engine, runtime.rules, adapter, dry_run, origin, progress=step))
+        reports.append(sync_platform(engine, rules, adapter, dry_run, origin, progress=step))
     return reports

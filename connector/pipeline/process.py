@@ -2,30 +2,18 @@
 entitlement at the ticket's creation, run the SLA clocks, and write back only what changed."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import DueTarget, Entitlement, EntitlementRequest, Rulebook, resolve
-from connector.core.ticket import Target, Ticket, WriteBack, plan_write_back
 from connector.core.errors import PlatformRejected
+from connector.core.ticket import Target, Ticket, WriteBack, plan_write_back
 from connector.platforms.base import Adapter
 from connector.storage.events import StoredEvent
+from connector.storage.moments import utcnow
 from connector.storage.registry import SqlRegistry
-
-
-def utcnow() -> datetime:
-    """The current moment, aware, in UTC (the pipeline's default clock)."""
-    return datetime.now(timezone.utc)
-
-
-def calendar_document(rules: Rulebook, ent: Entitlement, due: DueTarget | None) -> Any:
-    """The calendar document a metric's target counts on: that of the coverage that gave the
-    earliest due moment, else the policy's (also what the stored clocks record)."""
-    if due is None:
-        return rules.policy.calendar
-    return next((c.calendar for c in ent.coverages if c.basis == due.basis), rules.policy.calendar)
 
 
 class AfterProcessing(Protocol):
@@ -57,7 +45,7 @@ class Processor:
 
     def _target(self, ent: Entitlement, due: DueTarget | None) -> Target:
         """The SLA target and its calendar: those of the coverage that gave the earliest due."""
-        calendar = self.rules.calendar_for(calendar_document(self.rules, ent, due))
+        calendar = self.rules.calendar_for(self.rules.target_calendar(ent, due))
         return Target(None if due is None else timedelta(hours=due.hours), calendar)  # type: ignore[arg-type]
 
     def plan(self, ticket: Ticket, now: datetime) -> tuple[Entitlement, WriteBack]:

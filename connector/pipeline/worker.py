@@ -14,8 +14,9 @@ from typing import Any, Callable, Mapping
 
 from connector.core.errors import ConnectorError, PlatformError
 from connector.pipeline.metrics import Metrics
-from connector.pipeline.process import Processor, utcnow
+from connector.pipeline.process import Processor
 from connector.storage.events import EventStore, StoredEvent
+from connector.storage.moments import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,3 @@ class Worker:
                 busy = False
             if not busy:
                 stop.wait(self.settings["poll_seconds"])
-
-
-def start_workers(count: int, make: Callable[[str], Worker], stop: threading.Event) -> list[threading.Thread]:
-    """Start `count` worker threads that stop when `stop` is set."""
-    threads = [threading.Thread(target=make(f"w{i}").run, args=(stop,), name=f"worker-{i}", daemon=True)
-               for i in range(count)]
-    for thread in threads:
-        thread.start()
-    return threads

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
+from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
+from connector.platforms.zendesk import ZendeskAdapter
+
+ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:
-    from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
-    from connector.platforms.zendesk import ZendeskAdapter
-
-    return {cls.name: cls for cls in (ZendeskAdapter, DjangoHelpdeskAdapter)}
+    return {cls.name: cls for cls in ADAPTERS}
 
 
 def adapter_class(name: str) -> type[Adapter]:

@@ -15,59 +15,17 @@ all follow from `name`.
 """
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
+from connector.config.settings import PlatformSettings
+from connector.core.errors import BadInput
+from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.core.errors import BadInput
 from connector.platforms.client import PlatformClient
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One webhook request as received: lower-cased headers, the raw body, the URL's token."""
-
-    headers: Mapping[str, str]
-    body: bytes
-    token: str | None = None  # `?token=` of the URL, for platforms that cannot sign
-
-    def header(self, name: str) -> str | None:
-        """A header by case-insensitive name."""
-        return self.headers.get(name.lower())
-
-    @property
-    def content_hash(self) -> str:
-        """A delivery id for platforms that send none: the SHA-256 of the body."""
-        return "sha256:" + hashlib.sha256(self.body).hexdigest()
-
-
-@dataclass(frozen=True)
-class TicketEvent:
-    """A platform's notification that something happened to a ticket."""
-
-    platform: str
-    ticket_id: str
-    kind: str  # e.g. ticket.created, ticket.status_changed, ticket.comment_added
-    delivery_id: str  # the platform's invocation id, or the content hash
-    occurred_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PlatformSettings:
-    """One platform's section of the config file, secrets already resolved."""
-
-    name: str
-    base_url: str = ""
-    webhook_secret: str = ""
-    credentials: Mapping[str, str] = field(default_factory=dict)
-    fields: Mapping[str, str] = field(default_factory=dict)  # our field -> the platform's field id
-    tag_prefix: str = "sla_"
-    dry_run: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

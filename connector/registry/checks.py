@@ -9,11 +9,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Callable, Collection, Mapping
 
+from connector.config.calendars import build_calendar
+from connector.config.schemas import _registry, validator
 from connector.core.errors import ConnectorError
 from connector.registry.fastcheck import Unsupported, compile_schema
 from connector.registry.records import DATE_FIELDS, KEYS, LISTS, REFERENCES, key_of, to_record
 from connector.registry.sources import RegistrySource
-from connector.config.schemas import _registry, validator
 
 SCHEMA = "registry.schema.json"
 Progress = Callable[[str], None]
@@ -99,7 +100,6 @@ def _calendar_problem(source: RegistrySource, index: int, item: Mapping[str, Any
 @lru_cache(maxsize=256)
 def _built(doc_json: str) -> None:
     """Build a calendar once per distinct document (raises ConnectorError)."""
-    from connector.config.calendars import build_calendar
     build_calendar(json.loads(doc_json))
 
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from connector.core.registry import CustomerFacts
 from connector.core.errors import ValidationFailed
+from connector.core.registry import CustomerFacts
 from connector.registry.checks import check_registry
 from connector.registry.records import LISTS, facts_of
 from connector.registry.sources import RegistrySource, read_source

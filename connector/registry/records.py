@@ -9,8 +9,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable, Mapping
 
-from connector.core.registry import (ALL_PRODUCTS, Contract, ContractSla, Customer, CustomerFacts,
-                                     License, Product, Purchase)
+from connector.core.registry import (
+    ALL_PRODUCTS,
+    Contract,
+    ContractSla,
+    Customer,
+    CustomerFacts,
+    License,
+    Product,
+    Purchase,
+)
 
 # Parents first: the order rows are written in (and removed in reverse).
 LISTS = ("products", "customers", "contacts", "licenses", "purchases", "contracts")

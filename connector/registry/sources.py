@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connector.config.schemas import pointer
 from connector.core.errors import BadInput
 from connector.registry.records import LISTS
-from connector.config.schemas import pointer
 
 # Columns each CSV file must have (the schema's required fields, flattened).
 REQUIRED_COLUMNS = {

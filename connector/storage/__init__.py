@@ -10,6 +10,8 @@ from pathlib import Path
 from threading import Lock
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from connector.core.errors import BadInput, ConnectorError
@@ -64,9 +66,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def migrate(engine: Engine) -> None:
     """Bring the database to the latest migration (idempotent; once per URL per process)."""
-    from alembic import command
-    from alembic.config import Config
-
     key = engine.url.render_as_string(hide_password=False)
     with _migrating:
         if key in _migrated:

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from connector.core.alerts import StoredClock
-from connector.core.sla import ClockState
 from connector.core.errors import BadInput
-from connector.storage.events import utc
+from connector.core.sla import ClockState
+from connector.storage.moments import utc
 from connector.storage.tables import metadata
 
 ticket_clocks = sa.Table(
@@ -69,9 +71,9 @@ def _store(moment: datetime | None) -> datetime | None:
 def _insert(engine: Engine, table: sa.Table):
     """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL)."""
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        insert = postgresql_insert
     elif engine.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        insert = sqlite_insert
     else:  # pragma: no cover - the connector supports these two
         raise BadInput(f"unsupported database {engine.dialect.name!r} (SQLite or PostgreSQL)")
     return insert(table)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.platforms.base import TicketEvent
+from connector.core.events import TicketEvent
+from connector.storage.moments import utc
 from connector.storage.tables import metadata
 
 UNFINISHED = ("pending", "processing")
@@ -61,13 +62,6 @@ _CANDIDATES = sa.select(events.c.id).where(_claimable()).order_by(events.c.id).l
 _CLAIM = (events.update().where(events.c.id == sa.bindparam("event_id"), _claimable())
           .values(status="processing", lease_owner=sa.bindparam("new_owner"), lease_until=sa.bindparam("until"))
           .returning(*events.c))  # SQLite >= 3.35 and PostgreSQL: the claimed row in the same statement
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    """Moments come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

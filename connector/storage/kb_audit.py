@@ -15,7 +15,7 @@ from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, Purchase
 from connector.registry.records import to_contract
 from connector.storage import tables as t
-from connector.storage.events import utc
+from connector.storage.moments import utc
 from connector.storage.registry import contract_record
 from connector.storage.tables import metadata
 

@@ -9,7 +9,9 @@ from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from connector.core.entitlement import Entitlement, EntitlementRequest, Rulebook, resolve
 from connector.core.registry import ALL_PRODUCTS, CustomerFacts
 from connector.registry.records import Key, Record, facts_of, key_of
 from connector.storage import tables as t
@@ -107,6 +109,12 @@ class SqlRegistry:
                                "counterparty": d, "products": json.loads(e), "sla": json.loads(f)})
              for a, b, c, d, e, f in rows["contract"]],
             [{"code": a, "name": b, "withdrawn_on": day(c) if c else None} for a, b, c, *_ in rows["product"]])
+
+
+def resolve_stored(request: EntitlementRequest, engine: Engine, rules: Rulebook) -> Entitlement:
+    """Resolve against the database (one connection, a few indexed queries)."""
+    with engine.connect() as conn:
+        return resolve(request, SqlRegistry(conn), rules)
 
 
 def contract_record(row: Mapping[str, Any]) -> Record:

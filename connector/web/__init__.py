@@ -1,27 +1,27 @@
 """The connector's web app: `create_app` (the Flask factory), webhooks, health and metrics."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, Response, jsonify
 
-from connector.config.settings import Config, config_from_mapping, load_config
-from connector.composition import Runtime, build_runtime
+from connector.composition import Connector, compose, configuration
+from connector.config.settings import Config, config_from_mapping
+from connector.platforms import platform_names
+from connector.web import errors, webhooks
 
 
 def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None,
-               runtime: Runtime | None = None) -> Flask:
+               runtime: Connector | None = None) -> Flask:
     """A Flask app for `config` (default: CONNECTOR_CONFIG or built-in defaults); `test_config`
-    is a config document (as the TOML would parse) for tests."""
-    from pathlib import Path
-
-    from connector.web import errors, webhooks
-
+    is a config document (as the TOML would parse) for tests; `runtime` a connector composed
+    already (`connector serve` shares it with its workers)."""
     app = Flask(__name__)
     if runtime is None:
         if test_config is not None:
-            config = config_from_mapping(test_config, Path.cwd(), "test config")
-        runtime = build_runtime(config or load_config())
+            config = config_from_mapping(test_config, Path.cwd(), "test config", platform_names())
+        runtime = compose(config or configuration())
     app.extensions["connector"] = runtime
     app.config["MAX_BODY_BYTES"] = runtime.config.server["max_body_bytes"]
     errors.init_app(app)

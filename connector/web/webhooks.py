@@ -11,19 +11,20 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 
-from connector.core.errors import BadInput, NotFound, PayloadTooLarge
-from connector.platforms.base import Adapter, Delivery
-from connector.composition import Runtime
+from connector.composition import Connector
 from connector.config.schemas import validate
+from connector.core.errors import BadInput, NotFound, PayloadTooLarge
+from connector.core.events import Delivery
+from connector.platforms.base import Adapter
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-def _runtime() -> Runtime:
+def _runtime() -> Connector:
     return current_app.extensions["connector"]
 
 
-def _adapter(runtime: Runtime, platform: str) -> Adapter:
+def _adapter(runtime: Connector, platform: str) -> Adapter:
     """The enabled adapter; a platform without a webhook secret is not enabled (fail closed)."""
     adapter = runtime.adapters.get(platform)
     if adapter is None or not adapter.settings.webhook_secret:

@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
-from connector.core.kb_access import GRANT, REVOKE, AccessChange
 from connector.core.errors import BadInput, PlatformRejected
+from connector.core.kb_access import GRANT, REVOKE, AccessChange
 from connector.platforms.base import AccessOutcome, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.django_helpdesk.writing import private_followup

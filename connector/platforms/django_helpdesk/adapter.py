@@ -16,10 +16,12 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
+from connector.config.settings import PlatformSettings
+from connector.core.errors import BadInput, PlatformRejected, Unauthorized
+from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.core.errors import BadInput, PlatformRejected, Unauthorized
-from connector.platforms.base import AccessOutcome, Adapter, Alert, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.django_helpdesk import access
 from connector.platforms.django_helpdesk.reading import PLATFORM, missing_fields, moment, to_ticket

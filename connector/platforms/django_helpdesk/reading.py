@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
-from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
 from connector.core.errors import BadInput, PlatformRejected
+from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
 
 PLATFORM = "django-helpdesk"
 STATUSES = {1: TicketStatus.OPEN, 2: TicketStatus.OPEN, 3: TicketStatus.SOLVED,

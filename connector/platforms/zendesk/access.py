@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
-from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformError
-from connector.platforms.base import AccessOutcome, Alert, PlatformSettings
+from connector.core.kb_access import GRANT, REVOKE, AccessChange
+from connector.platforms.base import AccessOutcome, Alert
 from connector.platforms.client import PlatformClient
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
+from connector.config.settings import PlatformSettings
+from connector.core.errors import BadInput
+from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.core.errors import BadInput
-from connector.platforms.base import AccessOutcome, Adapter, Alert, Delivery, PlatformSettings, TicketEvent
+from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.zendesk import install as installing
 from connector.platforms.zendesk import reading, signature, writing

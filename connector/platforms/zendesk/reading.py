@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
-from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
 from connector.core.errors import BadInput
+from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
 
 STATUSES = {s.value: s for s in TicketStatus}  # Zendesk's status names are ours (lower-case)
 AGENT_ROLES = frozenset({"agent", "admin"})

@@ -15,8 +15,8 @@ import logging
 from datetime import datetime
 from typing import Any, Mapping
 
-from connector.core.ticket import Carried, Ticket, WriteBack
 from connector.core.errors import BadInput
+from connector.core.ticket import Carried, Ticket, WriteBack
 
 log = logging.getLogger(__name__)
 
