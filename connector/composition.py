@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine
 
 from connector.config.rules import rulebook
+from connector.config.schemas import require
 from connector.config.settings import Config, load_config
 from connector.core.entitlement import Rulebook
 from connector.core.errors import ConnectorError
@@ -27,7 +28,7 @@ from connector.pipeline.clocks import ClockRecorder
 from connector.pipeline.metrics import Metrics
 from connector.pipeline.process import AfterProcessing, Processor
 from connector.pipeline.worker import Worker
-from connector.platforms import adapter_class, platform_names
+from connector.platforms import adapter_class, settings_schemas
 from connector.platforms.base import Adapter
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
@@ -38,9 +39,9 @@ ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
 
 
 def configuration(path: str | Path | None = None) -> Config:
-    """The config file (else $CONNECTOR_CONFIG, else the defaults), checked against the platforms
-    the connector has adapters for."""
-    return load_config(path, platform_names())
+    """The config file (else $CONNECTOR_CONFIG, else the defaults), each platform's section checked
+    against its adapter's settings schema."""
+    return load_config(path, settings_schemas())
 
 
 class SyncStopped(ConnectorError):
@@ -141,6 +142,7 @@ def adapters_for(config: Config, metrics: Metrics) -> dict[str, Adapter]:
     adapters: dict[str, Adapter] = {}
     for name, settings in config.platforms.items():
         cls = adapter_class(name)
+        require(cls.schema_name(), f"platform {name}")  # never a 500 at the first delivery
         client = cls.client_for(settings) if settings.base_url else None
         if client is not None:
             client.on_response = metrics.platform_call(name)

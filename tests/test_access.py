@@ -3,24 +3,21 @@ per-ticket step and the audit; against a platform kept in memory, on SQLite and 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Iterator, Sequence
 
 import pytest
 
 from connector.config.rules import rulebook
-from connector.config.settings import PlatformSettings
 from connector.core.entitlement import EntitlementRequest
-from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REGISTER, REVOKE, Desired, KbAccess, kb_access, plan_access
 from connector.core.registry import Contract, ContractSla, Customer, CustomerFacts, Purchase
 from connector.core.ticket import Ticket
 from connector.kb.keeper import AccessKeeper
 from connector.kb.sync import sync_platform
-from connector.platforms.base import AccessOutcome, Adapter
 from connector.storage.kb_audit import AccessAudit
 from connector.storage.registry import resolve_stored
 from connector.storage.registry_import import import_registry
 from tests.conftest import REGISTRY_JSON
+from tests.support.fakes import MemoryPlatform
 
 RULES = rulebook()
 POLICY = RULES.policy
@@ -87,58 +84,6 @@ def test_plan_grants_revokes_and_leaves_the_right_ones_alone():
     assert changes[2].since == D("2025-01-01") and changes[2].until == D("2025-12-31")
     assert changes[1].reason == "not a contact of any customer in the registry"
     assert "a@x.ru (C-1) [2025-01-01 .. 2025-12-31]: warranty" in changes[2].describe()
-
-
-# -- a platform in memory -------------------------------------------------------------------------
-
-class MemoryPlatform(Adapter):
-    """A platform with a KB lever and portal: holders in a set, batches of `batch`, and a failure
-    injected after `fail_after` batches (a 503 the bulk endpoint keeps giving)."""
-
-    name, title, docs_url, authentication = "memory", "Memory", "", "none"
-
-    def __init__(self, holders: Sequence[str] = (), batch: int = 2, fail_after: int | None = None,
-                 name: str = "memory") -> None:
-        super().__init__(PlatformSettings(name))
-        self.name = name  # the registry's platform ids are looked up by it
-        self.holders = set(holders)
-        self.batch, self.fail_after = batch, fail_after
-        self.calls: list[tuple[str, str]] = []  # (action, email) as applied
-        self.portal: dict[str, str] = {}
-
-    def verify(self, delivery, now):  # pragma: no cover - not used here
-        raise NotImplementedError
-
-    def parse(self, delivery, payload):  # pragma: no cover
-        raise NotImplementedError
-
-    def fetch_ticket(self, ticket_id):  # pragma: no cover
-        raise NotImplementedError
-
-    def write_back(self, ticket, plan):  # pragma: no cover
-        raise NotImplementedError
-
-    def kb_holders(self) -> set[str]:
-        return set(self.holders)
-
-    def apply_access(self, changes) -> Iterator[AccessOutcome]:
-        for number, start in enumerate(range(0, len(changes), self.batch)):
-            if self.fail_after is not None and number >= self.fail_after:
-                raise PlatformError("PUT /users/update_many: HTTP 503: unavailable", 503)
-            for change in changes[start:start + self.batch]:
-                held = change.email in self.holders
-                self.calls.append((change.action, change.email))
-                if change.action == GRANT:
-                    self.holders.add(change.email)
-                else:
-                    self.holders.discard(change.email)
-                yield AccessOutcome(change, True, "already" if held == (change.action == GRANT) else "")
-
-    def register_portal_user(self, email, name, customer_id, customer_name, org_id):
-        if email in self.portal:
-            return None
-        self.portal[email] = customer_id
-        return f"created {email} in {customer_name} ({org_id or 'new organisation'})"
 
 
 @pytest.fixture

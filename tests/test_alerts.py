@@ -13,13 +13,13 @@ from connector.composition import Connector
 from connector.config.rules import rulebook
 from connector.config.settings import ALERT_DEFAULTS, Config, PlatformSettings
 from connector.core.alerts import AlertPoint, StoredClock, decide, points_from_config, reached_points
-from connector.core.errors import PlatformError, PlatformRejected
+from connector.core.errors import PlatformRejected
 from connector.core.sla import ClockState
-from connector.core.ticket import StatusAt, Ticket, TicketStatus
+from connector.core.ticket import Author, Comment, StatusAt, Ticket, TicketStatus
 from connector.jobs.sla_alerts import AlertJob
-from connector.platforms.base import Adapter
 from connector.storage.clocks import ClockStore
 from connector.storage.registry_import import import_registry
+from tests.support.fakes import FakePlatform, FakeTickets
 
 MSK = timezone(timedelta(hours=3))
 # pavel@ has a warranty (first response 8 working hours, resolution 40) from a purchase on 1 April 2025
@@ -39,58 +39,10 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0, us: int = 0) -> da
     return datetime(2025, 5, day, hour, minute, second, us, tzinfo=MSK)
 
 
-# -- a platform in memory -------------------------------------------------------------------------
-
-class FakeTickets(Adapter):
-    """Tickets in a dict; write-backs recorded; no alert capability."""
-
-    name, title, docs_url, authentication = "fake", "Fake", "", "none"
-
-    def __init__(self, tickets=(), dry_run: bool = False, name: str = "fake") -> None:
-        super().__init__(PlatformSettings(name, dry_run=dry_run))
-        self.tickets = {t.id: t for t in tickets}
-        self.writes: list[tuple[str, frozenset]] = []
-        self.fetches = 0
-
-    def verify(self, delivery, now):  # pragma: no cover - not used here
-        raise NotImplementedError
-
-    def parse(self, delivery, payload):  # pragma: no cover
-        raise NotImplementedError
-
-    def fetch_ticket(self, ticket_id):
-        self.fetches += 1
-        if ticket_id not in self.tickets:
-            raise PlatformRejected(f"GET /tickets/{ticket_id}: HTTP 404: RecordNotFound", 404)
-        return self.tickets[ticket_id]
-
-    def write_back(self, ticket, plan):
-        self.writes.append((ticket.id, plan.changed))
-        return True
-
-
-class FakePlatform(FakeTickets):
-    """... and it takes alerts, failing the first `fail` calls with a 503."""
-
-    def __init__(self, *args, fail: int = 0, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fail, self.attempts, self.alerts = fail, 0, []
-        self.during_alert = None  # called inside alert(), to race another job against this one
-
-    def alert(self, alert):
-        self.attempts += 1
-        if self.during_alert:
-            self.during_alert()
-        if self.fail:
-            self.fail -= 1
-            raise PlatformError("PUT /tickets/1: HTTP 503: unavailable", 503)
-        self.alerts.append(alert)
-        return True
-
-
 def ticket(ticket_id="1", created=MON, reply=None, statuses=()) -> Ticket:
     return Ticket("fake", ticket_id, created, "pavel@stroyproekt.example", product="kompas_3d",
-                  statuses=(StatusAt(created, TicketStatus.OPEN), *statuses), first_public_reply_at=reply)
+                  statuses=(StatusAt(created, TicketStatus.OPEN), *statuses),
+                  comments=(Comment(reply, Author.AGENT, True),) if reply else ())
 
 
 class Clock:

@@ -14,12 +14,15 @@ import pytest
 import requests
 
 from connector.config.calendars import build_calendar
+from connector.config.rules import rulebook
 from connector.config.schemas import validate
 from connector.config.settings import PlatformSettings
 from connector.core.errors import PlatformRejected
 from connector.core.events import Delivery
 from connector.core.ticket import Target, TicketStatus, plan_write_back
+from connector.pipeline.process import Processor
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
+from connector.storage import open_database
 from tests.helpdesk_fixture import free_port
 
 SECRET = "live-webhook-secret-0123456789"
@@ -72,7 +75,7 @@ def test_fetch_a_new_ticket(helpdesk_site, adapter):
     assert (ticket.requester_email, ticket.product, ticket.request_type, ticket.topic) == (
         "olga@customer.example", "kompas-3d", "information", "installation")
     assert [s.status for s in ticket.statuses] == [TicketStatus.OPEN]
-    assert ticket.first_public_reply_at is None  # the opening follow-up is public and by staff: not a reply
+    assert ticket.first_response_at is None  # the opening follow-up is public and by staff: not a reply
     assert ticket.carried.tier is None and ticket.carried.resolution_due is None and not ticket.carried.flags
 
 
@@ -87,7 +90,7 @@ def test_status_history_and_first_public_reply_from_followups(helpdesk_site, ada
     date = lambda f: datetime.fromisoformat(f["date"])  # noqa: E731
     assert [(s.at, s.status) for s in ticket.statuses[1:]] == [
         (date(solved), TicketStatus.SOLVED), (date(reopened), TicketStatus.OPEN), (date(closed), TicketStatus.CLOSED)]
-    assert ticket.first_public_reply_at == date(reply) > date(note)
+    assert ticket.first_response_at == date(reply) > date(note)
 
 
 def test_write_back_then_read_the_ticket_back(helpdesk_site, adapter):
@@ -137,14 +140,18 @@ def test_a_lower_tier_clears_the_resolution_due(helpdesk_site, adapter):
     assert adapter.fetch_ticket(tid).carried == wb.desired
 
 
-def test_dry_run_writes_nothing(helpdesk_site):
+def test_dry_run_writes_nothing(helpdesk_site, tmp_path):
+    """The pipeline decides the dry run: the ticket is read, the plan recorded, nothing written."""
     adapter = make_adapter(helpdesk_site, dry_run=True)
     tid = str(helpdesk_site.create_ticket()["id"])
-    ticket = adapter.fetch_ticket(tid)
+    engine = open_database(f"sqlite:///{tmp_path / 'c.db'}")
+    processor = Processor(engine, {adapter.name: adapter}, rulebook())
     calls = count_requests(adapter)
-    adapter.write_back(ticket, plan(ticket, "warranty", 8, 40))
-    assert calls == []
+    result = processor.process_ticket(adapter, tid)
+    assert result["dry_run"] is True and result["written"] is False and result["changed"]
+    assert [method for method, _url in calls] == ["GET"]
     assert helpdesk_site.api("GET", f"/api/tickets/{tid}/")["custom_tier"] == ""
+    engine.dispose()
 
 
 def test_basic_auth_works_and_a_wrong_token_is_rejected(helpdesk_site):
@@ -203,7 +210,7 @@ def receiver(helpdesk_site) -> Iterator[Receiver]:
 def accept(adapter: DjangoHelpdeskAdapter, d: Delivery):
     """What `POST /webhooks/django-helpdesk` does with a delivery before storing it."""
     assert d.header("content-type") == "application/json"
-    adapter.verify(d, datetime.now(timezone.utc))
+    adapter.verify(d, adapter.settings.webhook_secret, datetime.now(timezone.utc))
     payload = json.loads(d.body)
     validate(adapter.schema_name(), payload, "django-helpdesk webhook body")
     return adapter.parse(d, payload)

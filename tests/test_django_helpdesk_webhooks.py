@@ -19,7 +19,6 @@ from connector.platforms.django_helpdesk.reading import to_ticket
 from connector.platforms.django_helpdesk.writing import note_body, patch_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "django-helpdesk"
-HEADERS = json.loads((FIXTURES / "headers.json").read_text())
 SECRET = "s3cret-token-of-32-characters-xx"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 SCHEMA = "webhook.django-helpdesk.schema.json"
@@ -30,7 +29,8 @@ def adapter(secret: str = SECRET, **kw) -> DjangoHelpdeskAdapter:
 
 
 def delivery(name: str, token: str | None = SECRET) -> Delivery:
-    return Delivery(HEADERS.get(name, {"content-type": "application/json"}), (FIXTURES / f"{name}.json").read_bytes(), token)
+    headers = json.loads((FIXTURES / f"{name}.headers.json").read_text())
+    return Delivery(headers, (FIXTURES / f"{name}.json").read_bytes(), token)
 
 
 def at(text: str) -> datetime:
@@ -53,7 +53,7 @@ def test_registry_knows_the_platform():
     (SECRET, "s3cret-tokén", False),  # non-ASCII does not crash the comparison
 ])
 def test_verify_token(secret, token, ok):
-    check = lambda: adapter(secret).verify(delivery("ticket_created", token), NOW)  # noqa: E731
+    check = lambda: adapter(secret).verify(delivery("ticket_created", token), secret, NOW)  # noqa: E731
     if ok:
         check()
     else:
@@ -134,7 +134,7 @@ def test_reading_a_ticket_history():
         (at("2026-11-24T14:45:27.663284Z"), TicketStatus.CLOSED),
     ]
     # Not the opening follow-up (public, by the staff user who typed the ticket in): the reply.
-    assert ticket.first_public_reply_at == at("2026-11-24T14:45:12.280310Z")
+    assert ticket.first_response_at == at("2026-11-24T14:45:12.280310Z")
     # Set by a PATCH during the capture (which sent no webhook).
     assert ticket.carried == Carried(tier="warranty", resolution_due=at("2026-11-26T12:00:00Z"))
 
@@ -142,14 +142,17 @@ def test_reading_a_ticket_history():
 def test_customer_replies_and_private_notes_are_not_first_responses():
     doc = _ticket_doc("followup_created__closed_private")
     doc["followup_set"] = [f for f in doc["followup_set"] if f["id"] in (1, 3, 6)]  # opening, note, customer
-    assert to_ticket(doc, {}, {}).first_public_reply_at is None
+    assert to_ticket(doc, {}, {}).first_response_at is None
 
 
 def test_status_changed_without_a_followup_is_seen_now():
     doc = _ticket_doc("ticket_created") | {"status": 3}
-    statuses = to_ticket(doc, {}, {}).statuses
+    ticket = to_ticket(doc, {}, {})
+    assert ticket.status is TicketStatus.SOLVED and ticket.status_since is None
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    statuses = ticket.status_history(now)  # the core: a status the history does not show began at `now`
     assert [s.status for s in statuses] == [TicketStatus.OPEN, TicketStatus.SOLVED]
-    assert statuses[-1].at > statuses[0].at
+    assert statuses[-1].at == now
 
 
 def test_an_added_waiting_status_maps_through_options():
@@ -241,7 +244,7 @@ def test_sample_delivery_is_accepted_and_parses():
     a = adapter()
     headers, body, token = a.sample_delivery("42", NOW)
     d = Delivery({k.lower(): v for k, v in headers.items()}, body, token)
-    a.verify(d, NOW)
+    a.verify(d, a.settings.webhook_secret, NOW)
     payload = json.loads(body)
     validate(SCHEMA, payload, "sample")
     event = a.parse(d, payload)

@@ -61,6 +61,14 @@ def test_importing_the_core_loads_no_web_http_or_database_package():
     assert not loaded & {"flask", "werkzeug", "requests", "sqlalchemy", "alembic", "psycopg", "jsonschema"}
 
 
+def test_adapters_never_decide_a_dry_run():
+    """Dry runs are the services' decision (pipeline, KB sync and keeper, alert job), never an adapter's."""
+    for path in sorted((ROOT / "connector" / "platforms").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            assert not (isinstance(node, ast.Attribute) and node.attr == "dry_run"), \
+                f"{path.relative_to(ROOT)}:{node.lineno} reads dry_run"
+
+
 def test_the_layers_contract_is_kept():
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=ROOT)

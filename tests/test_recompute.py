@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import responses
-from test_alerts import REGISTRY, FakePlatform, at, ticket
+from test_alerts import REGISTRY, at, ticket
 
 from connector.cli import cli
 from connector.composition import Connector
@@ -16,6 +16,7 @@ from connector.core.ticket import StatusAt, TicketStatus
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
 from connector.storage.registry_import import import_registry
+from tests.support.fakes import FakePlatform
 
 ACCESS_OFF = {"kb": False, "register_portal_users": False, "sync_at": "03:00"}
 

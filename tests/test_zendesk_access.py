@@ -149,13 +149,6 @@ def test_a_failed_job_result_is_a_failed_outcome_with_its_error():
     assert not outcome.ok and outcome.detail == "RecordNotFound; User not found"
 
 
-@responses.activate
-def test_dry_run_applies_nothing():
-    outcomes = list(quiet_adapter(dry_run=True).apply_access([grant("pavel@stroyproekt.example")]))
-    assert [(o.ok, o.detail) for o in outcomes] == [(True, "dry run")]
-    assert len(responses.calls) == 0
-
-
 # -- apply_access: bulk, rate limits, failures (in-memory Zendesk) --------------------------------
 
 def existing_contacts(fake: FakeZendesk, n: int) -> list[str]:
@@ -323,9 +316,8 @@ def test_alert_is_one_put_with_tags_an_internal_note_and_the_priority():
 
 
 @responses.activate
-def test_an_empty_alert_or_a_dry_run_writes_nothing():
+def test_an_empty_alert_writes_nothing():
     assert quiet_adapter().alert(Alert("123")) is False
-    assert quiet_adapter(dry_run=True).alert(Alert("123", ("sla_breach",), "Breached at 18:00.")) is False
     assert len(responses.calls) == 0
 
 

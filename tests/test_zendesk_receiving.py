@@ -83,13 +83,13 @@ def test_signing_follows_the_documented_formula():
 @pytest.mark.parametrize("name", [*EVERY_BODY, "malformed__not_json"])
 def test_every_fixture_delivery_is_genuinely_signed(name):
     d = delivery(name)
-    adapter().verify(d, sent_at(d) + timedelta(seconds=2))  # no exception
+    adapter().verify(d, SECRET, sent_at(d) + timedelta(seconds=2))  # no exception
 
 
 @pytest.mark.parametrize("offset", [timedelta(minutes=-5), timedelta(0), timedelta(minutes=5)])
 def test_timestamps_within_five_minutes_either_way_pass(offset):
     d = delivery("ticket_created")
-    adapter().verify(d, sent_at(d) + offset)
+    adapter().verify(d, SECRET, sent_at(d) + offset)
 
 
 FORGERIES = {
@@ -111,27 +111,27 @@ def test_forged_stale_or_incomplete_deliveries_are_refused(case):
     changes, skew = FORGERIES[case]
     d = delivery("ticket_created", **changes)
     with pytest.raises(Unauthorized):
-        adapter().verify(d, datetime(2024, 5, 13, 7, 0, tzinfo=timezone.utc) + skew)
+        adapter().verify(d, SECRET, datetime(2024, 5, 13, 7, 0, tzinfo=timezone.utc) + skew)
 
 
 def test_a_tampered_body_is_refused():
     d = delivery("ticket_created")
     tampered = Delivery(d.headers, d.body.replace(b'"123"', b'"124"'))
     with pytest.raises(Unauthorized, match="does not match"):
-        adapter().verify(tampered, sent_at(d))
+        adapter().verify(tampered, SECRET, sent_at(d))
 
 
 @pytest.mark.parametrize("secret", ["", "another-secret-of-enough-length"])
 def test_no_secret_or_another_secret_refuses_everything(secret):
     d = delivery("ticket_created")
     with pytest.raises(Unauthorized):
-        adapter(secret).verify(d, sent_at(d))
+        adapter(secret).verify(d, secret, sent_at(d))
 
 
 def test_no_secret_configured_refuses_even_an_unsigned_request():
     d = delivery("ticket_created", x_zendesk_webhook_signature=None, x_zendesk_webhook_signature_timestamp=None)
     with pytest.raises(Unauthorized, match="no Zendesk webhook signing secret"):
-        adapter("").verify(d, sent_at(delivery("ticket_created")))
+        adapter("").verify(d, "", sent_at(delivery("ticket_created")))
 
 
 # -- schema --------------------------------------------------------------------------------

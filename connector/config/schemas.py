@@ -9,7 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from connector.core.errors import ValidationFailed
+from connector.core.errors import ConnectorError, ValidationFailed
 
 
 def _schema_dir():
@@ -33,6 +33,13 @@ def validator(name: str) -> Draft202012Validator:
     "calendar.schema.json#/$defs/calendar")."""
     schema = {"$ref": name} if "#" in name else _registry()[name].contents
     return Draft202012Validator(schema, registry=_registry())
+
+
+def require(name: str, what: str) -> None:
+    """Fail (at start-up) unless `schemas/<name>` ships and is a valid schema."""
+    if name not in {entry.name for entry in _schema_dir().iterdir()}:
+        raise ConnectorError(f"{what}: schemas/{name} is missing from the installation")
+    Draft202012Validator.check_schema(_registry()[name].contents)
 
 
 def pointer(path) -> str:

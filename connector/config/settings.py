@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
+from jsonschema import Draft202012Validator
+
 from connector.config.documents import read_document
 from connector.config.schemas import validate
-from connector.core.errors import BadInput
+from connector.core.errors import BadInput, ValidationFailed
 
 SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
 ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
@@ -88,14 +90,29 @@ def _platform(name: str, doc: Mapping[str, Any], base: Path) -> PlatformSettings
     )
 
 
+def settings_problems(name: str, section: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every way a platform's `credentials` (their names), `fields` and `options` break the
+    adapter's settings schema, each named by its key (platforms.<name>.options.kb_tag: ...)."""
+    credentials = {k.removesuffix("_env").removesuffix("_file"): "secret" for k in section.get("credentials", {})}
+    doc = {"credentials": credentials, "fields": section.get("fields", {}), "options": section.get("options", {})}
+    errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
+    return [".".join(["platforms", name, *map(str, e.path)]) + f": {e.message}" for e in errors]
+
+
 def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
-                        platforms: Collection[str] | None = None) -> Config:
+                        platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None) -> Config:
     """A Config from a parsed document; every schema problem is listed with its key. `platforms`
-    names the platforms there are adapters for (None: any name is accepted)."""
+    names the platforms there are adapters for, or maps each to its settings schema (None: any
+    name is accepted, settings unchecked)."""
     validate("config.schema.json", doc, f"config {source}")
-    for name in doc.get("platforms", {}):
+    found: list[str] = []
+    for name, section in doc.get("platforms", {}).items():
         if platforms is not None and name not in platforms:
-            raise BadInput(f"unknown platform {name!r} (known: {', '.join(sorted(platforms))})", f"platforms.{name}")
+            found.append(f"platforms.{name}: unknown platform {name!r} (known: {', '.join(sorted(platforms))})")
+        elif isinstance(platforms, Mapping):
+            found += settings_problems(name, section, platforms[name])
+    if found:
+        raise ValidationFailed(f"config {source} is invalid ({len(found)} problem(s))", found)
     return Config(
         database_url=secret(doc, "database_url", "config", base),
         policy=str(base / doc["policy"]) if "policy" in doc else None,
@@ -120,7 +137,8 @@ def _alerts(section: dict[str, Any]) -> dict[str, Any]:
     return {**section, "points": tuple(points)}
 
 
-def load_config(path: str | Path | None = None, platforms: Collection[str] | None = None) -> Config:
+def load_config(path: str | Path | None = None,
+                platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None) -> Config:
     """The config from `path`, else CONNECTOR_CONFIG, else the defaults (no platform enabled)."""
     path = path or os.environ.get("CONNECTOR_CONFIG")
     if not path:

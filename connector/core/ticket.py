@@ -1,9 +1,13 @@
 """A ticket as the domain sees it, and what it should carry: tier, due dates, flags, assignee.
 
-Platforms turn their API's ticket into a `Ticket`; `plan_write_back` runs the two SLA clocks
-(first response: stopped by the first public agent reply; resolution: paused while waiting on
-the customer, stopped when solved, running again when reopened) and compares the result with
-what the ticket carries now. Nothing to change means no write at all.
+Platforms report facts only: the ticket's comments (who wrote them, public or not, when), its
+status changes, requester and organisation, and the connector's own fields as read. The SLA
+meaning of those facts is decided here, once for every platform: the first response is the first
+public comment by an agent after the request itself; a status history that could not be read is
+creation, then the status now; a request of no stated type is an error report.
+`plan_write_back` runs the two SLA clocks (first response: stopped by that reply; resolution:
+paused while waiting on the customer, stopped when solved, running again when reopened) and
+compares the result with what the ticket carries now. Nothing to change means no write at all.
 """
 from __future__ import annotations
 
@@ -27,11 +31,32 @@ class TicketStatus(enum.Enum):
     CLOSED = "closed"
 
 
+DEFAULT_REQUEST_TYPE = "error"
+
 RESOLUTION_CLOCK = {
     TicketStatus.NEW: ClockState.RUNNING, TicketStatus.OPEN: ClockState.RUNNING,
     TicketStatus.HOLD: ClockState.RUNNING, TicketStatus.PENDING: ClockState.PAUSED,
     TicketStatus.SOLVED: ClockState.STOPPED, TicketStatus.CLOSED: ClockState.STOPPED,
 }
+
+
+class Author(enum.Enum):
+    """Who wrote a comment, as the platform tells it."""
+
+    REQUESTER = "requester"  # the ticket's requester
+    AGENT = "agent"  # support staff (agents, admins, privileged users) other than the requester
+    END_USER = "end_user"  # someone else on the customer's side (a CC, a colleague)
+    CONNECTOR = "connector"  # the connector's own account on the platform
+
+
+@dataclass(frozen=True)
+class Comment:
+    """One comment, note or correspondence on a ticket; `opening` marks the request itself."""
+
+    at: datetime
+    author: Author
+    public: bool
+    opening: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,12 +93,37 @@ class Ticket:
     requester_email: str | None
     organisation_id: str | None = None
     product: str | None = None
-    request_type: str = "error"
+    request_type: str | None = None  # None: the ticket does not say
     topic: str | None = None
     channel: str | None = None
-    statuses: Sequence[StatusAt] = ()  # in time order; at least the status at creation
-    first_public_reply_at: datetime | None = None
+    statuses: Sequence[StatusAt] = ()  # the status changes the platform shows, creation's first
+    status: TicketStatus | None = None  # the status now, when the platform says it
+    status_since: datetime | None = None  # since when, if known without a history
+    comments: Sequence[Comment] = ()
     carried: Carried = field(default_factory=Carried)
+    subject: str | None = None
+    requester_name: str | None = None
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        """The first public comment by an agent after the request itself (not before creation)."""
+        replies = [c.at for c in self.comments if c.public and c.author is Author.AGENT and not c.opening]
+        return max(min(replies), self.created_at) if replies else None
+
+    def status_history(self, now: datetime) -> list[StatusAt]:
+        """The status changes in time order, from creation: as read; with none readable, creation
+        (new) then the status now; a current status the history does not end with began at
+        `status_since`, else it is first seen at `now`."""
+        history = sorted(self.statuses, key=lambda s: s.at) or [StatusAt(self.created_at, TicketStatus.NEW)]
+        if self.status is not None and history[-1].status is not self.status:
+            history.append(StatusAt(self.status_since or now, self.status))
+        return history
+
+    @property
+    def kind(self) -> str:
+        """The request type the rules use: the ticket's, else an error report (the policy's
+        default kind of request)."""
+        return self.request_type or DEFAULT_REQUEST_TYPE
 
 
 @dataclass(frozen=True)
@@ -103,15 +153,15 @@ class WriteBack:
 def first_response_clock(ticket: Ticket, target: Target) -> SlaClock:
     """Runs from creation until the first public agent reply."""
     history = [StatusChange(ticket.created_at, ClockState.RUNNING)]
-    if ticket.first_public_reply_at is not None:
-        history.append(StatusChange(max(ticket.first_public_reply_at, ticket.created_at), ClockState.STOPPED))
+    if ticket.first_response_at is not None:
+        history.append(StatusChange(ticket.first_response_at, ClockState.STOPPED))
     return SlaClock(target.calendar, target.duration, tuple(history))
 
 
-def resolution_clock(ticket: Ticket, target: Target) -> SlaClock:
+def resolution_clock(ticket: Ticket, target: Target, now: datetime) -> SlaClock:
     """Follows the status history: paused while pending, stopped when solved, reopened runs."""
     history = [StatusChange(ticket.created_at, ClockState.RUNNING)]
-    for change in sorted(ticket.statuses, key=lambda s: s.at):
+    for change in ticket.status_history(now):
         state = RESOLUTION_CLOCK[change.status]
         if state is not history[-1].state:
             history.append(StatusChange(max(change.at, ticket.created_at), state))
@@ -123,7 +173,7 @@ def plan_write_back(ticket: Ticket, tier: str, flags: Sequence[str], assignee: s
                     explanation: str = "") -> WriteBack:
     """What the ticket should carry now, and how that differs from what it carries."""
     fr = first_response_clock(ticket, first_response).reading(now)
-    res = resolution_clock(ticket, resolution).reading(now)
+    res = resolution_clock(ticket, resolution, now).reading(now)
     desired = Carried(tier=tier, first_response_due=fr.due, resolution_due=res.due,
                       flags=frozenset(flags), assignee=assignee or ticket.carried.assignee)
     note = None

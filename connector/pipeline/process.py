@@ -38,7 +38,7 @@ class Processor:
     def entitlement(self, ticket: Ticket) -> Entitlement:
         """The requester's entitlement at the ticket's creation."""
         request = EntitlementRequest(ticket.requester_email or "", ticket.created_at, ticket.product,
-                                     ticket.request_type or "error", ticket.topic, ticket.channel,
+                                     ticket.kind, ticket.topic, ticket.channel,
                                      ticket.platform, ticket.organisation_id)
         with self.engine.connect() as conn:
             return resolve(request, SqlRegistry(conn), self.rules)

@@ -1,9 +1,13 @@
 """The explicit registry of platform adapters: platform name -> adapter class.
 
-A new platform is one module or package here, one line below, a schema
-`schemas/webhook.<name>.schema.json`, fixtures `tests/fixtures/<name>/` and `webhooks/<name>/`.
+A new platform is one package here (`connector/platforms/<name>/`), one line in `ADAPTERS`,
+its webhook schema `schemas/webhook.<name>.schema.json`, its fixtures `tests/fixtures/<name>/`
+(the shared contract suite runs on them) and `webhooks/<name>/`. Nothing else: the config check,
+the manifest, the docs' platform table and the CLI's choices follow from the class.
 """
 from __future__ import annotations
+
+from typing import Any, Mapping
 
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
@@ -28,3 +32,8 @@ def adapter_class(name: str) -> type[Adapter]:
 def platform_names() -> list[str]:
     """Every platform the connector has an adapter for."""
     return sorted(_adapters())
+
+
+def settings_schemas() -> dict[str, Mapping[str, Any]]:
+    """Each platform's settings schema (its credentials, fields and options), by name."""
+    return {cls.name: cls.settings_schema for cls in ADAPTERS}

@@ -1,24 +1,33 @@
-"""The small contract every ticketing platform adapter keeps.
+"""The small contract every ticketing platform adapter keeps (one package per platform under
+`connector/platforms/<name>/`, listed once in `connector.platforms.ADAPTERS`).
 
-An adapter (one module or package per platform, listed in `connector.platforms.ADAPTERS`):
-- declares what it is on the class (name, title, docs, how it authenticates webhooks), so the
-  manifest and docs can be generated from the code;
-- `verify(delivery, now)`: checks who sent a webhook, on the raw bytes, failing closed;
-- `parse(delivery)`: turns a payload (already valid against `schemas/webhook.<name>.schema.json`)
-  into one `TicketEvent`; no network;
-- `fetch_ticket(id)` and `write_back(ticket, plan)`: the platform's API, through `self.client`,
-  whose one network method is `_request`;
-- optionally, the knowledge-base lever (`kb_holders`, `apply_access`), portal registration
-  (`register_portal_user`) and SLA alerts (`alert`); the defaults say the platform has none.
-The URL path `/webhooks/<name>`, the schema file, `tests/fixtures/<name>/` and `webhooks/<name>/`
-all follow from `name`.
+On the class, what the adapter is, so that the manifest, the docs and the config check follow
+from the code: `name` (the URL path `/webhooks/<name>`, `schemas/webhook.<name>.schema.json`,
+`tests/fixtures/<name>/`, `webhooks/<name>/`), `title`, `docs_url`, `authentication`, and
+`settings_schema`: a JSON Schema of its `credentials`, `fields` and `options`, checked when the
+config loads (a wrong option is a start-up error naming its key).
+
+Receiving is pure (no network, no clock: `now` comes in): `verify(delivery, secret, now)` checks
+the sender on the raw bytes and fails closed; `parse(delivery, payload)` turns a payload that
+is valid against the platform's schema into one `TicketEvent`. `connector.platforms.receiving`
+puts them together with the size, content-type, JSON and schema checks. `sign(...)` makes the
+headers a genuine delivery would carry (for `connector send-test-event` and the contract tests).
+
+The API, through `self.client` (whose one network method is `_request`): `client_for(settings)`
+builds it; `fetch_ticket(id)` reports facts (comments with their author's role, status changes,
+requester, organisation, the connector's fields as read) and never SLA meaning (which reply is
+the first response, what pauses a clock, a default request type: `connector.core.ticket`);
+`write_back(ticket, plan)` writes what the plan changes. Optional levers: the closed knowledge
+base (`kb_holders`, `apply_access`), portal registration (`register_portal_user`), SLA alerts
+(`alert`). Adapters never decide dry runs, tiers, calendars or SLA rules: the services do.
 """
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput
@@ -80,13 +89,18 @@ class AccessLever:
         """Put an SLA alert on the ticket."""
         raise BadInput(f"{self.title} cannot take SLA alerts in the connector")
 
-    @property
-    def supports(self) -> frozenset[str]:
-        """Which optional capabilities this adapter implements: kb, portal, alert."""
-        own = type(self)
+    @classmethod
+    def capabilities(cls) -> frozenset[str]:
+        """Which optional capabilities the adapter class implements: kb, portal, alert."""
         return frozenset(name for name, method in (("kb", "apply_access"), ("portal", "register_portal_user"),
                                                    ("alert", "alert"))
-                         if getattr(own, method) is not getattr(AccessLever, method))
+                         if getattr(cls, method) is not getattr(AccessLever, method))
+
+    @property
+    def supports(self) -> frozenset[str]:
+        """Which optional capabilities this adapter offers with its settings (all it implements,
+        unless its settings turn some off)."""
+        return self.capabilities()
 
 
 class Adapter(AccessLever, ABC):
@@ -96,6 +110,9 @@ class Adapter(AccessLever, ABC):
     title: ClassVar[str]
     docs_url: ClassVar[str]
     authentication: ClassVar[str]  # how webhooks prove their sender, for docs and the manifest
+    settings_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}  # credentials, fields, options
+    replay_window: ClassVar[timedelta | None] = None  # signed deliveries older than this are refused
+    signs_body: ClassVar[bool] = True  # False: a shared secret proves the sender, not the body
 
     def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
         self.settings = settings
@@ -106,30 +123,52 @@ class Adapter(AccessLever, ABC):
         """The JSON Schema of this platform's webhook bodies in `schemas/`."""
         return f"webhook.{cls.name}.schema.json"
 
+    @classmethod
     @abstractmethod
-    def verify(self, delivery: Delivery, now: datetime) -> None:
-        """Raise `Unauthorized` unless the delivery provably comes from the platform."""
+    def client_for(cls, settings: PlatformSettings) -> PlatformClient:
+        """The API client for the settings (`BadInput` naming what is missing)."""
+
+    def api(self) -> PlatformClient:
+        """The API client, built on first use (receiving webhooks needs no API credentials)."""
+        if self.client is None:
+            self.client = self.client_for(self.settings)
+        return self.client
+
+    @abstractmethod
+    def verify(self, delivery: Delivery, secret: str, now: datetime) -> None:
+        """Raise `Unauthorized` unless the delivery provably comes from the platform (no secret:
+        refuse everything)."""
 
     @abstractmethod
     def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
         """The event a schema-valid payload reports; `BadInput` if it names no ticket."""
 
     @abstractmethod
+    def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
+        """The headers (and URL token, for platforms that cannot sign) a genuine delivery of
+        `body` carries at `now`."""
+
+    @abstractmethod
+    def sample_body(self, ticket_id: str, now: datetime) -> bytes:
+        """A ticket-created notification for `ticket_id`, shaped as the platform sends one."""
+
+    @abstractmethod
     def fetch_ticket(self, ticket_id: str) -> Ticket:
-        """The ticket as it is now, with its status history and the connector's fields."""
+        """The ticket's facts as they are now."""
 
     @abstractmethod
     def write_back(self, ticket: Ticket, plan: WriteBack) -> bool:
         """Write the changed fields (and the note, if any) in as few calls as the API allows;
-        whether anything was written (False in dry-run, or when the platform cannot hold a change)."""
+        whether anything was written (False when the platform cannot hold a change)."""
 
     def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
         """A test delivery for `ticket_id` as the platform would send it now: headers (signed,
         where the platform signs), body, URL token. For `connector send-test-event`."""
-        raise BadInput(f"{self.title} has no test event yet: trigger a real ticket event instead")
+        body = self.sample_body(ticket_id, now)
+        headers, token = self.sign(body, self.settings.webhook_secret, now, f"test-{uuid.uuid4().hex}")
+        return {"Content-Type": "application/json", "User-Agent": "connector send-test-event", **headers}, body, token
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
         """Set the platform up to call `webhook_url` (when `apply`), or say what an admin must do.
         Returns the lines to print. The default points at `webhooks/<name>/`."""
         return [f"See webhooks/{self.name}/README.md to point {self.title} at {webhook_url}"]
-

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify
 
 from connector.composition import Connector, compose, configuration
 from connector.config.settings import Config, config_from_mapping
-from connector.platforms import platform_names
+from connector.platforms import settings_schemas
 from connector.web import errors, webhooks
 
 
@@ -20,7 +20,7 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     app = Flask(__name__)
     if runtime is None:
         if test_config is not None:
-            config = config_from_mapping(test_config, Path.cwd(), "test config", platform_names())
+            config = config_from_mapping(test_config, Path.cwd(), "test config", settings_schemas())
         runtime = compose(config or configuration())
     app.extensions["connector"] = runtime
     app.config["MAX_BODY_BYTES"] = runtime.config.server["max_body_bytes"]

@@ -27,6 +27,31 @@ from connector.platforms.django_helpdesk import access
 from connector.platforms.django_helpdesk.reading import PLATFORM, missing_fields, moment, to_ticket
 from connector.platforms.django_helpdesk.writing import note_body, patch_body
 
+FIELD_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+SETTINGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "credentials": {"type": "object", "additionalProperties": False, "properties": {
+            "token": {"type": "string", "description": "DRF token of a staff user"},
+            "username": {"type": "string"}, "password": {"type": "string"}}},
+        "fields": {"type": "object", "additionalProperties": False,
+                   "description": "our field -> the helpdesk's custom field name",
+                   "properties": {name: FIELD_NAME for name in (
+                       "tier", "first_response_due", "resolution_due", "flags", "product", "request_type",
+                       "topic", "channel")}},
+        "options": {"type": "object", "additionalProperties": False, "properties": {
+            "statuses": {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"},
+                         "additionalProperties": {"enum": ["new", "open", "pending", "hold", "solved", "closed"]},
+                         "description": "status code -> common status (e.g. an added waiting status: pending)"},
+            "user_ids": {"type": "object", "additionalProperties": {"type": "integer"},
+                         "description": "engineer e-mail -> helpdesk user id (its API cannot look users up)"},
+            "kb_group": {"type": "string", "minLength": 1,
+                         "description": "the closed-KB readers' group (turns KB access and portal users on)"},
+            "access_path": {"type": "string", "pattern": "^/[^?#]*$", "default": "/connector"},
+            "kb_batch": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}}},
+    },
+}
+
 
 class DjangoHelpdeskAdapter(Adapter):
     """django-helpdesk: webhooks from HELPDESK_GET_*_WEBHOOK_URLS, `due_date` and `custom_*` fields."""
@@ -35,6 +60,8 @@ class DjangoHelpdeskAdapter(Adapter):
     title = "django-helpdesk"
     docs_url = "https://django-helpdesk.readthedocs.io/"
     authentication = "secret token in the webhook URL (?token=), compared in constant time"
+    settings_schema = SETTINGS_SCHEMA
+    signs_body = False
 
     def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
         super().__init__(settings, client)
@@ -45,6 +72,8 @@ class DjangoHelpdeskAdapter(Adapter):
         """An API client: DRF token auth (`credentials.token`, needs rest_framework.authtoken)
         or basic auth (`credentials.username` + `password`); the user must be staff."""
         creds = settings.credentials
+        if not settings.base_url:
+            raise BadInput("django-helpdesk has no base_url configured", f"platforms.{settings.name}.base_url")
         if creds.get("token"):
             return PlatformClient(settings.base_url, headers={"Authorization": f"Token {creds['token']}"})
         if creds.get("username") and creds.get("password"):
@@ -52,9 +81,8 @@ class DjangoHelpdeskAdapter(Adapter):
         raise BadInput("django-helpdesk needs credentials.token, or credentials.username and .password",
                        f"platforms.{settings.name}.credentials")
 
-    def verify(self, delivery: Delivery, now: datetime) -> None:
+    def verify(self, delivery: Delivery, secret: str, now: datetime) -> None:
         """The URL's token must equal the configured secret; no secret means no entry."""
-        secret = self.settings.webhook_secret
         if not secret:
             raise Unauthorized("no webhook secret is configured for django-helpdesk")
         if not delivery.token:
@@ -82,7 +110,7 @@ class DjangoHelpdeskAdapter(Adapter):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket:
         """`GET /api/tickets/<id>/` (its follow-ups included) as a domain ticket."""
-        doc = self._client().call("GET", f"/api/tickets/{int(ticket_id)}/")
+        doc = self.api().call("GET", f"/api/tickets/{int(ticket_id)}/")
         missing = missing_fields(doc, self.settings.fields)
         if missing:
             raise PlatformRejected(f"django-helpdesk has no custom field {', '.join(missing)}: create it "
@@ -94,14 +122,14 @@ class DjangoHelpdeskAdapter(Adapter):
         """One PATCH of the changed fields, then the note as a private follow-up; nothing in dry run.
         The PATCH goes first: if the note then fails, a retry finds the tier set and writes no
         second note (a lost note rather than two)."""
-        if not plan.needed or self.settings.dry_run:
+        if not plan.needed:
             return False
         body = patch_body(plan.desired, plan.changed, self.settings.fields, self.settings.options,
                           self._custom_fields)
         if body:
-            self._client().call("PATCH", f"/api/tickets/{int(ticket.id)}/", body)
+            self.api().call("PATCH", f"/api/tickets/{int(ticket.id)}/", body)
         if plan.note:
-            self._client().call("POST", "/api/followups/", note_body(ticket, plan.note))
+            self.api().call("POST", "/api/followups/", note_body(ticket, plan.note))
         return bool(body or plan.note)
 
     @property
@@ -113,35 +141,35 @@ class DjangoHelpdeskAdapter(Adapter):
 
     def kb_holders(self) -> set[str]:
         """The members of the closed-KB group (connector_access app), as lower-case e-mails."""
-        return access.kb_holders(self._client(), self.settings.options)
+        return access.kb_holders(self.api(), self.settings.options)
 
     def apply_access(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Add to / remove from the closed-KB group, in batches of up to 100 (a grant creates the
         account when there is none: user name = e-mail, no usable password)."""
-        return access.apply_access(self._client(), self.settings.options, changes)
+        return access.apply_access(self.api(), self.settings.options, changes)
 
     def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
                              org_id: str | None) -> str | None:
         """Make sure the person has an account; django-helpdesk has no organisations to put it in."""
-        return access.register_portal_user(self._client(), self.settings.options, email, name, customer_name)
+        return access.register_portal_user(self.api(), self.settings.options, email, name, customer_name)
 
     def alert(self, alert: Alert) -> bool:
         """A priority change (1..5, or a name) and a private follow-up carrying the note and tags."""
-        if self.settings.dry_run:
-            return False
-        return access.alert(self._client(), alert)
+        return access.alert(self.api(), alert)
 
-    def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
-        """A new-ticket delivery shaped as django-helpdesk sends one (requests' `json=`), with
-        the URL token; the processor then reads the real ticket `ticket_id` from the API."""
+    def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
+        """django-helpdesk cannot sign: its deliveries carry the secret as the URL's token."""
+        return {}, secret or None
+
+    def sample_body(self, ticket_id: str, now: datetime) -> bytes:
+        """A new-ticket delivery shaped as django-helpdesk sends one (requests' `json=`); the
+        processor then reads the real ticket `ticket_id` from the API."""
         date = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
         opening = {"id": 1, "ticket": int(ticket_id), "user": None, "title": "Ticket Opened", "comment": "test event",
                    "public": True, "new_status": None, "date": date, "message_id": None}
         ticket = {"id": int(ticket_id), "queue": 1, "title": "connector test event", "status": 1,
                   "submitter_email": None, "due_date": None, "followup_set": [opening]}
-        body = json.dumps({"ticket": ticket, "queue_slug": "test"}).encode("utf-8")
-        headers = {"Content-Type": "application/json", "User-Agent": "connector send-test-event"}
-        return headers, body, self.settings.webhook_secret or None
+        return json.dumps({"ticket": ticket, "queue_slug": "test"}).encode("utf-8")
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
         """django-helpdesk has no API for its webhooks: the settings an admin adds (secret elided)."""
@@ -152,8 +180,3 @@ class DjangoHelpdeskAdapter(Adapter):
                 f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]",
                 "For the closed knowledge base and portal accounts, install the connector_access app and run "
                 "`manage.py connector_access_setup` (webhooks/django-helpdesk/README.md, section 5)."]
-
-    def _client(self) -> PlatformClient:
-        if self.client is None:
-            raise BadInput("django-helpdesk has no base_url configured", f"platforms.{self.settings.name}.base_url")
-        return self.client

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput, PlatformRejected
-from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
+from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
 
 PLATFORM = "django-helpdesk"
 STATUSES = {1: TicketStatus.OPEN, 2: TicketStatus.OPEN, 3: TicketStatus.SOLVED,
@@ -86,11 +86,11 @@ def to_ticket(doc: Mapping[str, Any], fields: Mapping[str, str], options: Mappin
     statuses = [StatusAt(created_at, TicketStatus.OPEN)]  # type: ignore[arg-type]
     statuses += [StatusAt(at, status_of(f["new_status"], options))  # type: ignore[arg-type]
                  for at, f in dated if f.get("new_status") is not None]
-    current = status_of(doc.get("status"), options)
-    if statuses[-1].status is not current:  # changed without a follow-up (a PATCH): seen now
-        statuses.append(StatusAt(datetime.now(timezone.utc), current))
-    # The first public comment by staff after the opening one (which staff may have typed in).
-    replies = [at for at, f in dated[1:] if f.get("public") and f.get("user") is not None and text(f.get("comment"))]
+    # Follow-ups with text are comments: by staff when they name a user (the submitter's have
+    # none); the opening one is the request itself, which staff may have typed in.
+    comments = [Comment(at, Author.AGENT if f.get("user") is not None else Author.REQUESTER,  # type: ignore[arg-type]
+                        bool(f.get("public")), opening=i == 0)
+                for i, (at, f) in enumerate(dated) if i == 0 or text(f.get("comment"))]
 
     def custom(ours: str) -> Any:
         return doc.get(f"custom_{field_name(fields, ours)}")
@@ -107,10 +107,11 @@ def to_ticket(doc: Mapping[str, Any], fields: Mapping[str, str], options: Mappin
         platform=PLATFORM, id=str(tid), created_at=created_at,  # type: ignore[arg-type]
         requester_email=text(doc.get("submitter_email")), organisation_id=None,
         product=text(custom("product")),
-        request_type=_choice(text(custom("request_type")), REQUEST_TYPES) or "error",
+        request_type=_choice(text(custom("request_type")), REQUEST_TYPES),
         topic=_choice(text(custom("topic")), TOPICS),
         channel=_choice(text(custom("channel")), CHANNELS) if "channel" in fields else _channel(opening),
-        statuses=tuple(statuses), first_public_reply_at=replies[0] if replies else None, carried=carried,
+        statuses=tuple(statuses), status=status_of(doc.get("status"), options),  # a PATCH leaves no follow-up
+        comments=tuple(comments), carried=carried, subject=text(doc.get("title")),
     )
 
 

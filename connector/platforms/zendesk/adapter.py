@@ -29,11 +29,37 @@ from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.zendesk import install as installing
 from connector.platforms.zendesk import reading, signature, writing
-from connector.platforms.zendesk.access import ZendeskAccess
+from connector.platforms.zendesk.alerts import put_alert
+from connector.platforms.zendesk.kb_lever import ZendeskKbLever
+from connector.platforms.zendesk.pacing import PacedApi
+from connector.platforms.zendesk.portal import ZendeskPortal
 
 log = logging.getLogger(__name__)
 
 EVENT_PREFIX = "zen:event-type:"
+FIELD_ID = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1}
+SETTINGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "credentials": {"type": "object", "additionalProperties": False, "properties": {
+            "email": {"type": "string", "description": "the API user's e-mail"},
+            "api_token": {"type": "string", "description": "an API token (Admin Center > Apps and integrations)"}}},
+        "fields": {"type": "object", "additionalProperties": False, "description": "custom ticket field ids",
+                   "properties": {name: FIELD_ID for name in (
+                       "tier", "first_response_due", "resolution_due", "product", "request_type", "topic")}},
+        "options": {"type": "object", "additionalProperties": False, "properties": {
+            "kb_tag": {"type": "string", "pattern": "^[A-Za-z0-9_:-]+$", "default": "kb_closed",
+                       "description": "the user tag the closed KB's Help Center user segment matches"},
+            "tier_values": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "tier code -> option value, when the tier field is a drop-down"},
+            "api_requests_per_minute": {"type": "number", "exclusiveMinimum": 0,
+                                        "description": "pace bulk work (KB sync) under the account's limit"},
+            "job_window": {"type": "integer", "minimum": 1, "description": "bulk jobs in flight at once"},
+            "job_poll_seconds": {"type": "number", "minimum": 0},
+            "job_timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
+            "job_max_polls": {"type": "integer", "minimum": 1}}},
+    },
+}
 MAX_AUDIT_PAGES = 60  # 100 audits a page; Zendesk caps a ticket at 5,000 comments
 
 
@@ -45,9 +71,16 @@ class ZendeskAdapter(Adapter):
     docs_url = "https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/"
     authentication = ("X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(signing secret, "
                       "X-Zendesk-Webhook-Signature-Timestamp + raw body)), timestamp within 5 minutes")
+    replay_window = signature.MAX_SKEW
+    settings_schema = SETTINGS_SCHEMA
     # waits (Retry-After, pacing, job polls) and their clock; tests replace them
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
+        super().__init__(settings, client)
+        self._paced_api: PacedApi | None = None
+        self._kb_lever: ZendeskKbLever | None = None
 
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
@@ -61,10 +94,16 @@ class ZendeskAdapter(Adapter):
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def verify(self, delivery: Delivery, now: datetime) -> None:
+    def verify(self, delivery: Delivery, secret: str, now: datetime) -> None:
         """Check the signature on the raw bytes, in constant time, within 5 minutes of `now`."""
-        signature.check(self.settings.webhook_secret, delivery.header(signature.SIGNATURE_HEADER),
+        signature.check(secret, delivery.header(signature.SIGNATURE_HEADER),
                         delivery.header(signature.TIMESTAMP_HEADER), delivery.body, now)
+
+    def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
+        """The signature headers Zendesk sends with `body` at `now`."""
+        stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {signature.TIMESTAMP_HEADER: stamp, signature.SIGNATURE_HEADER: signature.sign(secret, stamp, body),
+                signature.INVOCATION_HEADER: delivery_id}, None
 
     def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
         """A ticket event from a schema-valid event payload; BadInput for non-ticket events."""
@@ -82,17 +121,11 @@ class ZendeskAdapter(Adapter):
 
     # -- the API -----------------------------------------------------------------------------
 
-    def _client(self) -> PlatformClient:
-        """The API client, built on first use (receiving webhooks needs no API credentials)."""
-        if self.client is None:
-            self.client = self.client_for(self.settings)
-        return self.client
-
     def fetch_ticket(self, ticket_id: str) -> Ticket:
         """The ticket now: fields, requester, assignee, status history, first public agent reply."""
         if not str(ticket_id).isdigit():
             raise BadInput(f"not a Zendesk ticket id: {ticket_id!r}")
-        client = self._client()
+        client = self.api()
         answer = client.call("GET", f"/api/v2/tickets/{ticket_id}.json?include=users") or {}
         ticket = answer.get("ticket") or {}
         users = {u["id"]: u for u in answer.get("users") or [] if "id" in u}
@@ -123,60 +156,58 @@ class ZendeskAdapter(Adapter):
         return sorted(audits, key=lambda a: (str(a.get("created_at", "")), a.get("id", 0)))
 
     def write_back(self, ticket: Ticket, plan: WriteBack) -> bool:
-        """One PUT with only what changed; nothing when nothing changed or in dry-run mode."""
+        """One PUT with only what changed; nothing when nothing changed."""
         body = writing.update_body(ticket, plan, self.settings.fields, self.settings.tag_prefix,
                                    self._tier_values())
         if body is None:
             return False
-        if self.settings.dry_run:
-            log.info("zendesk dry run: would update ticket %s: %s", ticket.id, sorted(body["ticket"]))
-            return False
-        self._client().call("PUT", f"/api/v2/tickets/{ticket.id}.json", body)
+        self.api().call("PUT", f"/api/v2/tickets/{ticket.id}.json", body)
         return True
 
-    def sample_delivery(self, ticket_id: str, now: datetime) -> tuple[dict[str, str], bytes, str | None]:
-        """A `ticket.created` event for `ticket_id`, shaped and signed as Zendesk sends it now."""
+    def sample_body(self, ticket_id: str, now: datetime) -> bytes:
+        """A `ticket.created` event for `ticket_id`, shaped as Zendesk sends it."""
         stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = json.dumps({
+        return json.dumps({
             "account_id": 0, "id": str(uuid.uuid4()), "subject": f"zen:ticket:{ticket_id}", "time": stamp,
             "type": f"{EVENT_PREFIX}ticket.created", "zendesk_event_version": "2022-11-06", "event": {},
             "detail": {"id": str(ticket_id), "status": "NEW", "created_at": stamp, "updated_at": stamp},
         }).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "connector send-test-event",
-                   signature.TIMESTAMP_HEADER: stamp,
-                   signature.SIGNATURE_HEADER: signature.sign(self.settings.webhook_secret, stamp, body),
-                   signature.INVOCATION_HEADER: f"test-{uuid.uuid4().hex}"}
-        return headers, body, None
 
     def _tier_values(self) -> dict[str, str]:
         """Tier code -> dropdown option value, when the tier field is a dropdown (options.tier_values)."""
         return dict(self.settings.options.get("tier_values") or {})
 
-    # -- KB access, portal registration, alerts (access.py) ----------------------------------------
+    # -- KB access, portal registration, alerts ----------------------------------------------------
 
-    def _access(self) -> ZendeskAccess:
-        """The access operations, built once (they keep the request pacing between calls)."""
-        ops = getattr(self, "_access_ops", None)
-        if ops is None:
-            ops = self._access_ops = ZendeskAccess(self._client(), self.settings, self.sleep, self.clock)
-        return ops
+    def _paced(self) -> PacedApi:
+        """The paced API, built once (it keeps the request pacing between calls)."""
+        if self._paced_api is None:
+            self._paced_api = PacedApi(self.api(), self.settings.options.get("api_requests_per_minute"),
+                                       self.sleep, self.clock)
+        return self._paced_api
+
+    def _lever(self) -> ZendeskKbLever:
+        if self._kb_lever is None:
+            self._kb_lever = ZendeskKbLever(self._paced(), self.settings.options)
+        return self._kb_lever
 
     def kb_holders(self) -> set[str]:
         """Lower-case e-mails of the users holding the KB tag (options.kb_tag, default kb_closed)."""
-        return self._access().holders()
+        return self._lever().holders()
 
     def apply_access(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Add or remove the KB tag in bulk jobs of 100, never touching other tags; one outcome per change."""
-        return self._access().apply(changes)
+        return self._lever().apply(changes)
 
     def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
                              org_id: str | None) -> str | None:
         """Make `email` an end user in the customer's organisation (None: already one)."""
-        return self._access().register(email, name, customer_id, customer_name, org_id)
+        return ZendeskPortal(self._paced(), self._lever().lookup).register(email, name, customer_id,
+                                                                          customer_name, org_id)
 
     def alert(self, alert: Alert) -> bool:
         """Tags, an internal note and the priority on the ticket, in one update."""
-        return self._access().alert(alert)
+        return put_alert(self._paced(), alert)
 
     # -- installing --------------------------------------------------------------------------
 
@@ -184,5 +215,5 @@ class ZendeskAdapter(Adapter):
         """Create the webhook and the closed-KB user segment through the API, or list the clicks."""
         if not apply:
             return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options)
-        return installing.apply(self._client(), webhook_url, self.settings.webhook_secret, self.settings.options) \
-            + installing.ensure_user_segment(self._client(), self.settings.options)
+        return installing.apply(self.api(), webhook_url, self.settings.webhook_secret, self.settings.options) \
+            + installing.ensure_user_segment(self.api(), self.settings.options)

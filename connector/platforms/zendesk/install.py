@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from connector.platforms.client import PlatformClient
-from connector.platforms.zendesk.access import DEFAULT_KB_TAG
+from connector.platforms.zendesk.kb_lever import DEFAULT_KB_TAG
 
 WEBHOOK_NAME = "Support entitlement connector"
 DEFAULT_SEGMENT_NAME = "Closed knowledge base"

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput
-from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus
+from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
 
 STATUSES = {s.value: s for s in TicketStatus}  # Zendesk's status names are ours (lower-case)
 AGENT_ROLES = frozenset({"agent", "admin"})
@@ -78,7 +78,7 @@ def text(value: Any) -> str | None:
     return str(value).strip()
 
 
-def status_history(ticket: Mapping[str, Any], audits: list[Mapping[str, Any]]) -> list[StatusAt]:
+def status_history(audits: list[Mapping[str, Any]]) -> list[StatusAt]:
     """The status at creation and every change of it, from the audits' Create/Change events."""
     history: list[StatusAt] = []
     for audit in audits:
@@ -87,46 +87,39 @@ def status_history(ticket: Mapping[str, Any], audits: list[Mapping[str, Any]]) -
                 status = STATUSES.get(str(event.get("value", "")).lower())
                 if status is not None:
                     history.append(StatusAt(api_moment(audit.get("created_at"), "audit created_at"), status))
-    created = api_moment(ticket.get("created_at"), "ticket created_at")
-    if not history:  # no audits readable (e.g. an archived ticket): creation, then the status now
-        history.append(StatusAt(created, TicketStatus.NEW))
-        now = STATUSES.get(str(ticket.get("status", "")).lower())
-        if now is not None and now is not TicketStatus.NEW:
-            history.append(StatusAt(parse_moment(ticket.get("updated_at")) or created, now))
     return sorted(history, key=lambda s: s.at)
 
 
 def comment_authors(audits: list[Mapping[str, Any]]) -> set[int]:
-    """Authors of the public comments after creation (the ones that may be a first reply)."""
-    return {a for _, a in _public_replies(audits)}
+    """Authors of the comments (whose roles the reading needs)."""
+    return {author for _, author, _, _ in _comments(audits) if isinstance(author, int)}
 
 
-def first_public_reply(audits: list[Mapping[str, Any]], requester_id: Any,
-                       users: Mapping[int, Mapping[str, Any]]) -> datetime | None:
-    """When an agent or admin (not the requester) first added a public comment.
+def comments(audits: list[Mapping[str, Any]], requester_id: Any,
+             users: Mapping[int, Mapping[str, Any]]) -> list[Comment]:
+    """Every comment with its author's role. The comment in the creating audit is the request
+    itself (an agent logging a phone call writes it)."""
+    found = []
+    for at, author, public, opening in _comments(audits):
+        role = (users.get(author) or {}).get("role") if isinstance(author, int) else None
+        who = Author.REQUESTER if author == requester_id else (
+            Author.AGENT if role in AGENT_ROLES else Author.END_USER)
+        found.append(Comment(at, who, public, opening))
+    return found
 
-    The comment in the creating audit is the request itself (an agent logging a phone call
-    writes it), so it never counts as a reply.
-    """
-    for at, author in _public_replies(audits):
-        role = (users.get(author) or {}).get("role")
-        if author != requester_id and role in AGENT_ROLES:
-            return at
-    return None
 
-
-def _public_replies(audits: list[Mapping[str, Any]]) -> list[tuple[datetime, int]]:
-    replies = []
+def _comments(audits: list[Mapping[str, Any]]) -> list[tuple[datetime, Any, bool, bool]]:
+    """(when, author id, public, in the creating audit) of every Comment event."""
+    out = []
     for audit in audits:
         events = audit.get("events") or []
-        if any(e.get("type") == "Create" for e in events):
-            continue
+        opening = any(e.get("type") == "Create" for e in events)
         for event in events:
-            if event.get("type") == "Comment" and event.get("public") is True:
+            if event.get("type") == "Comment":
                 author = event.get("author_id", audit.get("author_id"))
-                if isinstance(author, int):
-                    replies.append((api_moment(audit.get("created_at"), "audit created_at"), author))
-    return sorted(replies)
+                out.append((api_moment(audit.get("created_at"), "audit created_at"), author,
+                            event.get("public") is True, opening))
+    return sorted(out, key=lambda c: c[0])
 
 
 def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str,
@@ -160,10 +153,14 @@ def to_ticket(ticket: Mapping[str, Any], audits: list[Mapping[str, Any]],
         requester_email=text(requester.get("email")),
         organisation_id=str(org) if org else None,
         product=text(values.get(str(fields.get("product", "")))),
-        request_type=vocabulary(values.get(str(fields.get("request_type", ""))), REQUEST_TYPES) or "error",
+        request_type=vocabulary(values.get(str(fields.get("request_type", ""))), REQUEST_TYPES),
         topic=vocabulary(values.get(str(fields.get("topic", ""))), TOPICS),
         channel=CHANNELS.get(str((ticket.get("via") or {}).get("channel", ""))),
-        statuses=tuple(status_history(ticket, audits)),
-        first_public_reply_at=first_public_reply(audits, ticket.get("requester_id"), users),
+        statuses=tuple(status_history(audits)),
+        status=STATUSES.get(str(ticket.get("status", "")).lower()),
+        status_since=parse_moment(ticket.get("updated_at")),
+        comments=tuple(comments(audits, ticket.get("requester_id"), users)),
         carried=carried(ticket, fields, tag_prefix, text(assignee.get("email")), tier_values or {}),
+        subject=text(ticket.get("subject")),
+        requester_name=text(requester.get("name")),
     )

@@ -1,4 +1,4 @@
-"""Zendesk's knowledge-base lever, portal registration and SLA alerts.
+"""Zendesk's knowledge-base lever: a user tag matched by a Help Center user segment.
 
 The closed KB is the Help Center sections whose "Visible to" is a user segment
 (`user_type: signed_in_users`, `tags: [kb_tag]`); holding access = the user holds the tag
@@ -35,17 +35,15 @@ Docs:
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
-from connector.config.settings import PlatformSettings
-from connector.core.errors import BadInput, PlatformError
+from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
-from connector.platforms.base import AccessOutcome, Alert
-from connector.platforms.client import PlatformClient
+from connector.platforms.base import AccessOutcome
+from connector.platforms.zendesk.pacing import PacedApi
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +55,6 @@ MAX_LOOKUP_PAGES = 10  # users/search stops at 1,000 results
 MAX_QUERY_CHARS = 3000  # e-mails per users/search query are cut to keep the URL short
 WINDOW = 4  # batches with a job in flight
 FINISHED = frozenset({"completed", "failed", "killed"})
-
-
-class Pacer:
-    """Spaces requests evenly at `per_minute` (None: no pacing), so a bulk run stays under the
-    account's limit instead of bouncing off 429s."""
-
-    def __init__(self, per_minute: float | None, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self.clock, self.sleep = clock, sleep
-        self.next_at = 0.0
-
-    def wait(self) -> None:
-        """Sleep until the next request may go."""
-        if not self.interval:
-            return
-        now = self.clock()
-        if self.next_at > now:
-            self.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
 
 
 @dataclass
@@ -118,37 +96,25 @@ def job_error(result: Mapping[str, Any]) -> str | None:
     return "; ".join(parts) or str(result.get("status") or "failed")
 
 
-class ZendeskAccess:
-    """The KB lever, portal registration and alerts over one API client."""
+class ZendeskKbLever:
+    """Who holds the KB tag, and grants and revokes in bulk jobs (the batch flow above)."""
 
-    def __init__(self, client: PlatformClient, settings: PlatformSettings,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
-        options = settings.options
-        self.client, self.settings, self.sleep, self.clock = client, settings, sleep, clock
+    def __init__(self, api: PacedApi, options: Mapping[str, Any]) -> None:
+        self.api = api
         self.tag = str(options.get("kb_tag") or DEFAULT_KB_TAG)
-        self.pacer = Pacer(options.get("api_requests_per_minute"), clock, sleep)
         self.window = int(options.get("job_window") or WINDOW)
         self.poll_delay = float(options.get("job_poll_seconds", 1.0))
         self.job_timeout = float(options.get("job_timeout_seconds", 600.0))
         self.max_polls = int(options.get("job_max_polls", 600))
-        self.requests = 0
         self._last_poll: float | None = None
         self._polls: dict[str, int] = {}
-
-    def call(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204)) -> Any:
-        """One request, paced; rate limits waited out (Retry-After) and transient errors retried."""
-        self.pacer.wait()
-        self.requests += 1
-        return self.client.call_patiently(method, path, payload, expect, sleep=self.sleep)
-
-    # -- who holds access ------------------------------------------------------------------------
 
     def holders(self) -> set[str]:
         """Lower-case e-mails of the users holding the KB tag (search export, all pages)."""
         found: set[str] = set()
         params = {"query": f"tags:{self.tag}", "filter[type]": "user", "page[size]": str(EXPORT_PAGE)}
         for _ in range(MAX_EXPORT_PAGES):
-            page = self.call("GET", f"/api/v2/search/export?{urlencode(params)}") or {}
+            page = self.api.call("GET", f"/api/v2/search/export?{urlencode(params)}") or {}
             for user in page.get("results") or []:
                 email = str(user.get("email") or "").strip().lower()
                 if email and self.tag in (user.get("tags") or []) and user.get("active", True):
@@ -160,8 +126,6 @@ class ZendeskAccess:
         raise PlatformError(f"zendesk: more than {MAX_EXPORT_PAGES * EXPORT_PAGE:,} users hold tag {self.tag};"
                             " stopped reading")
 
-    # -- applying a plan -------------------------------------------------------------------------
-
     def apply(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Grants and revokes in batches of 100, up to `window` batches with a job in flight;
         one outcome per change, yielded as each batch completes."""
@@ -169,9 +133,6 @@ class ZendeskAccess:
         for c in changes:
             if c.action not in (GRANT, REVOKE):
                 yield AccessOutcome(c, False, f"{c.action} is not a KB change")
-        if self.settings.dry_run:
-            yield from (AccessOutcome(c, True, "dry run") for c in kb)
-            return
         waiting = deque(_Batch(list(kb[i:i + BATCH])) for i in range(0, len(kb), BATCH))
         flying: dict[str, tuple[_Batch, float]] = {}  # job id -> batch, when submitted
         try:
@@ -182,7 +143,7 @@ class ZendeskAccess:
                     if job is None:
                         yield from batch.results()
                     else:
-                        flying[job] = (batch, self.clock())
+                        flying[job] = (batch, self.api.clock())
                 if flying:
                     yield from self._poll_round(flying, advance=True)
         except PlatformError:
@@ -204,9 +165,9 @@ class ZendeskAccess:
         due = min(at for _, at in flying.values()) + self.poll_delay
         if self._last_poll is not None:
             due = max(due, self._last_poll + self.poll_delay)
-        if due > self.clock():
-            self.sleep(due - self.clock())
-        self._last_poll = self.clock()
+        if due > self.api.clock():
+            self.api.sleep(due - self.api.clock())
+        self._last_poll = self.api.clock()
         statuses = self._job_statuses(list(flying))
         for job_id in list(flying):
             status = statuses.get(job_id) or {}
@@ -219,10 +180,10 @@ class ZendeskAccess:
                 if job is None:
                     yield from batch.results()
                 else:
-                    flying[job] = (batch, self.clock())
+                    flying[job] = (batch, self.api.clock())
                 continue
             self._polls[job_id] = self._polls.get(job_id, 0) + 1
-            if self._polls[job_id] >= self.max_polls or self.clock() - submitted > self.job_timeout:
+            if self._polls[job_id] >= self.max_polls or self.api.clock() - submitted > self.job_timeout:
                 del flying[job_id]
                 raise PlatformError(f"zendesk job {job_id} still {status.get('status') or 'unknown'} after"
                                     f" {self._polls[job_id]} polls; run the sync again to resume")
@@ -230,7 +191,7 @@ class ZendeskAccess:
     def _advance(self, batch: _Batch) -> str | None:
         """Run the batch's next steps up to a job submission (its id) or to its end (None)."""
         if batch.stage == "lookup":
-            batch.ids = self._lookup(batch.open_emails())
+            batch.ids = self.lookup(batch.open_emails())
             create = []
             for email in batch.open_emails():
                 if email in batch.ids:
@@ -307,7 +268,7 @@ class ZendeskAccess:
                 if want == GRANT else "revoked"
         return body
 
-    def _lookup(self, emails: Sequence[str]) -> dict[str, int]:
+    def lookup(self, emails: Sequence[str]) -> dict[str, int]:
         """User ids by lower-case e-mail, for the e-mails that have a user (users/search)."""
         found: dict[str, int] = {}
         for chunk in _query_chunks(emails):
@@ -315,7 +276,7 @@ class ZendeskAccess:
             query = " ".join(f"email:{e}" for e in chunk)
             for page in range(1, MAX_LOOKUP_PAGES + 1):
                 params = {"query": query, "per_page": str(BATCH), "page": str(page)}
-                answer = self.call("GET", f"/api/v2/users/search?{urlencode(params)}") or {}
+                answer = self.api.call("GET", f"/api/v2/users/search?{urlencode(params)}") or {}
                 for user in answer.get("users") or []:
                     email = str(user.get("email") or "").strip().lower()
                     if email in wanted and isinstance(user.get("id"), int):
@@ -329,7 +290,7 @@ class ZendeskAccess:
         tags: dict[int, list[str]] = {}
         for i in range(0, len(ids), BATCH):
             chunk = ",".join(map(str, ids[i:i + BATCH]))
-            answer = self.call("GET", f"/api/v2/users/show_many?{urlencode({'ids': chunk}, safe=',')}") or {}
+            answer = self.api.call("GET", f"/api/v2/users/show_many?{urlencode({'ids': chunk}, safe=',')}") or {}
             for user in answer.get("users") or []:
                 if isinstance(user.get("id"), int):
                     tags[user["id"]] = [str(t) for t in user.get("tags") or []]
@@ -342,7 +303,7 @@ class ZendeskAccess:
 
     def _submit(self, method: str, path: str, body: Mapping[str, Any]) -> str:
         """Queue a bulk job; its id."""
-        answer = self.call(method, path, body) or {}
+        answer = self.api.call(method, path, body) or {}
         job = (answer.get("job_status") or {}).get("id")
         if not job:
             raise PlatformError(f"{method} {path}: no job_status id in the answer")
@@ -350,85 +311,8 @@ class ZendeskAccess:
 
     def _job_statuses(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
         """The jobs' statuses by id, in one call (job_statuses/show_many)."""
-        answer = self.call("GET", f"/api/v2/job_statuses/show_many?{urlencode({'ids': ','.join(ids)}, safe=',')}") or {}
+        answer = self.api.call("GET", f"/api/v2/job_statuses/show_many?{urlencode({'ids': ','.join(ids)}, safe=',')}") or {}
         return {str(j.get("id")): j for j in answer.get("job_statuses") or [] if isinstance(j, Mapping)}
-
-    # -- portal registration -----------------------------------------------------------------------
-
-    def register(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                 org_id: str | None) -> str | None:
-        """Make `email` an end user with a membership in the customer's organisation."""
-        email = email.strip().lower()
-        if "@" not in email:
-            raise BadInput(f"not an e-mail address: {email!r}")
-        done: list[str] = []
-        org = int(org_id) if org_id and str(org_id).isdigit() else self._organisation(customer_id, customer_name, done)
-        if org is None:  # dry run, and no organisation yet
-            return f"dry run: would create the organisation of {customer_id} and register {email} in it"
-        user = self._lookup([email]).get(email)
-        if user is None:
-            if self.settings.dry_run:
-                return f"dry run: would register {email} in organisation {org}"
-            answer = self.call("POST", "/api/v2/users/create_or_update", {"user": {
-                "email": email, "name": (name or "").strip() or email.split("@")[0], "organization_id": org,
-                "skip_verify_email": True}}, expect=(200, 201)) or {}
-            user = (answer.get("user") or {}).get("id")
-            done.append(f"registered {email} as user {user}")
-            if (answer.get("user") or {}).get("organization_id") == org:
-                return "; ".join(done) + f" in organisation {org}"
-        memberships = self.call("GET", f"/api/v2/users/{user}/organization_memberships") or {}
-        if any(m.get("organization_id") == org for m in memberships.get("organization_memberships") or []):
-            return "; ".join(done) or None
-        if self.settings.dry_run:
-            return f"dry run: would add {email} (user {user}) to organisation {org}"
-        self.call("POST", "/api/v2/organization_memberships",
-                  {"organization_membership": {"user_id": user, "organization_id": org}}, expect=(200, 201))
-        done.append(f"added {email} (user {user}) to organisation {org}")
-        return "; ".join(done)
-
-    def _organisation(self, customer_id: str, customer_name: str, done: list[str]) -> int | None:
-        """The id of the organisation whose external_id is the customer id, created if missing
-        (None in a dry run when it is missing)."""
-        answer = self.call("GET", f"/api/v2/organizations/search?{urlencode({'external_id': customer_id})}") or {}
-        for org in answer.get("organizations") or []:
-            if str(org.get("external_id") or "").lower() == customer_id.lower() and isinstance(org.get("id"), int):
-                return org["id"]
-        if self.settings.dry_run:
-            return None
-        created = self.call("POST", "/api/v2/organizations/create_or_update", {"organization": {
-            "name": customer_name, "external_id": customer_id}}, expect=(200, 201)) or {}
-        org_id = (created.get("organization") or {}).get("id")
-        if not isinstance(org_id, int):
-            raise PlatformError("POST /api/v2/organizations/create_or_update: no organization id in the answer")
-        done.append(f"created organisation {org_id} for {customer_id}")
-        return org_id
-
-    # -- SLA alerts --------------------------------------------------------------------------------
-
-    def alert(self, alert: Alert) -> bool:
-        """One ticket update: tags added by name, an internal note, the priority."""
-        if not str(alert.ticket_id).isdigit():
-            raise BadInput(f"not a Zendesk ticket id: {alert.ticket_id!r}")
-        body = alert_body(alert)
-        if body is None:
-            return False
-        if self.settings.dry_run:
-            log.info("zendesk dry run: would alert on ticket %s: %s", alert.ticket_id, sorted(body["ticket"]))
-            return False
-        self.call("PUT", f"/api/v2/tickets/{alert.ticket_id}.json", body)
-        return True
-
-
-def alert_body(alert: Alert) -> dict[str, Any] | None:
-    """The `{"ticket": ...}` body of an alert; None when it carries nothing."""
-    ticket: dict[str, Any] = {}
-    if alert.tags:
-        ticket["additional_tags"] = sorted(set(alert.tags))
-    if alert.note:
-        ticket["comment"] = {"body": alert.note, "public": False}
-    if alert.priority:
-        ticket["priority"] = alert.priority
-    return {"ticket": ticket} if ticket else None
 
 
 def _query_chunks(emails: Iterable[str]) -> Iterator[list[str]]:
