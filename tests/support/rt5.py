@@ -24,6 +24,7 @@ watches a pipe from us).
 from __future__ import annotations
 
 import atexit
+import base64
 import json
 import os
 import re
@@ -141,7 +142,6 @@ class RT5:
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             hdrs.setdefault("Content-Type", "application/json")
         if basic:
-            import base64
             hdrs["Authorization"] = "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
         else:
             hdrs["Authorization"] = f"token {token or self.token}"
@@ -271,7 +271,8 @@ def _connector_snippet(url: str, secret_file: Path, user: str) -> str:
     for option, value in (("ConnectorWebhookURL", url), ("ConnectorWebhookSecretFile", str(secret_file)),
                           ("ConnectorRTUser", user)):
         pattern = re.compile(r"^Set\(\$" + option + r",\s*'[^']*'\);", re.M)
-        text, n = pattern.subn(lambda _m: f"Set(${option}, {_perl_str(value)});", text)
+        line = f"Set(${option}, {_perl_str(value)});"
+        text, n = pattern.subn(lambda _m, line=line: line, text)
         if n != 1:
             raise RT5StartError(f"webhooks/rt5/connector.pm: expected one `Set(${option}, '...')` line, found {n}")
     return text
@@ -287,7 +288,8 @@ def _run(cmd: list[str], env: dict, what: str, log: Path, timings: dict, key: st
     timings[key] = round(time.monotonic() - t0, 3)
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        raise RT5StartError(f"{what} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}\n{tail}")
+        raise RT5StartError(f"{what} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n"
+                            f"{done.stderr[-3000:]}\n{tail}")
     return done.stdout
 
 

@@ -57,7 +57,11 @@ SETTINGS_SCHEMA = {
             "job_window": {"type": "integer", "minimum": 1, "description": "bulk jobs in flight at once"},
             "job_poll_seconds": {"type": "number", "minimum": 0},
             "job_timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
-            "job_max_polls": {"type": "integer", "minimum": 1}}},
+            "job_max_polls": {"type": "integer", "minimum": 1},
+            "kb_segment_name": {"type": "string", "minLength": 1, "default": "Closed knowledge base",
+                                "description": "the Help Center user segment `install --apply` creates"},
+            "signing_secret_file": {"type": "string", "minLength": 1,
+                                    "description": "where `install --apply` writes the new webhook's signing secret"}}},
     },
 }
 MAX_AUDIT_PAGES = 60  # 100 audits a page; Zendesk caps a ticket at 5,000 comments
