@@ -56,7 +56,7 @@ class Processor:
         plan = plan_write_back(ticket, ent.tier.code, ent.flag_codes,
                                contract.dedicated_engineer if contract else None,
                                self._target(ent, ent.first_response), self._target(ent, ent.resolution),
-                               now, explanation)
+                               now, explanation, self.rules.vendor_calendar.zone)
         return ent, plan
 
     def process(self, event: StoredEvent) -> dict[str, Any]:
