@@ -35,8 +35,8 @@ def contract(number: str, starts: str, ends: str, kb: bool | None) -> Contract:
 # -- the rule -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("day, granted, until", [
-    ("2025-03-14", True, "2025-03-14"),   # the warranty's last day: still granted, ends today
-    ("2025-03-15", False, None),          # the anniversary: ended
+    ("2025-03-15", True, "2025-03-15"),   # the anniversary, the warranty's last day: granted, ends today
+    ("2025-03-16", False, None),          # ended
 ])
 def test_a_warranty_that_ends_today(day, granted, until):
     access = kb_access(facts([Purchase("KOMPAS", "product", D("2024-03-15"))]), D(day), POLICY)
@@ -48,7 +48,7 @@ def test_a_warranty_that_starts_today():
     purchases = [Purchase("KOMPAS", "product", D("2025-06-01"))]
     assert not kb_access(facts(purchases), D("2025-05-31"), POLICY).granted
     access = kb_access(facts(purchases), D("2025-06-01"), POLICY)
-    assert access.granted and access.since == D("2025-06-01") and access.until == D("2026-05-31")
+    assert access.granted and access.since == D("2025-06-01") and access.until == D("2026-06-01")
 
 
 @pytest.mark.parametrize("kb, granted", [(True, True), (False, False), (None, False)])  # None: the policy's (no)
@@ -63,7 +63,7 @@ def test_the_latest_source_sets_until_and_an_expired_contract_gives_nothing():
     f = facts([Purchase("KOMPAS", "product", D("2025-01-10")), Purchase("VERT", "update_package", D("2025-04-01"))],
               [contract("OLD", "2023-01-01", "2024-12-31", True)])
     access = kb_access(f, D("2025-05-05"), POLICY)
-    assert (access.granted, access.since, access.until) == (True, D("2025-04-01"), D("2026-03-31"))
+    assert (access.granted, access.since, access.until) == (True, D("2025-04-01"), D("2026-04-01"))
     assert not kb_access(facts(contracts=[contract("OLD", "2023-01-01", "2024-12-31", True)]),
                          D("2025-05-05"), POLICY).granted
 
@@ -139,11 +139,11 @@ def test_a_sync_interrupted_by_platform_errors_resumes_without_double_grants(reg
 
 def test_the_next_day_revokes_what_expired_and_grants_what_started(registry, registry_doc, write_json):
     platform = MemoryPlatform()
-    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 14, 12, tzinfo=timezone.utc))
-    assert "ann@alpha.ru" in platform.holders  # the warranty's last day
-    registry_doc["purchases"].append({"customer": "C-BETA", "product": "VERT", "kind": "product", "date": "2025-03-15"})
+    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=timezone.utc))
+    assert "ann@alpha.ru" in platform.holders  # the warranty's last day (the anniversary)
+    registry_doc["purchases"].append({"customer": "C-BETA", "product": "VERT", "kind": "product", "date": "2025-03-16"})
     import_registry(write_json(registry_doc), registry)
-    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=timezone.utc))
+    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=timezone.utc))
     assert sorted((c.action, c.email) for c in report.plan) == [
         (GRANT, "bob@beta.ru"), (GRANT, "eve@shared.ru"), (REVOKE, "ann@alpha.ru")]
     revoke = next(c for c in report.plan if c.action == REVOKE)
@@ -201,4 +201,4 @@ def test_the_per_ticket_step_in_dry_run_changes_nothing(registry):
 
 def test_the_expiring_access_flag_reaches_the_ticket(registry):
     ent = resolve_stored(EntitlementRequest("ann@alpha.ru", AT, "VERT"), registry, RULES)
-    assert "kb_access_ending" in ent.flag_codes and ent.kb.until == D("2025-03-14")
+    assert "kb_access_ending" in ent.flag_codes and ent.kb.until == D("2025-03-15")

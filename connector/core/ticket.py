@@ -175,6 +175,16 @@ def resolution_clock(ticket: Ticket, target: Target, now: datetime) -> SlaClock:
     return SlaClock(target.calendar, target.duration, tuple(history))
 
 
+def assignee_for(ticket: Ticket, engineer: str | None) -> str | None:
+    """Who the ticket should be assigned to: the contract's dedicated engineer when the ticket has
+    no assignee, or when its tier is first set; never taking it back from an agent who reassigned
+    it (an escalation, holiday cover)."""
+    current = ticket.carried.assignee
+    if engineer and (current is None or ticket.carried.tier is None):
+        return engineer
+    return current
+
+
 def shown_due(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
     """A due moment as tickets carry it: whole seconds, in the vendor's zone (when given)."""
     if moment is None:
@@ -192,7 +202,7 @@ def plan_write_back(ticket: Ticket, tier: str, flags: Sequence[str], assignee: s
     res = resolution_clock(ticket, resolution, now).reading(now)
     desired = Carried(tier=tier, first_response_due=shown_due(fr.due, zone),
                       resolution_due=shown_due(res.due, zone),
-                      flags=frozenset(flags), assignee=assignee or ticket.carried.assignee)
+                      flags=frozenset(flags), assignee=assignee_for(ticket, assignee))
     fr_due, res_due = desired.first_response_due, desired.resolution_due
     note = None
     if ticket.carried.tier != tier:  # first set or changed: one note, never one per event
