@@ -13,8 +13,8 @@ from typing import Any, Callable, Protocol
 
 from connector.core import flags as flagging
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
-from connector.core.flags import Flag
 from connector.core.errors import BadInput
+from connector.core.flags import Flag
 from connector.core.kb_access import KbAccess, kb_access
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, RegistryView

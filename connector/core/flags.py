@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
 
 from connector.core.coverage import Coverage, licensed_since
+from connector.core.moments import iso
 from connector.core.registry import CustomerFacts
 from connector.core.tiers import Tier
 
@@ -84,8 +85,8 @@ def below_standard(coverages: Sequence[Coverage], at: datetime, due: Callable[[C
                 continue
             best, by = min(dues, key=lambda pair: pair[0])
             if paid is None or paid > best:
-                worse.append(f"{title} {'not regulated' if paid is None else f'due {paid:%Y-%m-%d %H:%M}'}"
-                             f" against the {by.tier.code} tier's {best:%Y-%m-%d %H:%M}")
+                worse.append(f"{title} {'not regulated' if paid is None else f'due {iso(paid)}'}"
+                             f" against the {by.tier.code} tier's {iso(best)}")
         if worse:
             flags.append(Flag("contract_below_standard", (
                 f"contract {contract.contract} promises less than the free {free[0].tier.code} tier: "

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Sequence
 
 from connector.core.calendar import BusinessCalendar
+from connector.core.moments import iso
 from connector.core.sla import ClockState, SlaClock, SlaReading, StatusChange
 
 
@@ -207,7 +208,7 @@ def plan_write_back(ticket: Ticket, tier: str, flags: Sequence[str], assignee: s
     note = None
     if ticket.carried.tier != tier:  # first set or changed: one note, never one per event
         before = f" (was {ticket.carried.tier})" if ticket.carried.tier else ""
-        dues = ", ".join(f"{name} due {moment:%Y-%m-%d %H:%M %Z}" for name, moment in
+        dues = ", ".join(f"{name} due {iso(moment)}" for name, moment in
                          (("first response", fr_due), ("resolution", res_due)) if moment)
         note = f"Support tier: {tier}{before}. {dues or 'No due dates.'} {explanation}".strip()
     return WriteBack(desired, ticket.carried.differences(desired), note, fr, res)
