@@ -12,9 +12,12 @@ from typing import Any, Mapping
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
+from connector.platforms.freshdesk import FreshdeskAdapter
+from connector.platforms.jira_service_management import JiraServiceManagementAdapter
 from connector.platforms.zendesk import ZendeskAdapter
 
-ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter)
+ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, JiraServiceManagementAdapter,
+                                       FreshdeskAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:
