@@ -167,3 +167,26 @@ def test_unknown_statuses_warn_once_per_read(caplog):
     ticket = reading.to_ticket(issue, [], [], {}, None, None, JSM.spec["settings"]["fields"], "sla_", {})
     assert ticket.status is TicketStatus.OPEN
     assert "status 'Triage' (10099) is not mapped" in caplog.text
+
+
+def test_the_rate_limit_reset_is_read_as_jira_writes_it():
+    from connector.platforms.jira_service_management.client import seconds_until
+    now = datetime(2024, 5, 13, 7, 0, 30, tzinfo=timezone.utc)
+    assert seconds_until("2024-05-13T07:01Z", now) == 30.0
+    assert seconds_until("2024-05-13T06:59Z", now) == 0.0
+    assert seconds_until("soon", now) is None and seconds_until("2024-05-13T07:01", now) is None
+
+
+@responses.activate
+def test_a_429_with_only_the_reset_moment_is_retried_at_that_moment(runtime):
+    headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
+    assert runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers).status_code == 202
+    reset = (datetime.now(timezone.utc) + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    JSM.expect("GET", "/rest/api/3/issue/SUP-123", None, {"expand": "changelog"}, status=429,
+               headers={"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-cost-based"})
+    clock = datetime.now(timezone.utc) + timedelta(seconds=1)
+    processor = Processor(runtime.engine, runtime.adapters, runtime.rules, clock=lambda: clock)
+    assert Worker(runtime.store, processor, runtime.config.worker, clock=lambda: clock).run_once()
+    event = runtime.store.list()[0]
+    waited = (event.next_attempt_at - clock).total_seconds()
+    assert event.status == "pending" and abs(waited - (reset - datetime.now(timezone.utc)).total_seconds()) < 3

@@ -9,7 +9,7 @@ the issue, else the JSM request) and organisation (`GET /rest/servicedeskapi/org
 which needs an agent licence). Authentication: Basic `<account e-mail>:<API token>`,
 https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/. Rate limits: a 429
 carries Retry-After (and X-RateLimit-Reset), https://developer.atlassian.com/cloud/jira/platform/rate-limiting/;
-the client turns it into a retry at exactly that time.
+the client turns it (or, without Retry-After, X-RateLimit-Reset) into a retry at exactly that time.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from connector.platforms.client import PlatformClient
 from connector.platforms.jira_service_management import install as installing
 from connector.platforms.jira_service_management import reading, signature, writing
 from connector.platforms.jira_service_management.access import JsmAccess
+from connector.platforms.jira_service_management.client import JiraClient
 from connector.platforms.jira_service_management.settings import SETTINGS_SCHEMA
 from connector.platforms.pacing import PacedApi
 
@@ -68,7 +69,7 @@ class JiraServiceManagementAdapter(Adapter):
                            f"platforms.{settings.name}")
         # servicedeskapi marks some endpoints (a service desk's customers) experimental: they
         # need this opt-in header; the other endpoints ignore it
-        return PlatformClient(settings.base_url, headers={"X-ExperimentalApi": "opt-in"}, auth=(email, token))
+        return JiraClient(settings.base_url, headers={"X-ExperimentalApi": "opt-in"}, auth=(email, token))
 
     # -- receiving ---------------------------------------------------------------------------
 
