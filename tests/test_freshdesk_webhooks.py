@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+import responses
 
 from connector.composition import configuration
 from connector.core.errors import BadInput, ValidationFailed
@@ -85,8 +86,10 @@ def test_the_recorded_deliveries_are_the_rules_body_as_freshdesk_renders_it():
         assert body["event"] == event and set(body["ticket"]) == set(template["ticket"])
 
 
+@responses.activate
 def test_the_readme_and_install_give_the_three_rules_exactly():
     readme = (ROOT / "webhooks" / "freshdesk" / "README.md").read_text(encoding="utf-8")
+    FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
     steps = "\n".join(FD.adapter().install("https://c.example/webhooks/freshdesk", apply=True))
     assert steps.startswith("Freshdesk's API cannot create automation rules: nothing was created")
     assert "X-Connector-Token: <the connector's webhook secret" in steps
@@ -121,3 +124,16 @@ def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, sectio
     with pytest.raises(ValidationFailed) as caught:
         configuration(path)
     assert any(p.startswith(where) for p in caught.value.problems), caught.value.problems
+
+
+@responses.activate
+def test_install_apply_reports_the_custom_fields_freshdesk_lacks():
+    FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
+    lines = FD.adapter().install("https://c.example/webhooks/freshdesk", apply=True)
+    assert lines[1:5] == [
+        "MISSING: fields.first_response_due = cf_first_response_due is not a ticket field; create it (Admin >"
+        " Workflows > Ticket fields, webhooks/freshdesk/README.md) or correct the name.",
+        "ok: fields.product = cf_product (Product, custom_dropdown)",
+        "MISSING: fields.resolution_due = cf_resolution_due is not a ticket field; create it (Admin > Workflows >"
+        " Ticket fields, webhooks/freshdesk/README.md) or correct the name.",
+        "ok: fields.tier = cf_support_tier (Support tier, custom_text)"]

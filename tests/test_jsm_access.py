@@ -157,10 +157,22 @@ def test_an_alert_adds_labels_sets_the_priority_and_leaves_an_internal_comment()
 def test_install_apply_creates_the_signed_admin_webhook():
     expected = json.loads((JSM.spec["folder"] / "api" / "webhook_register__request.json").read_text(encoding="utf-8"))
     expected["description"] = install.webhook_definition("x", "y")["description"]
+    JSM.expect("GET", "/rest/api/3/field", "fields")
     JSM.expect("POST", "/rest/webhooks/1.0/webhook", "webhook_registered", body=expected, status=201)
     lines = JSM.adapter().install(expected["url"], apply=True)
-    assert lines[0].startswith("Created admin webhook 12: jira:issue_created, jira:issue_updated, comment_created")
-    assert "signed with the configured webhook secret" in lines[1]
+    assert lines[0].startswith("Fields: first_response_due = customfield_10051 (First response due), product =")
+    assert lines[1].startswith("Created admin webhook 12: jira:issue_created, jira:issue_updated, comment_created")
+    assert "signed with the configured webhook secret" in lines[2]
+
+
+@responses.activate
+def test_install_apply_refuses_a_due_field_that_is_not_a_date_time_picker_and_creates_nothing():
+    settings = JSM.settings()
+    settings["fields"]["resolution_due"] = "customfield_10053"  # the Product text field
+    JSM.expect("GET", "/rest/api/3/field", "fields")
+    with pytest.raises(BadInput, match="customfield_10053 \\(Product\\) is not a Date Time Picker") as caught:
+        JSM.adapter(fields=settings["fields"]).install("https://c.example/webhooks/jira-service-management", True)
+    assert caught.value.where == "platforms.jira-service-management.fields.resolution_due"
 
 
 def test_install_apply_needs_the_jql_and_a_secret_naming_the_key():

@@ -53,6 +53,9 @@ def test_install_apply_creates_the_jira_webhook_with_the_configured_secret(tmp_p
     body = json.loads((JSM["folder"] / "api" / "webhook_register__request.json").read_text(encoding="utf-8"))
     body["description"] = "Support tier and SLA due dates (POST /webhooks/jira-service-management)."
     answer = json.loads((JSM["folder"] / "api" / "webhook_registered.json").read_text(encoding="utf-8"))
+    fields = json.loads((JSM["folder"] / "api" / "fields.json").read_text(encoding="utf-8"))
+    responses.get(f"{JSM['settings']['base_url']}/rest/api/3/field", json=fields,
+                  match=[matchers.header_matcher(JSM["request_headers"])])
     created = responses.post(f"{JSM['settings']['base_url']}/rest/webhooks/1.0/webhook", json=answer, status=201,
                              match=[matchers.json_params_matcher(body),
                                     matchers.header_matcher(JSM["request_headers"])])
@@ -77,5 +80,6 @@ def test_install_freshdesk_prints_the_three_rules_and_creates_nothing(tmp_path, 
                                      "--url", "https://connector.example.com", "--apply"])
     assert result.exit_code == 0, result.output
     assert "nothing was created" in result.stdout and result.stdout.count("Rule ") == 3
+    assert "Set credentials.api_key to have --apply check the custom fields" in result.stdout
     assert "Callback URL: https://connector.example.com/webhooks/freshdesk" in result.stdout
     assert FD["settings"]["webhook_secret"] not in result.output

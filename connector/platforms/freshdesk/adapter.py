@@ -219,5 +219,10 @@ class FreshdeskAdapter(Adapter):
     # -- installing --------------------------------------------------------------------------
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
-        """The three automation rules to create (Freshdesk's API cannot create them)."""
-        return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options, apply)
+        """The three automation rules to create (Freshdesk's API cannot create them); with
+        `apply`, what the API says of the configured custom fields first."""
+        checked = None
+        if apply:
+            checked = installing.field_report(self.api(), self.settings.fields) if self.settings.credentials.get(
+                "api_key") else ["Set credentials.api_key to have --apply check the custom fields."]
+        return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options, apply, checked)

@@ -254,8 +254,9 @@ class JiraServiceManagementAdapter(Adapter):
     # -- installing --------------------------------------------------------------------------
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
-        """Create the admin webhook through the REST API (`--apply`), or list the clicks."""
+        """Check the fields and create the admin webhook through the REST API (`--apply`), or list
+        the clicks."""
         if not apply:
             return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options)
         return installing.apply(self.api(), webhook_url, self.settings.webhook_secret, self.settings.options,
-                                f"platforms.{self.settings.name}")
+                                f"platforms.{self.settings.name}", self.settings.fields)

@@ -46,19 +46,37 @@ def jql_of(options: Mapping[str, Any], where: str) -> str:
     return jql
 
 
-def apply(client: PlatformClient, webhook_url: str, secret: str, options: Mapping[str, Any], where: str) -> list[str]:
-    """Create the admin webhook, signed with the connector's configured webhook secret."""
+def check_fields(client: PlatformClient, fields: Mapping[str, str], where: str) -> list[str]:
+    """Every configured field exists on the site (`GET /rest/api/3/field`) and the due fields are
+    Date Time pickers; BadInput naming the key otherwise. The line to print."""
+    known = {f.get("id"): f for f in client.call("GET", "/rest/api/3/field") or [] if isinstance(f, Mapping)}
+    for name, field_id in sorted(fields.items()):
+        found = known.get(field_id)
+        if found is None:
+            raise BadInput(f"the site has no field {field_id}: create it (webhooks/jira-service-management/README.md)"
+                           " or correct the id", f"{where}.fields.{name}")
+        custom = str((found.get("schema") or {}).get("custom") or "")
+        if name in ("first_response_due", "resolution_due") and not custom.endswith(":datetime"):
+            raise BadInput(f"{field_id} ({found.get('name')}) is not a Date Time Picker field", f"{where}.fields.{name}")
+    return "Fields: " + ", ".join(f"{name} = {fid} ({known[fid].get('name')})" for name, fid in sorted(fields.items()))
+
+
+def apply(client: PlatformClient, webhook_url: str, secret: str, options: Mapping[str, Any], where: str,
+          fields: Mapping[str, str]) -> list[str]:
+    """Check the fields, then create the admin webhook, signed with the connector's webhook secret."""
     jql = jql_of(options, where)
     if not secret:
         raise BadInput("configure the webhook secret first (webhook_secret_env or webhook_secret_file): the"
                        " connector refuses unsigned deliveries", f"{where}.webhook_secret")
+    checked = check_fields(client, fields, where)
     created = client.call("POST", "/rest/webhooks/1.0/webhook", webhook_definition(webhook_url, jql, secret),
                           expect=(200, 201)) or {}
     self_url = str(created.get("self") or "")
     if not self_url:
         raise PlatformError("POST /rest/webhooks/1.0/webhook: no webhook in the answer")
     hook_id = self_url.rstrip("/").rsplit("/", 1)[-1]
-    lines = [f"Created admin webhook {hook_id}: {', '.join(EVENTS)} for `{jql}` -> {webhook_url}."]
+    lines = [checked + ": all there, the due fields Date Time pickers.",
+             f"Created admin webhook {hook_id}: {', '.join(EVENTS)} for `{jql}` -> {webhook_url}."]
     if created.get("isSigned") is False:
         lines.append("Jira says the webhook is NOT signed: its deliveries will be refused (401). Set its"
                      " secret in Settings > System > WebHooks.")
