@@ -3,7 +3,8 @@ webhook", each with a literal `event` and the same body of `{{ticket.*}}` placeh
 
 Freshdesk's public API v2 has no endpoint for automation rules (https://developers.freshdesk.com/api/
 lists none), so `connector install freshdesk` prints the rules for an admin to create; `--apply`
-creates nothing either, it checks the configured custom fields against `GET /api/v2/ticket_fields`. Freshdesk does not sign webhooks: the rule sends the connector's webhook secret in a
+creates nothing either, it checks the configured custom fields against `GET /api/v2/ticket_fields`.
+Freshdesk does not sign webhooks: the rule sends the connector's webhook secret in a
 custom header. The rules, the placeholders and what they render to are traced to Freshdesk's own
 source in tests/fixtures/freshdesk/automation_rule.md; webhooks/freshdesk/README.md repeats them and
 a test keeps the three the same.

@@ -57,7 +57,8 @@ def check_fields(client: PlatformClient, fields: Mapping[str, str], where: str) 
                            " or correct the id", f"{where}.fields.{name}")
         custom = str((found.get("schema") or {}).get("custom") or "")
         if name in ("first_response_due", "resolution_due") and not custom.endswith(":datetime"):
-            raise BadInput(f"{field_id} ({found.get('name')}) is not a Date Time Picker field", f"{where}.fields.{name}")
+            raise BadInput(f"{field_id} ({found.get('name')}) is not a Date Time Picker field",
+                           f"{where}.fields.{name}")
     return "Fields: " + ", ".join(f"{name} = {fid} ({known[fid].get('name')})" for name, fid in sorted(fields.items()))
 
 
