@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 from urllib.parse import urlencode
 
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
-from connector.platforms.zendesk.pacing import PacedApi
+from connector.platforms.pacing import PacedApi
 
 
 class ZendeskPortal:
