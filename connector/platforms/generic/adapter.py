@@ -92,7 +92,7 @@ class GenericAdapter(Adapter):
         """The headers (or URL token) of the configured scheme, with the delivery id header."""
         headers, token = self.mapping.scheme.sign(body, secret, now, delivery_id)
         source = self.mapping.delivery_id
-        if source is not None and source.header and source.header not in headers:
+        if source is not None and source.header and source.header not in {k.lower() for k in headers}:
             headers[source.header] = delivery_id
         return headers, token
 

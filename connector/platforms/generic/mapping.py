@@ -16,7 +16,7 @@ from connector.config.settings import PlatformSettings
 from connector.core.errors import ValidationFailed
 from connector.core.ticket import TicketStatus
 from connector.platforms.generic import presets
-from connector.platforms.generic.schema import OPTIONS
+from connector.platforms.generic.schema import OPTIONS, relaxed
 from connector.platforms.generic.signature import Scheme
 from connector.platforms.generic.sources import BodySource, ReadRef, Selector, SourceError, pointer, text
 from connector.platforms.generic.templates import VALUES, Template, TemplateError, body_templates, check_field, compile_body
@@ -112,12 +112,14 @@ def build(settings: PlatformSettings) -> tuple[TrackerMapping | None, list[str]]
     """The mapping of `settings`, or None with every problem."""
     problems = _Problems(settings.name)
     options = dict(settings.options or {})
-    for error in sorted(Draft202012Validator(OPTIONS).iter_errors(options), key=lambda e: list(map(str, e.path))):
-        problems.add(".".join(["options", *map(str, error.path)]), error.message)
+    _schema_problems(problems, relaxed(OPTIONS), options)
     if problems.found:
         return None, problems.found
     preset = options.pop("preset", None)
     doc = presets.merged(presets.PRESETS.get(preset or ""), options)
+    _schema_problems(problems, OPTIONS, doc)  # what the preset and the admin left out together
+    if problems.found:
+        return None, problems.found
     for key, why in presets.REQUIRED.get(preset or "", {}).items():
         if key not in doc:
             problems.add(f"options.{key}", why)
@@ -125,6 +127,11 @@ def build(settings: PlatformSettings) -> tuple[TrackerMapping | None, list[str]]
         problems.add("base_url", "the tracker's API base URL is required (the webhook only notifies; the API is read)")
     built = _Builder(settings, doc, problems).mapping(preset)
     return (None if problems.found else built), problems.found
+
+
+def _schema_problems(problems: _Problems, schema: Mapping[str, Any], doc: Mapping[str, Any]) -> None:
+    for error in sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(map(str, e.path))):
+        problems.add(".".join(["options", *map(str, error.path)]), error.message)
 
 
 def load(settings: PlatformSettings) -> TrackerMapping:
@@ -166,7 +173,8 @@ class _Builder:
         basic = api.get("basic")
         basic_t = (self._template("options.api.basic.username", basic["username"], "header"),
                    self._template("options.api.basic.password", basic["password"], "header")) if basic else None
-        reads = self._reads(self.required("read") or {})
+        read_doc = self.required("read")
+        reads = self._reads(read_doc) if read_doc is not None else []
         names = [r.name for r in reads]
         facts = {k: self._selector(f"options.facts.{k}", v, names) for k, v in (doc.get("facts") or {}).items()}
         self.required("facts.created_at")

@@ -8,6 +8,7 @@ the tracker holds them now.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -114,11 +115,15 @@ class TicketReader:
             subject=self.fact("subject"))
 
 
+TICKET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#@+-]{0,127}$")
+
+
 def ticket_id_of(value: Any, where: str) -> str:
-    """A ticket id as text: a number or a short token (it goes into URL paths, quoted)."""
+    """A ticket id as text: a number, or a short token of letters, digits and ._:#@+- (it goes
+    into URL paths: no `/`, `%` or spaces, whatever a body says)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise BadInput(f"{where}: the ticket id must be a number or a string, not {type(value).__name__}")
     ticket_id = str(value).strip()
-    if not ticket_id or len(ticket_id) > 128 or not ticket_id.isprintable() or any(c.isspace() for c in ticket_id):
-        raise BadInput(f"{where}: {ticket_id[:40]!r} is not a ticket id")
+    if not TICKET_ID.match(ticket_id):
+        raise BadInput(f"{where}: {ticket_id[:40]!r} is not a ticket id (letters, digits and ._:#@+-, at most 128)")
     return ticket_id

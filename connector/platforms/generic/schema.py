@@ -6,6 +6,8 @@ mapping is built (connector.platforms.generic.mapping), each problem named by it
 """
 from __future__ import annotations
 
+from typing import Any
+
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.ticket import TicketStatus
 
@@ -118,6 +120,18 @@ OPTIONS = _table({
               "description": "the write-back calls, in order; a call whose values did not change is not made"},
 })
 
+
+
+def relaxed(schema: Any) -> Any:
+    """The schema without `required`: what an admin writes may leave to the preset what it
+    gives (the merged mapping is checked against the full schema)."""
+    if isinstance(schema, dict):
+        return {k: relaxed(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [relaxed(v) for v in schema]
+    return schema
+
+
 SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
@@ -125,6 +139,6 @@ SETTINGS_SCHEMA = {
                         "description": "any secrets the api templates name as {credentials.NAME}"},
         "fields": {"type": "object", "additionalProperties": False,
                    "description": "unused: options.write and options.carried name the tracker's fields"},
-        "options": OPTIONS,
+        "options": relaxed(OPTIONS),
     },
 }

@@ -45,8 +45,8 @@ class Scheme:
         """The scheme of a validated `options.signature` table."""
         tolerance = doc.get("tolerance_seconds")
         header, stamp = doc.get("header"), doc.get("timestamp_header")
-        return cls(doc["scheme"], header.lower() if header else None, doc.get("algorithm", "sha256"),
-                   doc.get("encoding", "hex"), doc.get("prefix", ""), stamp.lower() if stamp else None,
+        return cls(doc["scheme"], header, doc.get("algorithm", "sha256"), doc.get("encoding", "hex"),
+                   doc.get("prefix", ""), stamp,
                    Template.parse(doc.get("signed", "{body}")),
                    timedelta(seconds=tolerance) if tolerance is not None else None)
 
@@ -58,11 +58,9 @@ class Scheme:
     def describe(self) -> str:
         """One line for docs and `connector install`."""
         if self.kind == "hmac":
-            stamp = f" + {self.timestamp_header}" if self.timestamp_header else ""
-            fresh = f", within {self.tolerance.total_seconds():g} s" if self.tolerance else ""
-            return (f"{self.header}: {self.prefix}{self.encoding} HMAC-{self.algorithm.upper()} of "
-                    f"{self.signed.text.replace('{timestamp}', '{' + (self.timestamp_header or '') + '}')}"
-                    f"{stamp}{fresh}")
+            signed = self.signed.text.replace("{timestamp}", "{" + (self.timestamp_header or "") + "}")
+            fresh = f", timestamp within {self.tolerance.total_seconds():g} s" if self.tolerance else ""
+            return f"{self.header}: {self.prefix}<{self.encoding} HMAC-{self.algorithm.upper()} of {signed}>{fresh}"
         if self.kind == "header-token":
             return f"the shared secret in {self.header}" + (f" after {self.prefix!r}" if self.prefix else "")
         if self.kind == "url-token":

@@ -85,7 +85,10 @@ class ReadRef:
         match = _READ_REF.match(text) if isinstance(text, str) else None
         if not match:
             raise SourceError(f"{text!r} is not <read name><JSON Pointer> (such as ticket/created_at)")
-        return cls(text, match.group(1), pointer(match.group(2) or ""))
+        try:
+            return cls(text, match.group(1), pointer(match.group(2) or ""))
+        except SourceError as exc:
+            raise SourceError(f"{text!r}: {exc}") from None
 
     def resolve(self, answers: Mapping[str, Any]) -> Any:
         """The value in the answers, or MISSING (also when the read was skipped)."""
@@ -111,7 +114,14 @@ class Selector:
             return cls(ReadRef.parse(spec))
         if not isinstance(spec, Mapping) or "from" not in spec:
             raise SourceError("give <read name><JSON Pointer>, or a table with from, where and value")
-        where = tuple((pointer(k), text(v)) for k, v in (spec.get("where") or {}).items())
+        unknown = sorted(set(spec) - {"from", "where", "value"})
+        if unknown:
+            raise SourceError(f"unknown key(s) {', '.join(unknown)} (a selector has from, where and value)")
+        where_doc = spec.get("where") or {}
+        if not isinstance(where_doc, Mapping) or any(isinstance(v, (dict, list)) or v is None
+                                                     for v in where_doc.values()):
+            raise SourceError("where maps JSON Pointers to plain values (text, numbers, true/false)")
+        where = tuple((pointer(k), text(v)) for k, v in where_doc.items())
         value = pointer(spec["value"]) if "value" in spec else None
         return cls(ReadRef.parse(spec["from"]), where, value, listed=True)
 
