@@ -47,13 +47,15 @@ def test_the_zammad_preset_loads_as_documented(tmp_path):
      "platforms.generic.options.facts.created_at", "is not a JSON Pointer"),
     ('[platforms.generic.options.facts]\nrequester_email = "requester/email"',
      "platforms.generic.options.facts.requester_email", "no read named 'requester'"),
-    ('[platforms.generic.options.read.customer]\npath = "/api/v1/users/{customer_id}"\nwith = {customer_id = "history/x"}',
+    ('[platforms.generic.options.read.customer]\npath = "/api/v1/users/{customer_id}"\n'
+     'with = {customer_id = "history/x"}',
      "platforms.generic.options.read.customer.with.customer_id", "no read named 'history' before it"),
     ('[platforms.generic.options.read.ticket]\npath = "/api/v1/tickets/{ticket}"',
      "platforms.generic.options.read.ticket.path", "unknown value {ticket}"),
     ('[platforms.generic.options.read.ticket]\npath = "/api/v1/tickets/{ticket_id}?key={credentials.api_token}"',
      "platforms.generic.options.read.ticket.path", "never in a URL"),
-    ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/api/v1/tickets/{ticket_id}"\nbody = {sla_tier = "{teir}"}',
+    ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/api/v1/tickets/{ticket_id}"\n'
+     'body = {sla_tier = "{teir}"}',
      "platforms.generic.options.write[0].body.sla_tier", "unknown value {teir}"),
     ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/api/v1/tickets/{ticket_id}"\nbody = {x = "{tier"}',
      "platforms.generic.options.write[0].body.x", "unbalanced '{'"),
@@ -63,7 +65,8 @@ def test_the_zammad_preset_loads_as_documented(tmp_path):
      "platforms.generic.options.write[0].body.t", "tier takes no format"),
     ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/t/{ticket_id}"\nbody = {p = "{topic}"}',
      "platforms.generic.options.write[0].body.p", "unknown value {topic}"),
-    ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/t/{ticket_id}"\nbody = {p = "{params.queue} {tier}"}',
+    ('[[platforms.generic.options.write]]\nmethod = "PUT"\npath = "/t/{ticket_id}"\n'
+     'body = {p = "{params.queue} {tier}"}',
      "platforms.generic.options.write[0].body.p", "needs options.params.queue"),
     ('[[platforms.generic.options.write]]\nmethod = "DELETE"\npath = "/t/{ticket_id}"\nbody = {t = "{tier}"}',
      "platforms.generic.options.write.0.method", "'DELETE' is not one of"),

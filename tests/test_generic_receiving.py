@@ -227,8 +227,8 @@ def test_a_shared_secret_in_the_url(make_app):
 
 @pytest.mark.parametrize("scheme", [
     {"scheme": "hmac", "header": "X-Signature"},
-    {"scheme": "hmac", "header": "X-Sig", "encoding": "base64", "timestamp_header": "X-Ts", "signed": "{body}{timestamp}",
-     "tolerance_seconds": 60},
+    {"scheme": "hmac", "header": "X-Sig", "encoding": "base64", "timestamp_header": "X-Ts",
+     "signed": "{body}{timestamp}", "tolerance_seconds": 60},
     {"scheme": "header-token", "header": "X-Token"},
     {"scheme": "url-token"},
 ])

@@ -40,7 +40,8 @@ def test_moments_take_a_strftime_format_in_the_trackers_zone():
 
 
 def test_path_values_are_quoted():
-    assert Template.parse("/tickets/{ticket_id}/x").render({"ticket_id": "a/b?c"}, in_path=True) == "/tickets/a%2Fb%3Fc/x"
+    path = Template.parse("/tickets/{ticket_id}/x")
+    assert path.render({"ticket_id": "a/b?c"}, in_path=True) == "/tickets/a%2Fb%3Fc/x"
 
 
 @pytest.mark.parametrize("text,message", [

@@ -16,6 +16,7 @@ import pytest
 import responses
 from responses import matchers
 
+from connector.core.errors import PlatformRejected
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
@@ -229,3 +230,31 @@ def test_a_wrong_glpi_user_token_fails_the_event_for_good(glpi_tracker):
         assert worker(glpi_tracker).run_once()
     event = glpi_tracker.store.get(event_id)
     assert event.status == "failed" and "GET /apirest.php/initSession: HTTP 401" in event.last_error
+
+
+def test_an_answer_of_another_shape_fails_the_event_naming_the_option(glpi_tracker):
+    """A tracker that answers what the mapping does not expect is a permanent failure that says
+    which option to look at (not a crash, not a silent wrong ticket)."""
+    adapter = glpi_tracker.adapters["generic"]
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        get(mock, GLPI_BASE, "/apirest.php/initSession", api("glpi_initsession.json"), GLPI_LOGIN)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42", [{"id": 42}], GLPI_AUTH)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42/Ticket_User", [], GLPI_AUTH)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42/PluginFieldsTicketsupportentitlement", [], GLPI_AUTH)
+        with pytest.raises(PlatformRejected, match=r"^platforms.generic.options.facts.created_at: the tracker's "
+                                                   r"answer has no creation time at ticket/date$"):
+            adapter.fetch_ticket("42")
+
+
+def test_garbage_typed_into_the_connectors_own_field_is_overwritten(glpi_tracker):
+    adapter = glpi_tracker.adapters["generic"]
+    ticket = {**api("glpi_ticket_42_written.json"), "time_to_own": "tomorrow-ish"}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        get(mock, GLPI_BASE, "/apirest.php/initSession", api("glpi_initsession.json"), GLPI_LOGIN)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42", ticket, GLPI_AUTH)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42/Ticket_User", api("glpi_ticket_42_ticket_user.json"), GLPI_AUTH)
+        get(mock, GLPI_BASE, "/apirest.php/User/7/UserEmail", api("glpi_user_7_useremail.json"), GLPI_AUTH)
+        get(mock, GLPI_BASE, "/apirest.php/Ticket/42/PluginFieldsTicketsupportentitlement",
+            api("glpi_ticket_42_fields_written.json"), GLPI_AUTH)
+        read = adapter.fetch_ticket("42")
+    assert read.carried.first_response_due is None and read.carried.tier == "warranty"

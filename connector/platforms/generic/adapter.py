@@ -15,7 +15,6 @@ when one of its values changed (a note counts when there is one).
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timezone
 from typing import Any, Sequence
 

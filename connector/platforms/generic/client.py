@@ -60,6 +60,7 @@ class TrackerClient(PlatformClient):
             return self._token
 
     def _login(self) -> str:
+        """A new session token from the login call (PlatformRejected when the answer has none)."""
         spec = self.session_spec
         assert spec is not None
         self._login_client.on_response = self.on_response

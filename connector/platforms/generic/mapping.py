@@ -18,8 +18,15 @@ from connector.core.ticket import TicketStatus
 from connector.platforms.generic import presets
 from connector.platforms.generic.schema import OPTIONS, relaxed
 from connector.platforms.generic.signature import Scheme
-from connector.platforms.generic.sources import BodySource, ReadRef, Selector, SourceError, pointer, text
-from connector.platforms.generic.templates import VALUES, Template, TemplateError, body_templates, check_field, compile_body
+from connector.platforms.generic.sources import BodySource, Selector, SourceError, pointer, text
+from connector.platforms.generic.templates import (
+    VALUES,
+    Template,
+    TemplateError,
+    body_templates,
+    check_field,
+    compile_body,
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,11 @@ class _Problems:
         self.name, self.found = name, []
 
     def add(self, key: str, message: str) -> None:
+        """Record a problem of `key` (under platforms.<name>.)."""
         self.found.append(f"platforms.{self.name}.{key}: {message}")
 
     def parse(self, key: str, parser: Callable[[Any], Any], value: Any) -> Any:
+        """`parser(value)`, or None with its error recorded under `key`."""
         try:
             return parser(value)
         except (SourceError, TemplateError, ValueError, TypeError, KeyError) as exc:
@@ -130,6 +139,7 @@ def build(settings: PlatformSettings) -> tuple[TrackerMapping | None, list[str]]
 
 
 def _schema_problems(problems: _Problems, schema: Mapping[str, Any], doc: Mapping[str, Any]) -> None:
+    """Every way `doc` breaks `schema`, under its key."""
     for error in sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(map(str, e.path))):
         problems.add(".".join(["options", *map(str, error.path)]), error.message)
 
@@ -151,6 +161,7 @@ class _Builder:
         self.credentials = set(settings.credentials)
 
     def required(self, key: str) -> Any:
+        """The merged option at a dotted `key`; a problem when neither preset nor admin gave it."""
         value: Any = self.doc
         for part in key.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
@@ -159,6 +170,7 @@ class _Builder:
         return value
 
     def mapping(self, preset: str | None) -> TrackerMapping | None:
+        """The whole mapping, or None when any part has a problem."""
         doc = self.doc
         zone = self._zone()
         scheme = self._scheme()
@@ -194,6 +206,7 @@ class _Builder:
             tuple(writes), zone, self.params, preset)
 
     def _zone(self) -> ZoneInfo | None:
+        """options.time_zone as a zone."""
         name = self.doc.get("time_zone")
         if name is None:
             return None
@@ -204,6 +217,7 @@ class _Builder:
             return None
 
     def _scheme(self) -> Scheme | None:
+        """options.signature, with what its parts need of each other."""
         doc = self.required("signature")
         if not doc:
             return None
@@ -252,6 +266,7 @@ class _Builder:
         return template
 
     def _session(self, doc: Mapping[str, Any] | None) -> Session | None:
+        """options.api.session (a login call), if any."""
         if not doc:
             return None
         key = "options.api.session"
@@ -261,6 +276,7 @@ class _Builder:
         return Session(doc["method"], path, headers, token)  # type: ignore[arg-type]
 
     def _reads(self, doc: Mapping[str, Any]) -> list[Read]:
+        """options.read, in order: a read may use only the reads before it."""
         reads: list[Read] = []
         if isinstance(doc, Mapping) and not doc:
             self.p.add("options.read", "at least one read is needed (the ticket itself)")
@@ -273,12 +289,14 @@ class _Builder:
         return reads
 
     def _selector(self, key: str, spec: Any, reads: list[str]) -> Selector | None:
+        """A selector into one of `reads`."""
         selector = self.p.parse(key, Selector.parse, spec)
         if selector is not None and selector.ref.read not in reads:
             self.p.add(key, f"no read named {selector.ref.read!r} before it (reads: {', '.join(reads) or 'none'})")
         return selector
 
     def _history(self, doc: Mapping[str, Any] | None, reads: list[str]) -> History | None:
+        """options.status_history, if any."""
         if not doc:
             return None
         key = "options.status_history"
@@ -288,6 +306,8 @@ class _Builder:
         return History(items, at, status)  # type: ignore[arg-type]
 
     def _writes(self, doc: list[Mapping[str, Any]], carried: Mapping[str, Any]) -> list[Call]:
+        """options.write; each value written must be read back (`carried`), else every event
+        would write it again."""
         calls, written = [], set()
         for i, spec in enumerate(doc):
             key = f"options.write[{i}]"

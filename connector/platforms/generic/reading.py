@@ -42,14 +42,20 @@ class TicketReader:
         self.m, self.answers = mapping, answers
 
     def raw(self, group: Mapping[str, Selector], name: str) -> Any:
+        """The value a selector of `group` finds (None when there is no selector or no value)."""
         selector = group.get(name)
         return None if selector is None else selector.first(self.answers)
 
     def when(self, group: Mapping[str, Selector], name: str, key: str) -> datetime | None:
+        """A moment; an unreadable fact is the tracker answering what the mapping does not
+        expect (the event fails, naming the option), but an unreadable value of the connector's
+        own is None: someone typed into its field, and the write-back puts the right one back."""
         value = self.raw(group, name)
         try:
             return moment(value, self.m.zone)
         except ValueError as exc:
+            if group is self.m.carried:
+                return None
             raise PlatformRejected(f"{self.m.key(key)}: {str(value)[:60]!r} is not a time: {exc}") from None
 
     def fact(self, name: str) -> str | None:
@@ -74,6 +80,7 @@ class TicketReader:
         return self.m.statuses[value]
 
     def statuses(self) -> tuple[StatusAt, ...]:
+        """The status changes options.status_history finds (none without it)."""
         history = self.m.history
         if history is None:
             return ()
@@ -89,6 +96,7 @@ class TicketReader:
         return tuple(found)
 
     def ticket(self, ticket_id: str) -> Ticket:
+        """The domain ticket."""
         created_at = self.when(self.m.facts, "created_at", "facts.created_at")
         if created_at is None:
             raise PlatformRejected(f"{self.m.key('facts.created_at')}: the tracker's answer has no creation "

@@ -14,7 +14,8 @@ from connector.core.ticket import TicketStatus
 STATUSES = [s.value for s in TicketStatus]
 SCALAR = {"type": ["string", "integer", "boolean"]}
 TEMPLATE = {"type": "string", "description": "text with {placeholders}"}
-PATH = {"type": "string", "pattern": "^/", "description": "a path template under base_url, e.g. /api/v1/tickets/{ticket_id}"}
+PATH = {"type": "string", "pattern": "^/",
+        "description": "a path template under base_url, e.g. /api/v1/tickets/{ticket_id}"}
 HEADER_NAME = {"type": "string", "pattern": "^[A-Za-z0-9-]+$"}
 SOURCE = {"type": "string", "minLength": 1,
           "description": "a JSON Pointer into the webhook body (/ticket/id) or header:<Name>"}
@@ -25,6 +26,7 @@ HEADERS = {"type": "object", "propertyNames": HEADER_NAME, "additionalProperties
 
 
 def _table(properties: dict, required: tuple[str, ...] = (), description: str = "") -> dict:
+    """A closed table: unknown keys are errors naming themselves."""
     doc = {"type": "object", "additionalProperties": False, "properties": properties}
     if required:
         doc["required"] = list(required)
@@ -34,6 +36,7 @@ def _table(properties: dict, required: tuple[str, ...] = (), description: str = 
 
 
 def _value_map(allowed: tuple[str, ...] | None) -> dict:
+    """A map of tracker values to the connector's (`allowed`: its only values)."""
     return {"type": "object", "additionalProperties": {"enum": list(allowed)} if allowed else {"type": "string"}}
 
 

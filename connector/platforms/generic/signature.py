@@ -101,6 +101,7 @@ class Scheme:
         return None
 
     def _stamp(self, delivery: Delivery) -> str | None:
+        """The timestamp header's value, when the scheme signs one."""
         if not self.timestamp_header:
             return None
         stamp = delivery.header(self.timestamp_header)
@@ -134,6 +135,7 @@ class Scheme:
 
 
 def _same(offered: str | None, secret: str, missing: str, wrong: str) -> None:
+    """A shared token, compared in constant time."""
     if not offered:
         raise Unauthorized(missing)
     if not hmac.compare_digest(offered.encode("utf-8"), secret.encode("utf-8")):
