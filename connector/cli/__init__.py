@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kb": ("connector.cli.kb", "Closed knowledge-base access: sync and audit."),
     "recompute": ("connector.cli.recompute", "Recompute tickets' tier and due dates from their platform."),
     "replay": ("connector.cli.serve", "Run dead-lettered events again."),
+    "report": ("connector.cli.report", "SLA report of a customer's tickets for a period (CSV, JSON, HTML, PDF)."),
     "send-test-event": ("connector.cli.platform", "Send a signed test event to a running connector."),
     "serve": ("connector.cli.serve", "Run webhooks, workers and the scheduler in one process."),
     "worker": ("connector.cli.serve", "Run workers only (scale-out against PostgreSQL)."),
