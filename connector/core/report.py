@@ -39,19 +39,18 @@ def outcome(target: timedelta | None, due: datetime | None, given: datetime | No
     return OPEN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportLine:
-    """A ticket of the report and its two outcomes."""
+    """A ticket of the report, its two outcomes, and the working hours to its first response
+    (None until given)."""
 
     entry: LedgerEntry
     first_response: str
     resolution: str
+    first_response_hours: float | None
 
-    @property
-    def first_response_hours(self) -> float | None:
-        """Working hours from creation to the first response, once given."""
-        e = self.entry
-        return None if e.first_response_at is None else e.first_response_elapsed / timedelta(hours=1)
+
+HOUR = timedelta(hours=1)
 
 
 def report_line(entry: LedgerEntry, now: datetime) -> ReportLine:
@@ -59,7 +58,8 @@ def report_line(entry: LedgerEntry, now: datetime) -> ReportLine:
     e = entry
     return ReportLine(e, outcome(e.first_response_target, e.first_response_due, e.first_response_at,
                                  e.first_response_breached_at, now),
-                      outcome(e.resolution_target, e.resolution_due, e.resolved_at, e.resolution_breached_at, now))
+                      outcome(e.resolution_target, e.resolution_due, e.resolved_at, e.resolution_breached_at, now),
+                      None if e.first_response_at is None else e.first_response_elapsed / HOUR)
 
 
 @dataclass
@@ -118,7 +118,10 @@ class Summary:
         self.total.add(line)
         for groups, key in ((self.by_request_type, e.request_type), (self.by_tier, e.tier),
                             (self.by_product, e.product or "-")):
-            groups.setdefault(key, Tally()).add(line)
+            tally = groups.get(key)
+            if tally is None:
+                tally = groups[key] = Tally()
+            tally.add(line)
 
     def groups(self) -> list[tuple[str, dict[str, Tally]]]:
         """The three groupings with their titles, each sorted by key."""
@@ -199,7 +202,8 @@ def period_bounds(start: date, end: date, zone: Any) -> tuple[datetime, datetime
 
 def build_report(entries: Iterable[LedgerEntry], customer_id: str | None, customer_name: str | None,
                  start: date, end: date, now: datetime, zone: Any) -> Report:
-    """The report of the entries (those of the period), as of `now`."""
+    """The report of the entries (those of the period), as of `now`; `zone` (any tzinfo) is the
+    vendor's, for days and the moments shown."""
     lines = [report_line(e, now) for e in entries]
     summary = Summary()
     per_customer: dict[str, tuple[str, Tally]] = {}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
 from connector.core.errors import BadInput
-from connector.core.report import METRICS, Report, ReportLine, Tally
+from connector.core.report import HOUR, METRICS, Report, ReportLine, Tally
 from connector.reports import TEMPLATES
 from connector.reports.chart import svg_chart
 
@@ -23,29 +23,47 @@ CUSTOMER_FIELDS = ("customer", "name", "tickets", "first_response_met", "first_r
 # values from a platform or the registry: a spreadsheet must not take them for formulas
 FROM_OUTSIDE = frozenset({"platform", "ticket", "requester", "customer", "product", "request_type", "contract",
                           "flags", "name"})
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset("=+-@\t\r")
 
 
 def spreadsheet_safe(value: str) -> str:
     """The value, with a leading apostrophe when a spreadsheet would read it as a formula (the
     literal "-", an outcome without a target, stays as it is)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) and value != "-" else value
+    return "'" + value if value[:1] in FORMULA_FIRST and value != "-" else value
+
+
+def _moment(zone: Any, absent: str | None = None) -> Callable[[datetime | None], str | None]:
+    """ISO 8601 in `zone` to whole seconds; `absent` for an absent moment."""
+    def moment(value: datetime | None) -> str | None:
+        return absent if value is None else value.astimezone(zone).isoformat(timespec="seconds")
+    return moment
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _ticket_values(line: ReportLine, moment: Callable[[datetime | None], str | None],
+                   safe: Callable[[str], str] = _same, flags: Callable[[tuple], Any] = list,
+                   hours: Callable[[float], Any] = lambda h: round(h, 2)) -> tuple:
+    """The values of TICKET_FIELDS, in order; `safe` applied to those from a platform or the
+    registry, `flags` to the flag codes, `hours` to the paused hours (one pass per row: a report
+    may have 100,000)."""
+    e = line.entry
+    return (safe(e.platform), safe(e.ticket_id), moment(e.created_at), safe(e.requester_email or ""),
+            safe(e.customer_id or ""), safe(e.product or ""), safe(e.request_type), e.tier, safe(e.contract or ""),
+            moment(e.first_response_due), moment(e.first_response_at), line.first_response,
+            moment(e.resolution_due), moment(e.resolved_at), line.resolution,
+            hours(e.resolution_paused / HOUR), flags(e.flags))
 
 
 def ticket_fields(line: ReportLine, zone: Any) -> dict[str, Any]:
     """A ticket's report fields (moments ISO 8601 in the vendor's zone, whole seconds; None if absent)."""
-    e = line.entry
+    return dict(zip(TICKET_FIELDS, _ticket_values(line, _moment(zone))))
 
-    def moment(value: datetime | None) -> str | None:
-        return None if value is None else value.astimezone(zone).isoformat(timespec="seconds")
 
-    return {"platform": e.platform, "ticket": e.ticket_id, "created_at": moment(e.created_at),
-            "requester": e.requester_email or "", "customer": e.customer_id or "", "product": e.product or "",
-            "request_type": e.request_type, "tier": e.tier, "contract": e.contract or "",
-            "first_response_due": moment(e.first_response_due), "first_response_at": moment(e.first_response_at),
-            "first_response": line.first_response, "resolution_due": moment(e.resolution_due),
-            "resolved_at": moment(e.resolved_at), "resolution": line.resolution,
-            "paused_hours": round(e.resolution_paused / timedelta(hours=1), 2), "flags": list(e.flags)}
+def _csv_flags(flags: tuple[str, ...]) -> str:
+    return spreadsheet_safe(";".join(flags))
 
 
 def customer_fields(customer_id: str, name: str, tally: Tally) -> dict[str, Any]:
@@ -81,7 +99,9 @@ def to_csv(report: Report) -> bytes:
         writer.writerows([_cell(k, row[k]) for k in CUSTOMER_FIELDS] for row in rows)
     else:
         writer.writerow(TICKET_FIELDS)
-        writer.writerows([_cell(k, v) for k, v in ticket_fields(line, report.zone).items()] for line in report.lines)
+        moment = _moment(report.zone, "")
+        writer.writerows(_ticket_values(line, moment, spreadsheet_safe, _csv_flags, "{:.2f}".format)
+                         for line in report.lines)
     return out.getvalue().encode("utf-8")
 
 
