@@ -119,14 +119,15 @@ class Connector:
     def scheduler(self, clock: Callable[[], datetime] = utcnow, alert_job: Callable[[], Any] | None = None,
                   kb_sync: Callable[[], Any] | None = None) -> Scheduler:
         """The scheduler of the config: the alert job (when alerts are enabled) and the daily KB
-        sync (when the config manages KB access). Jobs may be injected (tests)."""
+        sync (when the config manages KB access, or a platform keeps a mailing tag). Jobs may be
+        injected (tests)."""
         config, zone = self.config, self.rules.vendor_calendar.zone
         scheduler = Scheduler(self.clocks, (), clock, zone=zone)
         stopping = scheduler.stopping_flag
         if config.alerts.get("enabled", True):
             every = timedelta(seconds=float(config.alerts.get("every_seconds", 60)))
             scheduler.add(Job(ALERTS, alert_job or self.alert_job(clock, stopping).run, every=every))
-        if config.access.get("kb", True):
+        if config.access.get("kb", True) or any("mailing" in a.supports for a in self.adapters.values()):
             at = parse_hhmm(config.access.get("sync_at", "03:00"))
             scheduler.add(Job(KB_SYNC, kb_sync or self.kb_sync_job(stopping), at=at, zone=zone))
         return scheduler

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.kb_access import AccessChange, Desired, kb_access
 from connector.core.policy import Policy
-from connector.core.registry import Customer, CustomerFacts, Purchase
+from connector.core.registry import Customer, CustomerFacts, License, Purchase
 from connector.registry.records import to_contract
 from connector.storage import tables as t
 from connector.storage.moments import utc
@@ -38,11 +38,14 @@ access_audit = sa.Table(
 )
 
 
-def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
-    """Every registry contact's desired KB access on `day` (the customer's access). Four
-    whole-table reads, then the core rule once per customer that has contacts."""
+def whole_registry(engine: Engine, licenses: bool = False) -> tuple[list[tuple[str, str, str | None]],
+                                                                  dict[str, CustomerFacts]]:
+    """Every contact (e-mail, customer id, name) and the facts of every customer that has one: a
+    few whole-table reads, for rules applied to the whole registry at once (KB access, the
+    information mailing). Licenses only when asked for."""
     purchases: dict[str, list[Purchase]] = defaultdict(list)
     contracts: dict[str, list] = defaultdict(list)
+    held: dict[str, list[License]] = defaultdict(list)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
         for cid, product, kind, bought in conn.execute(
@@ -51,16 +54,24 @@ def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
             purchases[cid].append(Purchase(product, kind, bought))
         for row in conn.execute(sa.select(t.contracts)).mappings():
             contracts[row["customer_id"]].append(to_contract(contract_record(row)))
-        contacts = conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id)).all()
-    access = {}
-    desired = []
-    for email, cid in contacts:
-        if cid not in access:
-            facts = CustomerFacts(Customer(cid, names.get(cid, cid)), (), tuple(purchases.get(cid, ())),
-                                  tuple(contracts.get(cid, ())))
-            access[cid] = kb_access(facts, day, policy)
-        desired.append(Desired(email, cid, access[cid]))
-    return desired
+        if licenses:
+            for cid, product, since in conn.execute(sa.select(t.licenses.c.customer_id, t.licenses.c.product_code,
+                                                              t.licenses.c.since)):
+                held[cid].append(License(product, since))
+        contacts = [(e, c, n) for e, c, n in conn.execute(
+            sa.select(t.contacts.c.email, t.contacts.c.customer_id, t.contacts.c.name))]
+    facts = {cid: CustomerFacts(Customer(cid, names.get(cid, cid)), tuple(held.get(cid, ())),
+                                tuple(purchases.get(cid, ())), tuple(contracts.get(cid, ())))
+             for cid in {c for _e, c, _n in contacts}}
+    return contacts, facts
+
+
+def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
+    """Every registry contact's desired KB access on `day` (the customer's): the whole registry
+    read once, then the core rule once per customer that has contacts."""
+    contacts, facts = whole_registry(engine)
+    access = {cid: kb_access(f, day, policy) for cid, f in facts.items()}
+    return [Desired(email, cid, access[cid]) for email, cid, _name in contacts]
 
 
 def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:
