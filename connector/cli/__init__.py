@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+DATABASE_HELP = ("Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
+                 " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db.")
+
+
 def short_help(name: str) -> str:
     """A command's one-line help (for its decorator, so the listing and the command agree)."""
     return COMMANDS[name][1]

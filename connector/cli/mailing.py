@@ -8,14 +8,10 @@ import json
 
 import click
 
-from connector.cli import short_help
-from connector.cli.kb import echo_report
-from connector.cli.registry import DATABASE_HELP
-from connector.cli.report import CONFIG_HELP, write_output
-from connector.composition import compose, configuration
+from connector.cli import DATABASE_HELP, short_help
+from connector.cli.report import CONFIG_HELP, report_config, write_output
 from connector.config.rules import rulebook
 from connector.core.errors import BadInput
-from connector.kb.sync import MAILING, sync_platform
 from connector.reports.formats import spreadsheet_safe
 from connector.reports.service import parse_day
 from connector.storage import open_database
@@ -44,6 +40,10 @@ def to_csv(subscribers: list[Subscriber]) -> bytes:
 
 def _sync(config_path: str | None, platform: str | None, dry_run: bool) -> None:
     """Keep the mailing tag on each platform that has one (as `connector kb sync` keeps the KB tag)."""
+    from connector.cli.kb import echo_report  # the platforms and services load only for a sync
+    from connector.composition import compose, configuration
+    from connector.kb.sync import MAILING, sync_platform
+
     runtime = compose(configuration(config_path))
     try:
         names = [n for n, a in sorted(runtime.adapters.items()) if "mailing" in a.supports]
@@ -96,7 +96,7 @@ def mailing_list_command(product: str | None, at_text: str | None, fmt: str, out
         return
     if platform or dry_run:
         raise BadInput("--platform and --dry-run go with --sync")
-    config = configuration(config_path)
+    config = report_config(config_path)
     rules = rulebook(config.policy)
     day = parse_day(at_text, "--at") if at_text else rules.today(utcnow())
     engine = open_database(url or config.database_url)
