@@ -80,8 +80,8 @@ def test_the_rule_takes_warranties_and_contracts_running_that_day():
                           (Purchase("KOMPAS", "product", date(2026, 3, 15)),),
                           (Contract("K", "dealer", date(2026, 1, 1), date(2026, 12, 31), None, sla),))
     sub = information_support(facts, DAY, policy)
-    # the warranty (up to 2027-03-14, as coverage counts it) outlasts the contract: until is its last day
-    assert (sub.tier, sub.products, sub.until) == (Tier.INDIVIDUAL, ("KOMPAS", "VERT"), date(2027, 3, 14))
+    # the warranty (bought 2026-03-15: up to 2027-03-15 inclusive) outlasts the contract: until is its last day
+    assert (sub.tier, sub.products, sub.until) == (Tier.INDIVIDUAL, ("KOMPAS", "VERT"), date(2027, 3, 15))
     assert information_support(facts, date(2028, 1, 1), policy) is None
     only_license = CustomerFacts(Customer("B", "B"), (License("VERT", date(2020, 1, 1)),))
     assert information_support(only_license, DAY, policy) is None  # basic support has no mailing
@@ -92,10 +92,10 @@ def test_the_list_as_csv(runner, db):
     assert done.exit_code == 0, done.stderr
     assert done.stdout_bytes.decode("utf-8").split("\r\n") == [
         "email,name,customer,products,tier,until",
-        "both@both.ru,,C-BOTH,PILOT;VERT,individual,2027-09-30",  # VERT's warranty outlasts contract B-1
+        "both@both.ru,,C-BOTH,PILOT;VERT,individual,2027-10-01",  # VERT's warranty outlasts contract B-1
         "k@k.ru,'=Kira,C-K,PILOT;VERT,individual,2026-12-31",  # "*": the licensed products; name made safe
-        "w1@w.ru,Wera,C-W,KOMPAS,warranty,2027-03-14",
-        "w2@w.ru,,C-W,KOMPAS,warranty,2027-03-14",
+        "w1@w.ru,Wera,C-W,KOMPAS,warranty,2027-03-15",
+        "w2@w.ru,,C-W,KOMPAS,warranty,2027-03-15",
         "",
     ]
 
@@ -107,7 +107,7 @@ def test_filters_by_product_and_day(runner, db):
     assert (doc["at"], doc["product"]) == ("2026-12-01", "KOMPAS")
     assert [c["email"] for c in doc["contacts"]] == ["w1@w.ru", "w2@w.ru"]
     assert doc["contacts"][0] == {"email": "w1@w.ru", "name": "Wera", "customer": "C-W", "products": ["KOMPAS"],
-                                  "tier": "warranty", "until": "2027-03-14"}
+                                  "tier": "warranty", "until": "2027-03-15"}
     june = runner.invoke(cli, ["mailing-list", "--at", "2026-06-30", "--database", db, "--format", "json"])
     assert "x@x.ru" in [c["email"] for c in json.loads(june.stdout)["contacts"]]  # its contract's last day
     july = runner.invoke(cli, ["mailing-list", "--at", "2026-07-01", "--database", db, "--format", "json"])

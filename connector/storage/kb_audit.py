@@ -1,8 +1,6 @@
-"""KB access in the database: the registry read whole for a sync (every contact's desired
-access), one customer's for a ticket, and the audit of every grant, revoke and registration."""
+"""The audit of every closed-KB grant and revoke and every portal registration (append-only)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
@@ -10,13 +8,8 @@ from typing import Iterable, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.core.kb_access import AccessChange, Desired, kb_access
-from connector.core.policy import Policy
-from connector.core.registry import Customer, CustomerFacts, License, Purchase
-from connector.registry.records import to_contract
-from connector.storage import tables as t
+from connector.core.kb_access import AccessChange
 from connector.storage.moments import utc
-from connector.storage.registry import contract_record
 from connector.storage.tables import metadata
 
 access_audit = sa.Table(
@@ -36,52 +29,6 @@ access_audit = sa.Table(
     sa.Column("run_id", sa.String(64)),
     sa.Column("lever", sa.String(16), nullable=False, server_default="kb"),  # kb, or mailing (the mailing tag)
 )
-
-
-def whole_registry(engine: Engine, licenses: bool = False) -> tuple[list[tuple[str, str, str | None]],
-                                                                  dict[str, CustomerFacts]]:
-    """Every contact (e-mail, customer id, name) and the facts of every customer that has one: a
-    few whole-table reads, for rules applied to the whole registry at once (KB access, the
-    information mailing). Licenses only when asked for."""
-    purchases: dict[str, list[Purchase]] = defaultdict(list)
-    contracts: dict[str, list] = defaultdict(list)
-    held: dict[str, list[License]] = defaultdict(list)
-    with engine.connect() as conn:
-        names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
-        for cid, product, kind, bought in conn.execute(
-                sa.select(t.purchases.c.customer_id, t.purchases.c.product_code, t.purchases.c.kind,
-                          t.purchases.c.date)):
-            purchases[cid].append(Purchase(product, kind, bought))
-        for row in conn.execute(sa.select(t.contracts)).mappings():
-            contracts[row["customer_id"]].append(to_contract(contract_record(row)))
-        if licenses:
-            for cid, product, since in conn.execute(sa.select(t.licenses.c.customer_id, t.licenses.c.product_code,
-                                                              t.licenses.c.since)):
-                held[cid].append(License(product, since))
-        contacts = [(e, c, n) for e, c, n in conn.execute(
-            sa.select(t.contacts.c.email, t.contacts.c.customer_id, t.contacts.c.name))]
-    facts = {cid: CustomerFacts(Customer(cid, names.get(cid, cid)), tuple(held.get(cid, ())),
-                                tuple(purchases.get(cid, ())), tuple(contracts.get(cid, ())))
-             for cid in {c for _e, c, _n in contacts}}
-    return contacts, facts
-
-
-def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
-    """Every registry contact's desired KB access on `day` (the customer's): the whole registry
-    read once, then the core rule once per customer that has contacts."""
-    contacts, facts = whole_registry(engine)
-    access = {cid: kb_access(f, day, policy) for cid, f in facts.items()}
-    return [Desired(email, cid, access[cid]) for email, cid, _name in contacts]
-
-
-def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:
-    """The contact's name in the registry and the customer's organisation id on `platform`."""
-    with engine.connect() as conn:
-        name = conn.execute(sa.select(t.contacts.c.name).where(t.contacts.c.email == email.strip().lower())).scalar()
-        org = conn.execute(sa.select(t.customer_platform_ids.c.org_id).where(
-            t.customer_platform_ids.c.customer_id == customer_id,
-            t.customer_platform_ids.c.platform == platform).limit(1)).scalar()
-    return name, org
 
 
 @dataclass(frozen=True)
@@ -135,6 +82,16 @@ class AccessAudit:
                  .order_by(a.id.desc()).limit(1))
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
+
+    def failed_last(self, platform: str, action: str) -> list[AuditEntry]:
+        """Per e-mail, the latest `action` on `platform` when it failed (what is still to do)."""
+        a = access_audit.c
+        latest = (sa.select(a.email, sa.func.max(a.id).label("last")).where(a.platform == platform, a.action == action)
+                  .group_by(a.email).subquery())
+        query = (sa.select(access_audit).join(latest, a.id == latest.c.last).where(a.result == "failed")
+                 .order_by(a.id))
+        with self.engine.connect() as conn:
+            return [AuditEntry(**{**row, "at": utc(row["at"])}) for row in conn.execute(query).mappings()]
 
     def entries(self, customer: str | None = None, since: datetime | None = None, email: str | None = None,
                 platform: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:

@@ -1,4 +1,4 @@
-"""The ticket ledger in the database (table as migration 0004 creates it): one upsert per processed
+"""The ticket ledger in the database (table as migration 0005 creates it): one upsert per processed
 ticket, the rows of a customer's period for reports (read fast: 100,000 rows in well under a
 second on SQLite), the latest processed tickets and the customers with tickets, for the status page."""
 from __future__ import annotations

@@ -14,7 +14,7 @@ from connector.core.kb_access import Desired
 from connector.core.mailing import Subscription, information_support, no_subscription
 from connector.core.policy import Policy
 from connector.storage import tables as t
-from connector.storage.kb_audit import whole_registry
+from connector.storage.people import people_and_facts
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def mailing_list(engine: Engine, day: date, policy: Policy, product: str | None 
         with engine.connect() as conn:
             if conn.execute(sa.select(t.products.c.code).where(t.products.c.code == product)).first() is None:
                 raise BadInput(f"unknown product {product!r}: not in the registry")
-    contacts, facts = whole_registry(engine, licenses=True)
+    contacts, facts = people_and_facts(engine, staff=False, licenses=True)
     subscriptions = {cid: information_support(f, day, policy) for cid, f in facts.items()}
     found = [Subscriber(email, name, cid, sub) for email, cid, name in contacts
              if (sub := subscriptions[cid]) is not None and (product is None or product in sub.products)]
@@ -42,8 +42,9 @@ def mailing_list(engine: Engine, day: date, policy: Policy, product: str | None 
 
 
 def desired_mailing(engine: Engine, day: date, policy: Policy) -> list[Desired]:
-    """Every registry contact's desired mailing tag on `day` (held while on the list), for a sync."""
-    contacts, facts = whole_registry(engine, licenses=True)
+    """Every registry contact's desired mailing tag on `day` (held while on the list), for a sync;
+    the staff seen on tickets are not registered contacts: the tag is not theirs."""
+    contacts, facts = people_and_facts(engine, staff=False, licenses=True)
     wanted = {}
     for cid, f in facts.items():
         sub = information_support(f, day, policy)

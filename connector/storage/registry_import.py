@@ -22,7 +22,7 @@ from connector.storage.moments import utc, utcnow
 from connector.storage.registry import delete_records, read_records, write_records
 from connector.storage.tables import metadata
 
-# every import that changed the database (migration 0004): when, from where, what it did
+# every import that changed the database (migration 0005): when, from where, what it did
 registry_imports = sa.Table(
     "registry_imports", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

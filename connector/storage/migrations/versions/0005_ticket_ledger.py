@@ -2,15 +2,15 @@
 registry's import log, which lever an access-audit entry is of (the KB or the mailing tag), and
 an index to read the latest alerts fired.
 
-Revision ID: 0004_ticket_ledger
-Revises: 0003_access_alerts
+Revision ID: 0005_ticket_ledger
+Revises: 0004_customer_staff
 Create Date: 2026-11-25
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0004_ticket_ledger"
-down_revision = "0003_access_alerts"
+revision = "0005_ticket_ledger"
+down_revision = "0004_customer_staff"
 branch_labels = None
 depends_on = None
 
