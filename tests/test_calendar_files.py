@@ -71,3 +71,30 @@ def test_schema_violations_list_every_problem():
         build_calendar({"zone": "UTC", "hours": ["9-17"], "weekdays": ["monday"], "extra": 1})
     text = str(caught.value)
     assert "/hours" in text and "/weekdays/0" in text and "extra" in text
+
+
+def test_ics_exdate_excludes_an_occurrence_and_timed_events_count_in_the_calendars_zone(tmp_path):
+    """recurring-ical-events expands RRULE minus EXDATE; a timed event written in UTC covers the
+    local dates of the calendar's zone (Berlin: Friday, not Thursday)."""
+    from datetime import date
+
+    from connector.config.ics import ics_days_off
+
+    berlin = ics_days_off(FIXTURES / "exdate-and-timed.ics", pytz.timezone("Europe/Berlin"))
+    assert {d for d in berlin if d.year == 2026 and d.month <= 4} == {
+        date(2026, 1, 5), date(2026, 3, 5), date(2026, 4, 5)}  # February's is excluded, COUNT=4 ends in April
+    assert date(2026, 11, 27) in berlin and date(2026, 11, 26) not in berlin
+    moscow = ics_days_off(FIXTURES / "exdate-and-timed.ics", pytz.timezone("Europe/Moscow"))
+    assert {date(2026, 11, 27), date(2026, 11, 28)} <= moscow  # 02:00 Friday to 02:00 Saturday there
+
+
+def test_the_holidays_snapshot_is_what_the_installed_package_says():
+    """The snapshot spares `connector due` the package's import; it must not drift from it
+    (python -m connector.config.holidays_source rewrites it after a package upgrade)."""
+    import json
+    from importlib import resources
+
+    from connector.config.holidays_source import SNAPSHOT, snapshot_document
+
+    shipped = json.loads((resources.files("connector") / "data" / SNAPSHOT).read_text(encoding="utf-8"))
+    assert shipped["years"] == snapshot_document()["years"]

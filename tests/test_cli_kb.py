@@ -152,3 +152,18 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
     assert sorted((e["action"], e["email"], e["result"]) for e in entries) == [
         ("grant", "ann@alpha.ru", "done"), ("grant", "dina@delta.ru", "done"),
         ("grant", "gleb@gamma.example", "done"), ("revoke", "bob@beta.ru", "done")]
+
+
+def test_an_unreachable_platform_is_exit_1_saying_so_once_per_attempt(runner, zendesk_config, monkeypatch):
+    """The documented exit code for a platform failure is 1 (it was 2, after two minutes of
+    retries whose lines named the request twice)."""
+    from connector.platforms.zendesk import ZendeskAdapter
+
+    waits = []
+    monkeypatch.setattr(ZendeskAdapter, "sleep", staticmethod(waits.append))  # the retries' waits, not slept
+    config = open(zendesk_config).read().replace("https://acme-support.zendesk.com", "http://127.0.0.1:9")
+    open(zendesk_config, "w").write(config)
+    result = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config])
+    assert result.exit_code == 1, result.output
+    assert "cannot read who holds it on Zendesk" in result.stdout and "cannot reach 127.0.0.1:9" in result.stdout
+    assert "nothing was changed" in result.stdout and len(waits) == 7  # 8 attempts, the retries visible

@@ -26,7 +26,7 @@ def free_port() -> int:
 def config(tmp_path, database_url):
     port = free_port()
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "{database_url}"\n[server]\nport = {port}\n[worker]\nthreads = 0\n'
+    path.write_text(f'database_url = "{database_url}"\n[server]\nport = {port}\n'
                     f'[platforms.zendesk]\nbase_url = "https://acme.zendesk.com"\nwebhook_secret_env = "TEST_ZD_SECRET"\n'
                     f'[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n')
     return path, port
@@ -35,7 +35,7 @@ def config(tmp_path, database_url):
 def test_serve_accepts_a_signed_test_event_and_stops_on_sigterm(config, runner, monkeypatch):
     path, port = config
     env = {**os.environ, "TEST_ZD_SECRET": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path)],
+    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
                               stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 30

@@ -31,7 +31,8 @@ def test_secrets_come_from_environment_and_files(tmp_path, monkeypatch):
     (tmp_path / "secret.txt").write_text("a-very-long-webhook-secret\n")
     config = load_config(write(tmp_path, GOOD))
     zendesk = config.platforms["zendesk"]
-    assert config.database_url == "sqlite:///x.db" and config.worker["threads"] == 3
+    # a relative SQLite path is relative to the config file, not to where the command runs
+    assert config.database_url == f"sqlite:///{tmp_path / 'x.db'}" and config.worker["threads"] == 3
     assert zendesk.webhook_secret == "a-very-long-webhook-secret"
     assert zendesk.credentials == {"email": "agent@acme.example", "api_token": "tok-123"}
     assert zendesk.fields == {"tier": "360001"} and zendesk.dry_run is False

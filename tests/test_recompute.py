@@ -77,8 +77,8 @@ def test_a_transient_failure_exits_1_after_the_others(fake, runner, monkeypatch)
     (["jira:1"], "platform 'jira' is not configured (configured: fake)"),
     (["fake:"], "no ticket id"),
     (["fake:1", "--platform", "zendesk"], "platform 'zendesk' is not configured"),
-    ([], "give TICKETs or --all-open"),
-    (["fake:1", "--all-open"], "give TICKETs or --all-open"),
+    ([], "give the TICKETs to recompute (PLATFORM:ID), or --all-open"),
+    (["fake:1", "--all-open"], "give TICKETs or --all-open, not both"),
 ])
 def test_bad_input_is_exit_2_before_any_work(fake, runner, args, message):
     result = runner.invoke(cli, ["recompute", *args])

@@ -198,8 +198,8 @@ def test_the_command_finds_the_database_through_the_config(runner, cli_db, tmp_p
     (["--customer", "C-AL", "--from", "2026-02-09", "--to", "2026-02-08"], "--from 2026-02-09 is after --to 2026-02-08"),
     (["--customer", "C-AL", "--from", "2026-02-30"], "--from '2026-02-30' is not a date"),
     (["--customer", "C-AL", "--to", "08.02.2026"], "--to '08.02.2026' is not a date"),
-    (["--all", "--customer", "C-AL"], "give --customer ID or --all"),
-    ([], "give --customer ID or --all"),
+    (["--all", "--customer", "C-AL"], "give --customer ID or --all, not both"),
+    ([], "give --customer ID (the registry's customer id), or --all"),
 ])
 def test_bad_input_is_an_error_and_exit_2(runner, cli_db, args, message):
     from connector.cli import cli

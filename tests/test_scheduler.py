@@ -209,9 +209,9 @@ def test_serve_starts_the_scheduler_and_stops_it_promptly(tmp_path):
 
     port = free_port()
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[server]\nport = {port}\n[worker]\nthreads = 0\n'
+    path.write_text(f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[server]\nport = {port}\n'
                     '[alerts]\nevery_seconds = 5\n[access]\nsync_at = "02:15"\n')
-    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path)],
+    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
                               stderr=subprocess.PIPE, text=True)
     try:
         line = server.stderr.readline()

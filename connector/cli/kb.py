@@ -8,6 +8,7 @@ import click
 from connector.cli import short_help
 from connector.cli.entitlement import parse_moment
 from connector.composition import compose, configuration
+from connector.config.settings import database_url_only
 from connector.core.errors import BadInput
 from connector.kb.sync import SyncReport, sync_platform
 from connector.storage import open_database
@@ -92,7 +93,7 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
     """List every recorded grant, revoke and portal registration, oldest first: when, platform,
     who (customer), what, result, why, and the access period."""
     since = parse_moment(since_text, "--since") if since_text is not None else None
-    engine = open_database(configuration(config_path).database_url)
+    engine = open_database(database_url_only(config_path))
     count = 0
     try:
         for entry in AccessAudit(engine).entries(customer, since, email, platform, limit):

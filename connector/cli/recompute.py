@@ -76,8 +76,10 @@ def recompute(tickets: tuple[str, ...], all_open: bool, platform: str | None, dr
     processed), or for an unknown ticket (the others are still processed); 1 when a ticket
     failed for a transient reason (platform unreachable, rate limited: run it again).
     """
-    if bool(tickets) == all_open:
-        raise click.UsageError("give TICKETs or --all-open (not both)")
+    if tickets and all_open:
+        raise click.UsageError("give TICKETs or --all-open, not both")
+    if not tickets and not all_open:
+        raise click.UsageError("give the TICKETs to recompute (PLATFORM:ID), or --all-open")
     config = configuration(config_path)
     configured = sorted(config.platforms)
     if platform is not None and platform not in configured:

@@ -8,7 +8,6 @@ from connector.storage import database_url, open_database, shown
 from connector.storage.registry_import import import_registry
 
 
-
 @click.command("import", short_help=short_help("import"))
 @click.argument("path", type=click.Path(exists=True, readable=True))
 @click.option("--replace", is_flag=True,

@@ -60,8 +60,10 @@ def report(customer_id: str | None, every: bool, start_text: str, end_text: str,
       connector report --customer C-17 --from 2026-01-01 --to 2026-03-31 --format pdf --output q1.pdf
       connector report --all --from 2026-01-01 --to 2026-01-31 --format json
     """
-    if every == (customer_id is not None):
-        raise BadInput("give --customer ID or --all (not both)")
+    if every and customer_id is not None:
+        raise BadInput("give --customer ID or --all, not both")
+    if not every and customer_id is None:
+        raise BadInput("give --customer ID (the registry's customer id), or --all for every customer")
     start, end = parse_day(start_text, "--from"), parse_day(end_text, "--to")
     config = report_config(config_path)
     engine = open_database(url or config.database_url)

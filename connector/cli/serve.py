@@ -11,14 +11,25 @@ import click
 import waitress
 
 from connector.cli import short_help
-from connector.composition import compose, configuration
+from connector.composition import Connector, compose, configuration
+from connector.config.settings import database_url_only
 from connector.core.errors import BadInput
-from connector.storage import open_database
+from connector.storage import open_database, shown
 from connector.storage.events import EventStore
+from connector.storage.registry_import import registry_status
 from connector.web import create_app
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no platform is enabled)."
+
+
+def announce_database(runtime: Connector) -> None:
+    """Say which database this process uses, and warn once when its registry is empty."""
+    click.echo(f"connector: database {shown(runtime.engine.url)}", err=True)
+    counts, _last = registry_status(runtime.engine)
+    if not counts.get("customers"):
+        click.echo("connector: warning: the customer registry is empty: every requester will be tier none until "
+                   "`connector import` loads it", err=True)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -59,6 +70,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
         click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
                    f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s); "
                    f"scheduler: {scheduler.describe()})", err=True)
+        announce_database(runtime)
         server.run()  # until SIGTERM or Ctrl-C (SystemExit/KeyboardInterrupt end the loop)
     except OSError as exc:
         raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -84,6 +96,7 @@ def worker(config_path: str | None, threads: int | None) -> None:
     _stop_on_signals(stop)
     started = runtime.start_workers(threads or config.worker["threads"] or 1, stop)
     click.echo(f"connector worker: {len(started)} thread(s); Ctrl-C to stop", err=True)
+    announce_database(runtime)
     while not stop.wait(0.5):
         pass
     for thread in started:
@@ -98,21 +111,30 @@ def worker(config_path: str | None, threads: int | None) -> None:
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(config_path: str | None, failed: bool, status: str | None, limit: int, as_json: bool) -> None:
-    """List stored webhook events, newest first, with their status and last error."""
-    engine = open_database(configuration(config_path).database_url)
+    """List stored webhook events, newest first: status (pending, processing, retrying with the
+    time of the next attempt, done, failed), attempts and the last error. Reads only the database:
+    it works without the platforms' secrets."""
+    engine = open_database(database_url_only(config_path))
     try:
         rows = EventStore(engine).list("failed" if failed else status, limit)
     finally:
         engine.dispose()
+    if rows and not as_json:
+        click.echo(f"{'id':>8}  {'received (UTC)':<19}  {'platform':<16} {'ticket':<17} {'kind':<28} "
+                   f"{'status':<30} tries  last error")
     for e in rows:
+        retrying = e.status == "pending" and e.attempts > 0
         if as_json:
             click.echo(json.dumps({"id": e.id, "platform": e.platform, "ticket": e.ticket_id, "kind": e.kind,
-                                   "status": e.status, "attempts": e.attempts, "received_at": e.received_at.isoformat(),
-                                   "last_error": e.last_error, "result": e.result}, default=str))
+                                   "status": "retrying" if retrying else e.status, "attempts": e.attempts,
+                                   "received_at": e.received_at.isoformat(),
+                                   "next_attempt_at": e.next_attempt_at.isoformat() if retrying and e.next_attempt_at
+                                   else None, "last_error": e.last_error, "result": e.result}, default=str))
         else:
+            status = f"retrying, next {e.next_attempt_at:%H:%M:%S}" if retrying and e.next_attempt_at else e.status
             error = f"  {e.last_error}" if e.last_error else ""
-            click.echo(f"{e.id:>8}  {e.received_at:%Y-%m-%d %H:%M:%S}  {e.platform:<16} ticket {e.ticket_id:<10} "
-                       f"{e.kind:<28} {e.status:<10} tries {e.attempts}{error}")
+            click.echo(f"{e.id:>8}  {e.received_at:%Y-%m-%d %H:%M:%S}  {e.platform:<16} {e.ticket_id:<17} "
+                       f"{e.kind:<28} {status:<30} {e.attempts:>5}{error}")
     if not rows and not as_json:
         click.echo("no events", err=True)
 
@@ -123,9 +145,11 @@ def events(config_path: str | None, failed: bool, status: str | None, limit: int
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None) -> None:
     """Run dead-lettered events again (by ID, or --all-failed); a running worker picks them up."""
-    if bool(event_ids) == all_failed:
-        raise click.UsageError("give event IDs or --all-failed (not both)")
-    engine = open_database(configuration(config_path).database_url)
+    if event_ids and all_failed:
+        raise click.UsageError("give event IDs or --all-failed, not both")
+    if not event_ids and not all_failed:
+        raise click.UsageError("give the IDs of the events to replay (see `connector events --failed`), or --all-failed")
+    engine = open_database(database_url_only(config_path))
     try:
         store = EventStore(engine)
         missing = [i for i in event_ids if (e := store.get(i)) is None or e.status != "failed"]

@@ -5,16 +5,16 @@ A calendar document is "default", "24x7" or an object (see schemas/calendar.sche
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dateutil.rrule import rrulestr
-from icalendar import Calendar
+import pytz
 
 from connector.config.documents import read_document
+from connector.config.holidays_source import ru_holidays
 from connector.config.schemas import validate
 from connector.core.calendar import BusinessCalendar
 from connector.core.day_rules import DayRules, NoHolidays, parse_dates, weekly_hours
@@ -34,7 +34,7 @@ PRODUCTION_DATA = "ru_production_calendar.json"
 def russian_production_calendar() -> RussianProductionCalendar:
     """The shipped RU production calendar (`connector/data/ru_production_calendar.json`, read once)."""
     text = (resources.files("connector") / "data" / PRODUCTION_DATA).read_text(encoding="utf-8")
-    return RussianProductionCalendar(json.loads(text))
+    return RussianProductionCalendar(json.loads(text), ru_holidays)
 
 
 def build_calendar(doc: Any, base_dir: Path | None = None, shortened: bool | None = None) -> BusinessCalendar:
@@ -47,7 +47,8 @@ def build_calendar(doc: Any, base_dir: Path | None = None, shortened: bool | Non
 
 @lru_cache(maxsize=None)
 def _builtin(name: str, shortened: bool) -> BusinessCalendar:
-    validate("calendar.schema.json", name, "calendar")
+    if name not in ("default", "24x7"):
+        raise BadInput(f"unknown built-in calendar {name!r} (default, 24x7, or a calendar file)")
     return _from_mapping(VENDOR if name == "default" else ALWAYS, Path.cwd(), shortened)
 
 
@@ -57,8 +58,14 @@ def _from_mapping(doc: dict, base_dir: Path, shortened: bool | None) -> Business
     ru = doc.get("holidays", "ru") == "ru"
     production = russian_production_calendar() if ru else NoHolidays()
     days_off = parse_dates(doc.get("days_off", ()))
-    for ics in doc.get("days_off_ics", ()):
-        days_off |= ics_days_off(base_dir / ics)
+    if doc.get("days_off_ics"):
+        # imported here: icalendar and its recurrence library load in a tenth of a second, more
+        # than `connector due` on a calendar without .ics files should pay
+        from connector.config.ics import ics_days_off
+
+        zone = pytz.timezone(doc["zone"]) if doc["zone"] in pytz.all_timezones_set else pytz.utc
+        for ics in doc["days_off_ics"]:
+            days_off |= ics_days_off(base_dir / ics, zone)
     rules = DayRules(week, production, days_off, parse_dates(doc.get("working_days", ())),
                      parse_dates(doc.get("shortened_days", ())),
                      doc.get("shortened", True) if shortened is None else shortened)
@@ -78,31 +85,3 @@ def load_calendar_file(path: str | Path, shortened: bool | None = None) -> Busin
         return build_calendar(doc, path.parent, shortened)
     except BadInput as exc:
         raise BadInput(exc.message, f"{path}: {exc.where}" if exc.where else str(path)) from None
-
-
-def ics_days_off(path: Path) -> frozenset[date]:
-    """Every date covered by the events of an iCalendar file (all-day or timed; yearly rules too)."""
-    try:
-        cal = Calendar.from_ical(path.read_bytes())
-    except OSError as exc:
-        raise BadInput(f"cannot read iCalendar file: {exc.strerror}", str(path)) from None
-    except ValueError as exc:
-        raise BadInput(f"not a valid iCalendar file: {exc}", str(path)) from None
-    days: set[date] = set()
-    for event in cal.walk("VEVENT"):
-        if "DTSTART" not in event:
-            raise BadInput(f"event {event.get('SUMMARY', '?')!r} has no DTSTART", str(path))
-        start = _as_date(event.decoded("DTSTART"))
-        end = _as_date(event.decoded("DTEND")) if "DTEND" in event else start + timedelta(days=1)
-        length = max((end - start).days, 1)
-        firsts = [start]
-        if "RRULE" in event:
-            rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=datetime.combine(start, datetime.min.time()))
-            firsts = [d.date() for d in rule.between(datetime(start.year, 1, 1), datetime(2100, 1, 1), inc=True)]
-        for first in firsts:
-            days.update(first + timedelta(days=i) for i in range(length))
-    return frozenset(days)
-
-
-def _as_date(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value

@@ -1,15 +1,20 @@
-"""Load the JSON Schemas shipped in `schemas/` and validate documents against them."""
+"""Load the JSON Schemas shipped in `schemas/` and validate documents against them.
+
+jsonschema and referencing are loaded on the first validation, not on import: `connector --help`
+and `connector due` on a built-in calendar validate nothing and start without them (about a
+tenth of a second)."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from connector.core.errors import ConnectorError, ValidationFailed
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 
 def _schema_dir():
@@ -17,8 +22,10 @@ def _schema_dir():
 
 
 @lru_cache(maxsize=None)
-def _registry() -> Registry:
+def _registry() -> "Registry":
     """All shipped schemas, addressable by file name, so schemas can `$ref` each other."""
+    from referencing import Registry, Resource  # on first use: see the module docstring
+
     registry = Registry()
     for entry in _schema_dir().iterdir():
         if entry.name.endswith(".json"):
@@ -28,9 +35,11 @@ def _registry() -> Registry:
 
 
 @lru_cache(maxsize=None)
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str) -> "Draft202012Validator":
     """The validator for `schemas/<name>` (e.g. "policy.schema.json", or a part of one:
     "calendar.schema.json#/$defs/calendar")."""
+    from jsonschema import Draft202012Validator  # on first use: see the module docstring
+
     schema = {"$ref": name} if "#" in name else _registry()[name].contents
     return Draft202012Validator(schema, registry=_registry())
 
@@ -39,7 +48,7 @@ def require(name: str, what: str) -> None:
     """Fail (at start-up) unless `schemas/<name>` ships and is a valid schema."""
     if name not in {entry.name for entry in _schema_dir().iterdir()}:
         raise ConnectorError(f"{what}: schemas/{name} is missing from the installation")
-    Draft202012Validator.check_schema(_registry()[name].contents)
+    validator(name).check_schema(_registry()[name].contents)
 
 
 def pointer(path) -> str:

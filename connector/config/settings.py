@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping, TypeVar
 
 from jsonschema import Draft202012Validator
 
@@ -21,6 +21,8 @@ ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, 
 ALERT_DEFAULTS = {"enabled": True, "every_seconds": 60.0,
                   "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
 ADMIN_DEFAULTS = {"token": None, "session_hours": 12.0}
+DEFAULT_DATABASE = "sqlite:///connector.db in the current directory"  # storage's own default
+T = TypeVar("T")
 WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
                    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
 
@@ -55,8 +57,9 @@ class Config:
     admin: Mapping[str, Any] = field(default_factory=lambda: dict(ADMIN_DEFAULTS))  # token: None = no status page
 
 
-def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str | None:
-    """`key`, `key_env` or `key_file` of a section; None when none is given."""
+def secret(section: Mapping[str, Any], key: str, where: str, base: Path, default: str | None = None) -> str | None:
+    """`key`, `key_env` or `key_file` of a section; None when none is given. `default` is what
+    applies without it (named when the variable is not set)."""
     given = [k for k in (key, f"{key}_env", f"{key}_file") if k in section]
     if len(given) > 1:
         raise BadInput(f"give only one of {', '.join(given)}", f"{where}.{key}")
@@ -65,7 +68,8 @@ def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str 
     if f"{key}_env" in section:
         name = section[f"{key}_env"]
         if name not in os.environ:
-            raise BadInput(f"environment variable {name} is not set", f"{where}.{key}_env")
+            fallback = f" (without {key}_env the default would be {default})" if default else ""
+            raise BadInput(f"environment variable {name} is not set{fallback}", f"{where}.{key}_env")
         return os.environ[name]
     if f"{key}_file" in section:
         path = base / Path(section[f"{key}_file"]).expanduser()
@@ -76,14 +80,60 @@ def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str 
     return None
 
 
-def _platform(name: str, doc: Mapping[str, Any], base: Path) -> PlatformSettings:
+class Problems:
+    """Every problem of a config, collected so that one run names them all (secrets included)."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def attempt(self, compute: Callable[[], T], default: T) -> T:
+        """`compute()`, or `default` with its BadInput recorded."""
+        try:
+            return compute()
+        except BadInput as exc:
+            self.found.append(str(exc))
+            return default
+
+
+def database_url(doc: Mapping[str, Any], base: Path) -> str | None:
+    """The config's database URL: a relative SQLite path is relative to the config file (as the
+    policy file is), not to where the command runs; only SQLite and PostgreSQL are supported."""
+    url = secret(doc, "database_url", "config", base, default=DEFAULT_DATABASE)
+    if url is None:
+        return None
+    kind = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
+    if kind not in ("sqlite", "postgresql", "postgres"):
+        raise BadInput(f"unsupported database {kind or url[:20]!r}: use sqlite:///PATH (embedded) or "
+                       "postgresql://USER@HOST/DB", "database_url")
+    if kind == "sqlite" and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url[len("sqlite:///"):]
+        if path and not path.startswith(":memory:"):
+            return f"sqlite:///{(base / path).resolve()}"
+    return url
+
+
+def database_url_only(path: str | Path | None = None) -> str | None:
+    """The database URL of the config file (else $CONNECTOR_CONFIG), nothing else resolved: for
+    the commands that read only the database (a platform's secret may be missing there)."""
+    path = path or os.environ.get("CONNECTOR_CONFIG")
+    if not path:
+        return None
+    doc = read_document(Path(path), "config", "toml")
+    try:
+        return database_url(doc, Path(path).parent)
+    except BadInput as exc:
+        raise BadInput(exc.message, f"{path}: {exc.where}" if exc.where else str(path)) from None
+
+
+def _platform(name: str, doc: Mapping[str, Any], base: Path, problems: Problems) -> PlatformSettings:
     where = f"platforms.{name}"
     creds_doc = doc.get("credentials", {})
     keys = {k.removesuffix("_env").removesuffix("_file") for k in creds_doc}
-    credentials = {k: secret(creds_doc, k, f"{where}.credentials", base) or "" for k in sorted(keys)}
-    webhook_secret = secret(doc, "webhook_secret", where, base) or ""
+    credentials = {k: problems.attempt(lambda k=k: secret(creds_doc, k, f"{where}.credentials", base), None) or ""
+                   for k in sorted(keys)}
+    webhook_secret = problems.attempt(lambda: secret(doc, "webhook_secret", where, base), None) or ""
     if webhook_secret and len(webhook_secret) < 16:
-        raise BadInput("a webhook secret needs at least 16 characters", f"{where}.webhook_secret")
+        problems.found.append(f"{where}.webhook_secret: a webhook secret needs at least 16 characters")
     return PlatformSettings(
         name=name, base_url=doc.get("base_url", ""), webhook_secret=webhook_secret,
         credentials=credentials, fields={k: str(v) for k, v in doc.get("fields", {}).items()},
@@ -107,25 +157,26 @@ def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
     names the platforms there are adapters for, or maps each to its settings schema (None: any
     name is accepted, settings unchecked)."""
     validate("config.schema.json", doc, f"config {source}")
-    found: list[str] = []
+    problems = Problems()
     for name, section in doc.get("platforms", {}).items():
         if platforms is not None and name not in platforms:
-            found.append(f"platforms.{name}: unknown platform {name!r} (known: {', '.join(sorted(platforms))})")
+            problems.found.append(f"platforms.{name}: unknown platform {name!r} (known: {', '.join(sorted(platforms))})")
         elif isinstance(platforms, Mapping):
-            found += settings_problems(name, section, platforms[name])
-    if found:
-        raise ValidationFailed(f"config {source} is invalid ({len(found)} problem(s))", found)
-    return Config(
-        database_url=secret(doc, "database_url", "config", base),
+            problems.found += settings_problems(name, section, platforms[name])
+    config = Config(
+        database_url=problems.attempt(lambda: database_url(doc, base), None),
         policy=str(base / doc["policy"]) if "policy" in doc else None,
         server={**SERVER_DEFAULTS, **doc.get("server", {})},
         worker={**WORKER_DEFAULTS, **doc.get("worker", {})},
-        platforms={name: _platform(name, body, base) for name, body in doc.get("platforms", {}).items()},
+        platforms={name: _platform(name, body, base, problems) for name, body in doc.get("platforms", {}).items()},
         source=source,
         access={**ACCESS_DEFAULTS, **doc.get("access", {})},
-        alerts=_alerts({**ALERT_DEFAULTS, **doc.get("alerts", {})}),
-        admin=_admin(doc.get("admin", {}), base),
+        alerts=problems.attempt(lambda: _alerts({**ALERT_DEFAULTS, **doc.get("alerts", {})}), dict(ALERT_DEFAULTS)),
+        admin=problems.attempt(lambda: _admin(doc.get("admin", {}), base), dict(ADMIN_DEFAULTS)),
     )
+    if problems.found:
+        raise ValidationFailed(f"config {source} is invalid ({len(problems.found)} problem(s))", problems.found)
+    return config
 
 
 def _admin(section: Mapping[str, Any], base: Path) -> dict[str, Any]:

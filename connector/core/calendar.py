@@ -121,9 +121,8 @@ class BusinessCalendar:
         if self._safe[0] <= us < self._safe[1]:
             return
         year = (EPOCH + timedelta(microseconds=us)).year
-        if not self._first_year:  # first use: the whole known range at once, as a service needs it
-            known = [d.year for d in (self.known_from, self.horizon) if d] or [year]
-            self._lay_out(min(year, *known) - 1, max(year, *known) + 1)
+        if not self._first_year:  # first use: that year and its neighbours (a command asks one thing)
+            self._lay_out(year - 1, year + 1)
         else:
             self._lay_out(min(self._first_year, year - 1), max(self._last_year, year + 1))
 

@@ -155,7 +155,12 @@ def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bo
     started = time.perf_counter()
     report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run,
                         lever=lever.name)
-    report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()), lever)
+    try:
+        report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()), lever)
+    except PlatformError as exc:  # who holds it now could not be read: nothing was planned or done
+        report.error = f"cannot read who holds it on {adapter.title}: {exc}; nothing was changed"
+        report.seconds = time.perf_counter() - started
+        return report
     audit = AccessAudit(engine)
     if not report.dry_run and report.plan:
         apply(adapter, report.plan, audit, report, origin, progress, lever=lever)

@@ -21,11 +21,12 @@ class Metrics:
         self.latency = Histogram("connector_event_processing_seconds", "Time to process one event",
                                  ["platform"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.platform_calls = Counter("connector_platform_calls_total", "Calls to platform APIs, by HTTP status",
+        self.platform_calls = Counter("connector_platform_calls_total", "Calls to platform APIs, by HTTP status (or timeout, unreachable)",
                                       ["platform", "status"], registry=self.registry)
 
     def platform_call(self, platform: str):
-        """A PlatformClient `on_response` hook counting calls of one platform (status 0: no answer)."""
+        """A PlatformClient `on_response` hook counting calls of one platform by HTTP status, or
+        `timeout` / `unreachable` when no answer came."""
         return lambda _path, status: self.platform_calls.labels(platform, str(status)).inc()
 
     def render(self) -> bytes:

@@ -53,12 +53,12 @@ class PlatformClient:
 
     def __init__(self, base_url: str, headers: Mapping[str, str] | None = None,
                  auth: tuple[str, str] | None = None, timeout: float = 10.0,
-                 on_response: Callable[[str, int], None] | None = None) -> None:
+                 on_response: Callable[[str, int | str], None] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
         self.auth = auth
         self.timeout = timeout
-        self.on_response = on_response  # metrics hook: (platform path, status)
+        self.on_response = on_response  # metrics hook: (platform path, HTTP status, or timeout / unreachable)
         self.session = requests.Session()
         # proxies from the environment, read once: requests would re-read os.environ on every call
         self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
@@ -81,10 +81,10 @@ class PlatformClient:
         try:
             response = self._request(method, url, headers, body)
         except requests.Timeout:
-            self._count(path, 0)
+            self._count(path, "timeout")
             raise PlatformError(f"{method} {path}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            self._count(path, 0)
+            self._count(path, "unreachable")
             host = url.split("/")[2] if "//" in url else url
             raise PlatformError(f"{method} {path}: cannot reach {host} ({type(exc).__name__})") from None
         self._count(path, response.status)
@@ -114,10 +114,10 @@ class PlatformClient:
                 if not exc.transient or attempt == attempts:
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else min(cap, backoff * 2 ** (attempt - 1))
-                log.warning("%s %s: %s; again in %.1f s (attempt %d of %d)", method, path, exc, wait, attempt + 1, attempts)
+                log.warning("%s; again in %.1f s (attempt %d of %d)", exc, wait, attempt + 1, attempts)
                 sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _count(self, path: str, status: int) -> None:
+    def _count(self, path: str, status: int | str) -> None:
         if self.on_response:
             self.on_response(path, status)

@@ -97,7 +97,7 @@ class AccessAudit:
                 platform: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:
         """Entries, oldest first, filtered by customer, e-mail, platform and time."""
         a = access_audit.c
-        query = sa.select(access_audit).order_by(a.id)
+        query = sa.select(access_audit).order_by(a.at, a.id)  # by time: a batch is recorded after its changes
         if customer is not None:
             query = query.where(a.customer_id == customer)
         if since is not None:
@@ -107,7 +107,7 @@ class AccessAudit:
         if platform is not None:
             query = query.where(a.platform == platform)
         if limit is not None:
-            query = query.order_by(None).order_by(a.id.desc()).limit(limit)
+            query = query.order_by(None).order_by(a.at.desc(), a.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = [AuditEntry(**{**row, "at": utc(row["at"])}) for row in conn.execute(query).mappings()]
         if limit is not None:

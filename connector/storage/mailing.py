@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connector.core.errors import BadInput
-
 from connector.core.kb_access import Desired
 from connector.core.mailing import Subscription, information_support, no_subscription
 from connector.core.policy import Policy
