@@ -225,3 +225,20 @@ def test_a_note_alone_is_one_internal_comment():
     expect_put({"ticket": {"comment": {"body": "Support tier: warranty.", "public": False}}})
     adapter().write_back(TICKET, plan(NOW_CARRIED, "Support tier: warranty."))
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_the_alerts_own_tags_are_no_flags_so_a_write_back_keeps_them():
+    """An SLA warning adds sla_warn_first_response_75; reading it as a flag made the next write-back
+    remove it (the desired flags never hold it)."""
+    expect_ticket_123()
+    responses.replace(responses.GET, f"{BASE}/api/v2/tickets/123.json", json=with_tags(
+        "sla_unknown_product", "sla_warn_first_response_75", "sla_breached_resolution"))
+    ticket = adapter().fetch_ticket("123")
+    assert ticket.carried.flags == {"unknown_product"}
+
+
+def with_tags(*tags: str) -> dict:
+    doc = answer("ticket_123")
+    doc["ticket"]["tags"] = ["kompas", *tags]
+    return doc

@@ -93,6 +93,13 @@ class AlertPoint:
         return f"{prefix}warn_{metric}_{self.percent.replace('.', '_')}"
 
 
+def is_alert_tag(name: str) -> bool:
+    """Whether a prefixed tag's name (prefix stripped) is one of the alerts' own tags
+    (`warn_<metric>_<percent>`, `breached_<metric>`), which is no entitlement flag: an adapter
+    reading flags from tags must leave them out, or its next write-back would remove them."""
+    return name.startswith(("warn_", "breached_"))
+
+
 def points_from_config(points: Sequence[Mapping[str, Any]]) -> tuple[AlertPoint, ...]:
     """The configured points, in increasing order."""
     return tuple(sorted((AlertPoint.from_config(p) for p in points), key=lambda p: p.at))

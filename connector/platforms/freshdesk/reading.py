@@ -17,6 +17,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
+from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput
 from connector.core.ticket import Author, Carried, Comment, Ticket, TicketStatus
@@ -31,7 +32,6 @@ STATUSES = {2: TicketStatus.OPEN, 3: TicketStatus.PENDING, 4: TicketStatus.SOLVE
 CHANNELS = {1: "email", 2: "portal", 3: "phone", 7: "messenger", 9: "portal"}
 DEFAULT_REQUEST_TYPES = {"question": "information", "incident": "error", "problem": "error",
                          "feature request": "proposal"}
-ALERT_TAG = re.compile(r"^(warn|breached)_")  # the SLA alerts' own tags: not entitlement flags
 
 
 def parse_moment(value: Any) -> datetime | None:
@@ -137,7 +137,7 @@ def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: st
     by_value = {v: k for k, v in tier_values.items()}
     flags = frozenset(tag[len(tag_prefix):] for tag in ticket.get("tags") or []
                       if tag_prefix and isinstance(tag, str) and tag.startswith(tag_prefix)
-                      and not ALERT_TAG.match(tag[len(tag_prefix):]))
+                      and not is_alert_tag(tag[len(tag_prefix):]))
     return Carried(tier=by_value.get(raw_tier, raw_tier) if raw_tier else None,
                    first_response_due=parse_moment(custom.get(fields.get("first_response_due", ""))),
                    resolution_due=parse_moment(custom.get(fields.get("resolution_due", ""))),

@@ -17,6 +17,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
+from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput
 from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
@@ -39,7 +40,6 @@ DEFAULT_STATUSES = {
     "declined": TicketStatus.CLOSED,
 }
 CATEGORIES = {"new": TicketStatus.NEW, "indeterminate": TicketStatus.OPEN, "done": TicketStatus.SOLVED}
-ALERT_LABEL = re.compile(r"^(warn|breached)_")  # the SLA alerts' own labels: not entitlement flags
 
 
 def issue_key(value: Any) -> str:
@@ -187,7 +187,7 @@ def carried(doc: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str,
         resolution_due=parse_moment(doc.get(fields.get("resolution_due", ""))),
         flags=frozenset(label[len(tag_prefix):] for label in doc.get("labels") or []
                         if tag_prefix and isinstance(label, str) and label.startswith(tag_prefix)
-                        and not ALERT_LABEL.match(label[len(tag_prefix):])),
+                        and not is_alert_tag(label[len(tag_prefix):])),
         assignee=(text(assignee.get("emailAddress")) or "").lower() or None)
 
 

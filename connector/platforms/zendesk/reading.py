@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput
 from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
@@ -131,7 +132,8 @@ def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: st
     tier = tier_by_value.get(raw_tier, raw_tier) if raw_tier else None
     tier_tags = set(tier_values.values())  # a tier dropdown adds its option's tag: not a flag
     flags = frozenset(t[len(tag_prefix):] for t in ticket.get("tags") or []
-                      if tag_prefix and t.startswith(tag_prefix) and t not in tier_tags)
+                      if tag_prefix and t.startswith(tag_prefix) and t not in tier_tags
+                      and not is_alert_tag(t[len(tag_prefix):]))
     return Carried(tier=tier,
                    first_response_due=parse_moment(values.get(str(fields.get("first_response_due", "")))),
                    resolution_due=parse_moment(values.get(str(fields.get("resolution_due", "")))),
