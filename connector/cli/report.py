@@ -57,7 +57,7 @@ def report(customer_id: str | None, every: bool, start_text: str, end_text: str,
 
     \b
     Examples:
-      connector report --customer C-17 --from 2026-01-01 --to 2026-03-31 --format pdf --output q1.pdf
+      connector report --customer C-OMEGA --from 2026-01-01 --to 2026-03-31 --format pdf --output q1.pdf
       connector report --all --from 2026-01-01 --to 2026-01-31 --format json
     """
     if every and customer_id is not None:
