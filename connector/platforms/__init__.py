@@ -12,9 +12,10 @@ from typing import Any, Mapping
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
+from connector.platforms.redmine import RedmineAdapter
 from connector.platforms.zendesk import ZendeskAdapter
 
-ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter)
+ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, RedmineAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:
