@@ -196,8 +196,9 @@ def redmine_live(request, tmp_path_factory) -> Iterator[RedmineLive]:
     tmp = tmp_path_factory.mktemp("redmine-live")
     port, secret = free_port(), new_secret()
     connector_url = f"http://127.0.0.1:{port}"
+    # the plugin waits up to 5 s for the connector (default 2): a loaded CI machine must not lose a delivery
     rm = start_redmine(_workdir(request, tmp_path_factory), f"{connector_url}/webhooks/redmine", secret,
-                       projects="support")
+                       projects="support", webhook_timeout=5.0)
     proc = None
     try:
         users = {login: rm.create_user(login, mail=mail, firstname=first, lastname=last, role=role)

@@ -123,6 +123,7 @@ def apply_access(client: PlatformClient, options: Mapping[str, Any],
 
 def _batch(client: PlatformClient, options: Mapping[str, Any], gid: int, holding: dict[str, int],
            batch: list[AccessChange]) -> Iterator[AccessOutcome]:
+    """One batch: revokes one by one, grants in one POST; `holding` follows what was done."""
     outcomes: dict[int, AccessOutcome] = {}
     adding: dict[int, list[int]] = {}  # user id -> indexes of the grants it settles
     for i, change in enumerate(batch):

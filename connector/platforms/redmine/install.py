@@ -37,16 +37,20 @@ class Report:
         self.problems = 0
 
     def ok(self, text: str) -> None:
+        """A check that passed."""
         self.lines.append(f"ok       {text}")
 
     def did(self, text: str) -> None:
+        """A change --apply made."""
         self.lines.append(f"applied  {text}")
 
     def problem(self, text: str) -> None:
+        """Something to fix (the command fails)."""
         self.problems += 1
         self.lines.append(f"PROBLEM  {text}")
 
     def note(self, text: str) -> None:
+        """Information."""
         self.lines.append(f"         {text}")
 
 
@@ -185,6 +189,8 @@ def check_kb(client: PlatformClient, options: Mapping[str, Any], apply: bool, ou
     elif project.get("is_public"):
         out.problem(f"project {kb} is public: everyone reads the 'closed' KB (project > Settings > Public off, "
                     "or re-run with --apply)")
+    else:
+        out.ok(f"project {kb} is private")
     if any((m.get("project") or {}).get("id") == project.get("id") for m in group.get("memberships") or []):
         return
     role = options.get("kb_role") or DEFAULT_KB_ROLE

@@ -164,6 +164,7 @@ def missing_fields(issue: Mapping[str, Any], fields: Mapping[str, str]) -> list[
 
 
 def _date(value: Any) -> date | None:
+    """A `YYYY-MM-DD` day; None when empty or unreadable."""
     try:
         return date.fromisoformat(value) if isinstance(value, str) and value else None
     except ValueError:

@@ -55,6 +55,7 @@ class Update:
         return {"issue": issue}
 
     def __bool__(self) -> bool:
+        """Whether there is anything to send."""
         return bool(self.issue or self.fields)
 
 
