@@ -40,7 +40,7 @@ from connector.config.settings import PlatformSettings
 from connector.core.kb_access import GRANT, AccessChange, kb_access, plan_access
 from connector.platforms.zendesk import ZendeskAdapter
 from connector.storage import open_database
-from connector.storage.kb_audit import desired_access
+from connector.storage.people import desired_access
 from connector.storage.registry import SqlRegistry
 from connector.storage.registry_import import import_registry
 

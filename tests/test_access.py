@@ -8,6 +8,7 @@ import pytest
 
 from connector.config.rules import rulebook
 from connector.core.entitlement import EntitlementRequest
+from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REGISTER, REVOKE, Desired, KbAccess, kb_access, plan_access
 from connector.core.registry import Contract, ContractSla, Customer, CustomerFacts, Purchase
 from connector.core.ticket import Ticket
@@ -35,8 +36,8 @@ def contract(number: str, starts: str, ends: str, kb: bool | None) -> Contract:
 # -- the rule -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("day, granted, until", [
-    ("2025-03-14", True, "2025-03-14"),   # the warranty's last day: still granted, ends today
-    ("2025-03-15", False, None),          # the anniversary: ended
+    ("2025-03-15", True, "2025-03-15"),   # the anniversary, the warranty's last day: granted, ends today
+    ("2025-03-16", False, None),          # ended
 ])
 def test_a_warranty_that_ends_today(day, granted, until):
     access = kb_access(facts([Purchase("KOMPAS", "product", D("2024-03-15"))]), D(day), POLICY)
@@ -48,7 +49,7 @@ def test_a_warranty_that_starts_today():
     purchases = [Purchase("KOMPAS", "product", D("2025-06-01"))]
     assert not kb_access(facts(purchases), D("2025-05-31"), POLICY).granted
     access = kb_access(facts(purchases), D("2025-06-01"), POLICY)
-    assert access.granted and access.since == D("2025-06-01") and access.until == D("2026-05-31")
+    assert access.granted and access.since == D("2025-06-01") and access.until == D("2026-06-01")
 
 
 @pytest.mark.parametrize("kb, granted", [(True, True), (False, False), (None, False)])  # None: the policy's (no)
@@ -63,7 +64,7 @@ def test_the_latest_source_sets_until_and_an_expired_contract_gives_nothing():
     f = facts([Purchase("KOMPAS", "product", D("2025-01-10")), Purchase("VERT", "update_package", D("2025-04-01"))],
               [contract("OLD", "2023-01-01", "2024-12-31", True)])
     access = kb_access(f, D("2025-05-05"), POLICY)
-    assert (access.granted, access.since, access.until) == (True, D("2025-04-01"), D("2026-03-31"))
+    assert (access.granted, access.since, access.until) == (True, D("2025-04-01"), D("2026-04-01"))
     assert not kb_access(facts(contracts=[contract("OLD", "2023-01-01", "2024-12-31", True)]),
                          D("2025-05-05"), POLICY).granted
 
@@ -139,11 +140,11 @@ def test_a_sync_interrupted_by_platform_errors_resumes_without_double_grants(reg
 
 def test_the_next_day_revokes_what_expired_and_grants_what_started(registry, registry_doc, write_json):
     platform = MemoryPlatform()
-    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 14, 12, tzinfo=timezone.utc))
-    assert "ann@alpha.ru" in platform.holders  # the warranty's last day
-    registry_doc["purchases"].append({"customer": "C-BETA", "product": "VERT", "kind": "product", "date": "2025-03-15"})
+    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=timezone.utc))
+    assert "ann@alpha.ru" in platform.holders  # the warranty's last day (the anniversary)
+    registry_doc["purchases"].append({"customer": "C-BETA", "product": "VERT", "kind": "product", "date": "2025-03-16"})
     import_registry(write_json(registry_doc), registry)
-    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=timezone.utc))
+    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=timezone.utc))
     assert sorted((c.action, c.email) for c in report.plan) == [
         (GRANT, "bob@beta.ru"), (GRANT, "eve@shared.ru"), (REVOKE, "ann@alpha.ru")]
     revoke = next(c for c in report.plan if c.action == REVOKE)
@@ -201,4 +202,44 @@ def test_the_per_ticket_step_in_dry_run_changes_nothing(registry):
 
 def test_the_expiring_access_flag_reaches_the_ticket(registry):
     ent = resolve_stored(EntitlementRequest("ann@alpha.ru", AT, "VERT"), registry, RULES)
-    assert "kb_access_ending" in ent.flag_codes and ent.kb.until == D("2025-03-14")
+    assert "kb_access_ending" in ent.flag_codes and ent.kb.until == D("2025-03-15")
+
+
+def test_a_domain_matched_requester_keeps_what_the_ticket_gave_through_the_nightly_sync(registry):
+    """ticket -> sync -> ticket: the first grants, nothing changes after it (the sync's desired set
+    holds the staff seen on tickets, not only the registry's contacts)."""
+    platform = MemoryPlatform(holders=["ann@alpha.ru"])  # Alpha's contact holds it already
+    first = run_keeper(registry, platform, "newcomer@alpha.ru")  # Alpha's domain, not a contact
+    assert first["access"][0] == "grant newcomer@alpha.ru: done"
+    report = sync_platform(registry, RULES, platform, now=AT)
+    assert [c for c in report.plan if "alpha.ru" in c.email] == [] and "newcomer@alpha.ru" in platform.holders
+    assert run_keeper(registry, platform, "newcomer@alpha.ru") is None
+    later = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=timezone.utc))
+    assert {c.email for c in later.plan if c.action == REVOKE} >= {"ann@alpha.ru", "newcomer@alpha.ru"}  # ended
+
+
+class FailingPortal(MemoryPlatform):
+    """Its portal registration fails `fail` times with a 503."""
+
+    def __init__(self, *args, fail: int = 1, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fail = fail
+
+    def register_portal_user(self, email, name, customer_id, customer_name, org_id):
+        if self.fail:
+            self.fail -= 1
+            raise PlatformError("POST /api/v2/organizations/create_or_update: HTTP 503: unavailable", 503)
+        return super().register_portal_user(email, name, customer_id, customer_name, org_id)
+
+
+def test_a_failing_side_step_never_fails_the_ticket_and_the_sync_retries_it(registry):
+    platform = FailingPortal(name="zendesk")
+    result = run_keeper(registry, platform, "ann@alpha.ru")  # returns: the event is done, not retried
+    assert result["access"][0] == "grant ann@alpha.ru: done"
+    assert result["access"][1].startswith("register ann@alpha.ru: failed: POST /api/v2/organizations")
+    failed = [e for e in AccessAudit(registry).entries() if e.action == REGISTER]
+    assert [(e.result, e.origin) for e in failed] == [("failed", "ticket")]
+    report = sync_platform(registry, RULES, platform, now=AT)
+    assert report.registered == 1 and platform.portal == {"ann@alpha.ru": "C-ALPHA"}
+    assert "1 portal registration(s) that had failed done now" in report.summary()
+    assert sync_platform(registry, RULES, platform, now=AT).registered == 0  # done: not again

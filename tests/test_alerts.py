@@ -181,12 +181,12 @@ def test_warning_at_75_percent_and_the_breach_each_exactly_once(world):
     (warning,) = world.platform.alerts
     assert warning.ticket_id == "1" and warning.tags == ("sla_warn_first_response_75",) and warning.priority is None
     assert warning.note.startswith("SLA warning: 75% of the first response target (8:00 working hours, warranty tier)")
-    assert "6:00 of 8:00 working hours used" in warning.note and "Due 2025-05-12 18:00 MSK (Europe/Moscow)" in warning.note
+    assert "6:00 of 8:00 working hours used" in warning.note and "Due 2025-05-12T18:00:00+03:00 (Europe/Moscow)" in warning.note
     assert run(world, at(13, 10, 0, 1)) == {"clocks": 2, "sent": 1}
     assert run(world, at(13, 12)) == {"clocks": 2}
     breach = world.platform.alerts[1]
     assert breach.tags == ("sla_breached_first_response",)
-    assert "exceeded at 2025-05-12 18:00 MSK (Europe/Moscow), the due moment" in breach.note
+    assert "exceeded at 2025-05-12T18:00:00+03:00 (Europe/Moscow), the due moment" in breach.note
     assert len(world.platform.alerts) == 2
     records = {(a.metric, a.point): a for a in world.store.alerts()}
     assert set(records) == {("first_response", "75%"), ("first_response", "breach")}

@@ -126,10 +126,10 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
         assert dry.exit_code == 0, dry.output
         assert dry.stdout.splitlines() == [
             "zendesk: revoke   bob@beta.ru (C-BETA): the warranty of KOMPAS (bought 2024-02-29) has ended",
-            "zendesk: grant    ann@alpha.ru (C-ALPHA) [2024-03-15 .. 2025-03-14]: "
-            "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-14",
-            "zendesk: grant    dina@delta.ru (C-DELTA) [2025-01-20 .. 2026-01-19]: "
-            "warranty of KOMPAS (bought 2025-01-20) runs up to 2026-01-19",
+            "zendesk: grant    ann@alpha.ru (C-ALPHA) [2024-03-15 .. 2025-03-15]: "
+            "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-15",
+            "zendesk: grant    dina@delta.ru (C-DELTA) [2025-01-20 .. 2026-01-20]: "
+            "warranty of KOMPAS (bought 2025-01-20) runs up to 2026-01-20",
             "zendesk: grant    gleb@gamma.example (C-GAMMA) [2025-01-01 .. 2025-06-30]: "
             "contract SLA-G-2025 includes KB access up to 2025-06-30",
             "zendesk: would grant 3, revoke 1 (4 change(s); dry run, nothing applied)"]

@@ -46,7 +46,16 @@ def apps(tmp_path_factory):
 
 
 def adapter(apps, platform):
+    """The app's adapter (the one its webhooks view uses)."""
     return apps[platform].extensions["connector"].adapters[platform]
+
+
+def fresh_adapter(platform):
+    """A new adapter from the contract's settings: API tests share no cache or state."""
+    spec = contract(platform)
+    config = config_from_mapping({"platforms": {platform: spec["settings"]}}, spec["folder"], "contract",
+                                 settings_schemas())
+    return adapters_for(config, Metrics())[platform]
 
 
 def post(apps, platform, headers, body, token=None):
@@ -149,7 +158,7 @@ def test_a_malformed_delivery_gets_its_4xx_naming_the_problem(apps, platform, na
 def test_a_ticket_read_gives_its_facts(apps, platform, ticket):
     spec = contract(platform)
     case = spec["tickets"][ticket]
-    a = adapter(apps, platform)
+    a = fresh_adapter(platform)
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         register(mock, spec["folder"], a.settings.base_url, case["reads"], spec.get("request_headers", {}))
         assert facts(a.fetch_ticket(ticket)) == {"id": ticket, **case["facts"]}
@@ -159,7 +168,7 @@ def test_a_ticket_read_gives_its_facts(apps, platform, ticket):
 def test_the_write_back_is_exact_and_a_second_pass_writes_nothing(apps, platform, ticket, tmp_path):
     spec = contract(platform)
     case = spec["tickets"][ticket]
-    a = adapter(apps, platform)
+    a = fresh_adapter(platform)
     engine = open_database(f"sqlite:///{tmp_path / 'write.db'}")
     import_registry(spec["folder"] / spec["registry"], engine)
     now = moment(case["now"])

@@ -1,7 +1,7 @@
 """The resolution rules of issue 3, each rule and boundary, on the registry fixture (in memory).
 
-The fixture (tests/fixtures/registry/registry.json): Alpha bought KOMPAS on 2024-03-15 (warranty up
-to 2025-03-14) and holds LOTS (withdrawn on 2025-03-03); Beta bought KOMPAS on 2024-02-29; Gamma
+The fixture (tests/fixtures/registry/registry.json): Alpha bought KOMPAS on 2024-03-15 (warranty
+through 2025-03-15, the Civil Code's way) and holds LOTS (withdrawn on 2025-03-03); Beta bought KOMPAS on 2024-02-29; Gamma
 has a 24x7 contract for every product from 2025-01-01 to 2025-06-30; Delta's contract D-17 is
 weaker than its warranty; shared.ru belongs to Beta and Gamma.
 """
@@ -90,26 +90,31 @@ def test_unknown_requester_gets_tier_none_with_a_reason(registry):
 # -- warranty ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("when, tier, valid_until", [
-    ("2025-03-14", Tier.WARRANTY, date(2025, 3, 14)),       # the warranty's last day
-    ("2025-03-14T23:59:59", Tier.WARRANTY, date(2025, 3, 14)),
-    ("2025-03-14T21:30:00+00:00", Tier.BASIC, None),       # already Mar 15 in Moscow
-    ("2025-03-15", Tier.BASIC, None),                      # the anniversary: no longer covered
-    ("2024-03-15", Tier.WARRANTY, date(2025, 3, 14)),      # the purchase day itself
+    ("2025-03-14", Tier.WARRANTY, date(2025, 3, 15)),
+    ("2025-03-15", Tier.WARRANTY, date(2025, 3, 15)),       # the anniversary: the year's last day (art. 192)
+    ("2025-03-15T23:59:59", Tier.WARRANTY, date(2025, 3, 15)),
+    ("2025-03-15T21:30:00+00:00", Tier.BASIC, None),       # already Mar 16 in Moscow
+    ("2025-03-16", Tier.BASIC, None),                      # no longer covered
+    ("2024-03-15", Tier.WARRANTY, date(2025, 3, 15)),      # the purchase day itself
 ])
-def test_warranty_covers_from_the_purchase_day_up_to_the_anniversary(registry, when, tier, valid_until):
+def test_warranty_covers_from_the_purchase_day_through_the_anniversary(registry, when, tier, valid_until):
+    """Civil Code art. 191-192: the year runs from the day after the purchase and expires on the
+    corresponding day of the next year, which is still covered."""
     result = ask(registry, "ann@alpha.ru", when)
     assert (result.tier, result.valid_until) == (tier, valid_until)
 
 
 @pytest.mark.parametrize("when, tier", [("2025-02-28", Tier.WARRANTY), ("2025-03-01", Tier.BASIC)])
-def test_a_feb_29_purchase_runs_up_to_mar_1(registry, when, tier):
+def test_a_feb_29_purchase_runs_through_feb_28(registry, when, tier):
+    """A year from 2024-02-29 has no Feb 29 to end on: it ends on the month's last day (art. 192)."""
     assert ask(registry, "bob@beta.ru", when).tier == tier
 
 
-def test_add_months_rolls_a_missing_day_to_the_next_month():
-    assert add_months(date(2024, 2, 29), 12) == date(2025, 3, 1)
+def test_a_missing_day_is_the_months_last_day():
+    assert add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
     assert add_months(date(2028, 2, 29), 48) == date(2032, 2, 29)
-    assert add_months(date(2025, 1, 31), 1) == date(2025, 3, 1)
+    assert add_months(date(2025, 1, 31), 1) == date(2025, 2, 28)
+    assert add_months(date(2025, 3, 31), 1) == date(2025, 4, 30)
     assert add_months(date(2025, 12, 15), 12) == date(2026, 12, 15)
 
 
@@ -120,7 +125,7 @@ def test_the_latest_purchase_counts(registry):
     assert gap.tier == Tier.BASIC and any("has ended" in r for r in gap.reasons)
 
 
-@pytest.mark.parametrize("when, flagged", [("2025-02-12", False), ("2025-02-13", True), ("2025-03-14", True)])
+@pytest.mark.parametrize("when, flagged", [("2025-02-13", False), ("2025-02-14", True), ("2025-03-15", True)])
 def test_warranty_expiring_soon_within_30_days(registry, when, flagged):
     assert ("warranty_expiring_soon" in ask(registry, "ann@alpha.ru", when).flag_codes) is flagged
 
@@ -140,7 +145,7 @@ def test_basic_has_16_hours_first_response_and_no_resolution_deadline(registry):
 
 
 @pytest.mark.parametrize("when, tier, flags", [
-    # the KOMPAS warranty (and with it the closed KB) ends 2025-03-14: flagged on a LOTS ticket too
+    # the KOMPAS warranty (and with it the closed KB) ends after 2025-03-15: flagged on a LOTS ticket too
     ("2025-03-02", Tier.BASIC, ["kb_access_ending"]),    # the day before the withdrawal
     ("2025-03-03T00:00", Tier.NONE, ["product_withdrawn", "kb_access_ending"]),  # the withdrawal day
     ("2025-09-01", Tier.NONE, ["product_withdrawn"]),
@@ -155,8 +160,9 @@ def test_withdrawal_ends_basic_support_on_its_day(registry, when, tier, flags):
 def test_no_license_no_purchase_no_contract_is_none(registry):
     result = ask(registry, "ann@alpha.ru", product="PILOT")
     assert result.tier == Tier.NONE and result.customer.id == "C-ALPHA"
-    assert result.flag_codes == ["kb_access_ending"]  # the KOMPAS warranty's KB ends 2025-03-14
-    assert result.kb.granted and result.kb.until == date(2025, 3, 14)
+    assert result.flag_codes == ["no_coverage", "kb_access_ending"]  # the KOMPAS warranty's KB ends 2025-03-15
+    assert "holds no license, purchase or contract for PILOT" in result.flags[0].explanation
+    assert result.kb.granted and result.kb.until == date(2025, 3, 15)
 
 
 # -- individual contracts ----------------------------------------------------------------------
@@ -256,7 +262,7 @@ def test_json_has_the_contract_fields(registry):
     for key in ("tier", "first_response_hours", "resolution_hours", "kb_access", "valid_until", "flags",
                 "reasons", "customer", "product", "first_response_due", "resolution_due"):
         assert key in doc
-    assert doc["tier"] == "warranty" and doc["first_response_hours"] == 8 and doc["valid_until"] == "2025-03-14"
+    assert doc["tier"] == "warranty" and doc["first_response_hours"] == 8 and doc["valid_until"] == "2025-03-15"
     assert doc["first_response_due"] == "2025-03-04T12:00:00+03:00"
     none = as_json(ask(registry, "stranger@nowhere.example"))
     assert none["resolution_hours"] is None and none["first_response_hours"] is None and none["flags"] == [

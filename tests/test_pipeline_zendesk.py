@@ -101,7 +101,7 @@ def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     assert worker(runtime, real_clock()).run_once()
     result = runtime.store.get(event_id).result
     assert result["dry_run"] is True and result["written"] is False
-    assert result["resolution_due"].startswith("2024-05-20 14:44:57")
+    assert result["resolution_due"] == "2024-05-20T14:44:57+03:00"  # ISO, whole seconds, vendor zone
     assert all(call.request.method == "GET" for call in responses.calls)
 
 

@@ -38,8 +38,8 @@ def test_dry_run_shows_what_would_change_and_writes_nothing(fake, runner, engine
     result = runner.invoke(cli, ["recompute", "fake:1", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert fake.writes == [] and fake.fetches == 1
-    assert result.stdout.startswith("fake:1: warranty; first response due 2025-05-12T18:00+03:00, "
-                                    "resolution due 2025-05-16T18:00+03:00: would change ")
+    assert result.stdout.startswith("fake:1: warranty; first response due 2025-05-12T18:00:00+03:00, "
+                                    "resolution due 2025-05-16T18:00:00+03:00: would change ")
     assert "first_response_due" in result.stdout and "tier" in result.stdout
     assert "recomputed 1 ticket(s): 1 with changes, 0 unchanged, 0 skipped, 0 failed (dry run" in result.stderr
     assert set(ClockStore(engine).clocks("fake", "1")) == {"first_response", "resolution"}  # our own record
@@ -128,7 +128,7 @@ def test_zendesk_dry_run_only_reads(database_url, tmp_path, runner):
     responses.get(f"{BASE}/api/v2/tickets/999.json", status=404, json={"error": "RecordNotFound"})
     result = runner.invoke(cli, ["recompute", "zendesk:123", "999", "--dry-run", "--config", str(path)])
     assert result.exit_code == 2, result.output
-    assert result.stdout.startswith("zendesk:123: warranty; first response due 2024-05-13T18:00+03:00")
+    assert result.stdout.startswith("zendesk:123: warranty; first response due 2024-05-13T18:00:00+03:00")
     assert "would change" in result.stdout
     assert "zendesk:999: error (no such ticket)" in result.stderr
     assert all(call.request.method == "GET" for call in responses.calls)

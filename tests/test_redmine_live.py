@@ -6,10 +6,11 @@ assignee and the KB group. Bad deliveries get their 4xx from the same server.
 Expected due moments. Creation is "now", so they are computed from the issue's `created_on` with
 the connector's calendar (`BusinessCalendar.add`, 10:00-18:00 Mon-Fri Europe/Moscow with the
 Russian production calendar), the warranty's 8 and 40 working hours and the contract's 4 and 16.
-E.g. an issue created on Tuesday 2026-12-01 at 13:25:02 MSK: the first response is due 4:34:58
-later that day plus 3:25:02 on Wednesday, 2026-12-02T13:25:02+03:00; the resolution after four
-more full days (Wed, Thu, Fri, Mon: 32 h) and 3:25:02 on Tuesday 2026-12-08, 13:25:02+03:00, so
-due_date is 2026-12-08. That case, with its exact requests, is the hand-checked contract case
+E.g. an issue created on Tuesday 2026-12-01 at 14:21:07 MSK: the first response is due 3:38:53
+later that day plus 4:21:07 on Wednesday, 2026-12-02T14:21:07+03:00; the resolution after four
+more full days (Wed, Thu, Fri, Mon: 32 h) and 4:21:07 on Tuesday 2026-12-08, 14:21:07+03:00 (plus
+any time the clock was paused), so due_date is 2026-12-08. That case, with its exact requests, is
+the hand-checked contract case
 (tests/fixtures/redmine/contract.json, ticket 1; the arithmetic is in that folder's README).
 """
 from __future__ import annotations

@@ -77,12 +77,12 @@ def test_entitlement_json(runner, db):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["tier"] == "warranty" and doc["first_response_hours"] == 8 and doc["resolution_hours"] == 40
-    assert doc["kb_access"] is True and doc["valid_until"] == "2025-03-14"
+    assert doc["kb_access"] is True and doc["valid_until"] == "2025-03-15"
     assert doc["flags"] == ["warranty_expiring_soon"] and doc["customer"]["id"] == "C-ALPHA"
     assert doc["product"] == "KOMPAS" and doc["first_response_due"] == "2025-03-04T12:00:00+03:00"
     assert doc["reasons"]
-    assert doc["customer_kb_access"] == {"granted": True, "until": "2025-03-14",
-                                         "reason": "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-14"}
+    assert doc["customer_kb_access"] == {"granted": True, "until": "2025-03-15",
+                                         "reason": "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-15"}
 
 
 def test_entitlement_summary_from_a_registry_file(runner):

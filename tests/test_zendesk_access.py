@@ -286,6 +286,7 @@ def test_portal_registration_adds_the_membership_once_then_reports_nothing_to_do
 @responses.activate
 def test_portal_registration_creates_the_organisation_and_the_user():
     expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"external_id": "C002"})
+    expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"name": "Zavod"})
     expect("POST", "/api/v2/organizations/create_or_update", "organization_created_C002", status=201,
            body={"organization": {"name": "Zavod", "external_id": "C002"}})
     expect("GET", "/api/v2/users/search", "users_search_empty",
@@ -296,7 +297,52 @@ def test_portal_registration_creates_the_organisation_and_the_user():
     done = quiet_adapter().register_portal_user("nina@zavod.example", "Nina Technologist", "C002", "Zavod", None)
     assert done == ("created organisation 4002 for C002; registered nina@zavod.example as user 9020"
                     " in organisation 4002")
-    assert len(responses.calls) == 4
+    assert len(responses.calls) == 5
+
+
+def new_user_in(org: int) -> None:
+    expect("GET", "/api/v2/users/search", "users_search_empty",
+           {"query": "email:nina@zavod.example", "per_page": "100", "page": "1"})
+    answer_ = answer("user_created_9020")
+    answer_["user"]["organization_id"] = org
+    responses.add("POST", f"{BASE}/api/v2/users/create_or_update", json=answer_, status=201, match=[
+        matchers.json_params_matcher({"user": {"email": "nina@zavod.example", "name": "Nina Technologist",
+                                               "organization_id": org, "skip_verify_email": True}})])
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_an_organisation_an_admin_made_by_hand_is_found_by_name_not_created_again():
+    """A customer without platform_ids whose organisation exists by name: Zendesk would refuse a
+    second one (422, name taken), and every event of that requester was dead-lettered."""
+    expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"external_id": "C002"})
+    expect("GET", "/api/v2/organizations/search", "organizations_search_name_zavod", {"name": "Zavod"})
+    new_user_in(4010)
+    done = quiet_adapter().register_portal_user("nina@zavod.example", "Nina Technologist", "C002", "Zavod", None)
+    assert done == "registered nina@zavod.example as user 9020 in organisation 4010"
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_an_organisation_created_meanwhile_is_taken_when_zendesk_says_the_name_is_taken():
+    expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"external_id": "C002"})
+    expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"name": "Zavod"})
+    expect("POST", "/api/v2/organizations/create_or_update", "error_422_name_taken", status=422)
+    expect("GET", "/api/v2/organizations/search", "organizations_search_name_zavod", {"name": "Zavod"})
+    new_user_in(4010)
+    done = quiet_adapter().register_portal_user("nina@zavod.example", "Nina Technologist", "C002", "Zavod", None)
+    assert done == "registered nina@zavod.example as user 9020 in organisation 4010"
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_already_a_member_is_success_when_two_tickets_race():
+    """Several tickets of one new requester processed at once: the losers get 422 'already a
+    member of this organization'; that is success, not a failure."""
+    expect("GET", "/api/v2/users/search", "users_search_pavel",
+           {"query": "email:pavel@stroyproekt.example", "per_page": "100", "page": "1"})
+    expect("GET", "/api/v2/users/9001/organization_memberships", "organization_memberships_9001_other")
+    expect("POST", "/api/v2/organization_memberships", "error_422_already_member", status=422,
+           body={"organization_membership": {"user_id": 9001, "organization_id": 4001}})
+    assert quiet_adapter().register_portal_user("pavel@stroyproekt.example", None, "C001", "StroyProekt", "4001") \
+        is None
 
 
 # -- alerts -----------------------------------------------------------------------------------------

@@ -64,8 +64,10 @@ def entitlement_command(email: str, product: str | None, at: str | None, request
 
     \b
     Examples:
-      connector entitlement --email ann@alpha.ru --product KOMPAS --at 2025-03-03T12:00:00+03:00
-      connector entitlement --email ann@alpha.ru --request-type information --topic functionality --json
+      connector entitlement --email ann@alpha.example --product KOMPAS --at 2026-12-01T12:00:00+03:00 \
+          --registry examples/registry.json
+      connector entitlement --email olga@omega.example --request-type information --channel messenger \
+          --registry examples/registry.json --json
     """
     if "@" not in email:
         raise BadInput(f"--email {email!r} is not an e-mail address")

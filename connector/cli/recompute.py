@@ -3,6 +3,7 @@ events, a changed registry), reading each from its platform as a webhook event w
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from connector.cli import short_help
 from connector.composition import Connector, compose, configuration
 from connector.core.errors import BadInput, ConnectorError, PlatformError, PlatformRejected
+from connector.core.moments import iso
 
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
@@ -36,7 +38,7 @@ def parse_ticket(text: str, configured: list[str], platform: str | None) -> tupl
 
 
 def _due(value: Any) -> str:
-    return value.isoformat(timespec="minutes") if hasattr(value, "isoformat") else str(value or "-")
+    return iso(value) if isinstance(value, datetime) else str(value or "-")
 
 
 def describe(result: dict[str, Any], dry_run: bool) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from connector.core.calendar import BusinessCalendar
 from connector.core.errors import BadInput
+from connector.core.moments import iso
 from connector.core.sla import ClockState
 
 METRICS = ("first_response", "resolution")
@@ -178,7 +179,7 @@ def _hours(span: timedelta) -> str:
 
 def _moment(moment: datetime, zone: tzinfo) -> str:
     local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''} ({getattr(zone, 'zone', zone)})".replace("  ", " ")
+    return f"{iso(local)} ({getattr(zone, 'zone', zone)})"
 
 
 def alert_note(reached: Reached, zone: tzinfo) -> str:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Protocol
 
+from connector.core import flags as flagging
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
 from connector.core.errors import BadInput
+from connector.core.flags import Flag
 from connector.core.kb_access import KbAccess, kb_access
 from connector.core.policy import Policy
 from connector.core.registry import Customer, CustomerFacts, RegistryView
@@ -21,7 +23,6 @@ from connector.core.tiers import Tier
 REQUEST_TYPES = ("error", "information", "proposal")
 TOPICS = ("installation", "functionality", "other")
 CHANNELS = ("email", "phone", "portal", "office", "messenger", "remote")
-EXPIRY_NOTICE = timedelta(days=30)  # warranty_expiring_soon: the warranty ends within this
 
 
 class WorkingCalendar(Protocol):
@@ -82,14 +83,6 @@ class EntitlementRequest:
 
 
 @dataclass(frozen=True)
-class Flag:
-    """Something the agent should know; the ticket is still served."""
-
-    code: str
-    explanation: str
-
-
-@dataclass(frozen=True)
 class DueTarget:
     """A target that applies: working hours, the due moment, and which tier or contract gave it."""
 
@@ -136,27 +129,33 @@ class _Identity:
 
 
 def identify(request: EntitlementRequest, registry: RegistryView) -> _Identity:
-    """The customer: contact e-mail, else e-mail domain, else platform organisation id."""
+    """The customer: the contact's e-mail, else the platform organisation the admin mapped, else
+    an e-mail domain that belongs to one customer. When the domain names another customer than
+    the organisation, the organisation wins and `customer_conflict` names both."""
     email = request.email.strip().lower()
     found = registry.customers_by_email(email)
     if found:
         return _Identity(found[0], "contact", f"contact e-mail {email}")
     domain = email.rpartition("@")[2]
-    found = registry.customers_by_domain(domain) if domain else []
-    if len(found) == 1:
-        return _Identity(found[0], "domain", f"e-mail domain {domain}")
-    if len(found) > 1:
-        return _Identity(None, flag=Flag("ambiguous_customer", (
-            f"the e-mail domain {domain} belongs to {len(found)} customers ({', '.join(sorted(found))});"
-            " add the requester as a contact of one of them")))
-    if request.org_id:
-        found = registry.customers_by_platform(request.platform, request.org_id)
-        where = f"organisation {request.org_id}" + (f" on {request.platform}" if request.platform else "")
-        if len(found) == 1:
-            return _Identity(found[0], "platform", where)
-        if len(found) > 1:
-            return _Identity(None, flag=Flag("ambiguous_customer", (
-                f"{where} belongs to {len(found)} customers ({', '.join(sorted(found))})")))
+    by_domain = list(registry.customers_by_domain(domain)) if domain else []
+    by_org = list(registry.customers_by_platform(request.platform, request.org_id)) if request.org_id else []
+    where = f"organisation {request.org_id}" + (f" on {request.platform}" if request.platform else "")
+    if len(by_org) == 1:
+        flag = None
+        if len(by_domain) == 1 and by_domain[0] != by_org[0]:
+            flag = Flag("customer_conflict", (
+                f"{where} is customer {by_org[0]}, but the e-mail domain {domain} is customer {by_domain[0]};"
+                f" resolved as {by_org[0]}: make the requester a contact of the right one"))
+        return _Identity(by_org[0], "platform", where, flag)
+    if len(by_domain) == 1:
+        return _Identity(by_domain[0], "domain", f"e-mail domain {domain}")
+    if len(by_org) > 1 or len(by_domain) > 1:
+        ambiguous = [f"{where} belongs to {len(by_org)} customers ({', '.join(sorted(by_org))})"] if by_org else []
+        if len(by_domain) > 1:
+            ambiguous.append(f"the e-mail domain {domain} belongs to {len(by_domain)} customers"
+                             f" ({', '.join(sorted(by_domain))})")
+        return _Identity(None, flag=Flag("ambiguous_customer", "; ".join(ambiguous)
+                                         + "; add the requester as a contact of one of them"))
     return _Identity(None, flag=Flag("unknown_requester", (
         f"{email} is neither a contact nor on a customer's e-mail domain"
         + (f", and organisation {request.org_id} is not in the registry" if request.org_id else "")
@@ -175,10 +174,10 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
     candidates, note, unknown = _products_to_try(request.product, facts)
     results = [_assess(request, facts, code, day, rules) for code in candidates]
     best = min(results, key=_rank)
-    flags = list(best.flags)
+    flags = ([who.flag] if who.flag else []) + list(best.flags)
     if unknown:
         flags.insert(0, Flag("unknown_product", unknown))
-    flags += _scope_flags(request, best, day)
+    flags += flagging.scope(request.request_type, request.topic, request.channel, best.tier, best.coverages)
     kb = kb_access(facts, day, rules.policy)
     announced = any(f.code == "warranty_expiring_soon" for f in flags) and kb.until == best.valid_until
     if kb.ends_within(day) and not announced:  # the warranty's own flag already says it otherwise
@@ -219,15 +218,21 @@ def _assess(request: EntitlementRequest, facts: CustomerFacts, product: str | No
     if known is not None and known.withdrawn(day):
         flags.append(Flag("product_withdrawn", f"{known.name} ({known.code}) was withdrawn from support"
                                                f" on {known.withdrawn_on}: basic support no longer applies"))
+    ended = []
     if purchase is not None and warranty is None:
-        reasons.append(f"the warranty of the purchase on {purchase.date} has ended")
-    if warranty is not None and warranty.ends is not None and warranty.ends - day <= EXPIRY_NOTICE:
-        flags.append(Flag("warranty_expiring_soon", (
-            f"the warranty ends after {warranty.valid_until} ({(warranty.ends - day).days} day(s) left):"
-            " faster targets and the closed knowledge base end with it")))
+        ended.append(f"the warranty of the purchase on {purchase.date} has ended")
+        reasons.append(ended[-1])
+    flags += flagging.expiring(coverages, day)
     if not coverages:
+        ended += [f"contract {c.number} ran {c.starts} to {c.ends}" for c in facts.contracts
+                  if c.products is None or (product is not None and product in c.products)]
         reasons.append(f"no contract, warranty or license covers {product or 'this request'} on {day}")
+        if not any(f.code == "product_withdrawn" for f in flags):  # that flag says why already
+            flags.append(flagging.no_coverage(facts, product, day, ended))
         return Entitlement(Tier.NONE, request.at, product=product, flags=tuple(flags), reasons=tuple(reasons))
+    everything = {c.number for c in facts.contracts if c.products is None}
+    flags += flagging.unlicensed(coverages, facts, product, day, lambda number: number in everything)
+    flags += flagging.below_standard(coverages, request.at, lambda c, m: _due(request.at, c, m, rules))
     coverages.sort(key=lambda c: -c.tier)  # ties of due moments go to the higher tier
     tier = coverages[0].tier
     first = _earliest(request.at, coverages, "first_response", rules)
@@ -243,17 +248,23 @@ def _assess(request: EntitlementRequest, facts: CustomerFacts, product: str | No
                        flags=tuple(flags), reasons=tuple(reasons), coverages=tuple(coverages))
 
 
+def _due(at: datetime, coverage: Coverage, metric: str, rules: Rulebook) -> datetime | None:
+    """The due moment a coverage gives for `metric` on its own calendar: whole seconds, in the
+    vendor's zone (None: not regulated)."""
+    target: timedelta | None = getattr(coverage, metric)
+    if target is None:
+        return None
+    return rules.calendar_for(coverage.calendar).add(at, target).astimezone(rules.vendor_calendar.zone) \
+        .replace(microsecond=0)
+
+
 def _earliest(at: datetime, coverages: list[Coverage], metric: str, rules: Rulebook) -> DueTarget | None:
     """The earliest due moment for `metric` among the coverages, each on its own calendar."""
-    zone = rules.vendor_calendar.zone
     best: DueTarget | None = None
     for coverage in coverages:
-        target: timedelta | None = getattr(coverage, metric)
-        if target is None:
-            continue
-        due = rules.calendar_for(coverage.calendar).add(at, target).astimezone(zone)
-        if best is None or due < best.due:
-            best = DueTarget(target / timedelta(hours=1), due, coverage.basis)
+        due = _due(at, coverage, metric, rules)
+        if due is not None and (best is None or due < best.due):
+            best = DueTarget(getattr(coverage, metric) / timedelta(hours=1), due, coverage.basis)
     return best
 
 
@@ -262,19 +273,3 @@ def _rank(result: Entitlement) -> tuple:
     def due(target: DueTarget | None) -> tuple:
         return (1, 0.0) if target is None else (0, target.due.timestamp())
     return (-result.tier, due(result.first_response), due(result.resolution), not result.kb_access)
-
-
-def _scope_flags(request: EntitlementRequest, best: Entitlement, day: date) -> list[Flag]:
-    """outside_tier_scope: the channel or the information topic is not among what the applicable
-    tiers offer (basic: phone and e-mail, installation questions only; see the policy)."""
-    if best.tier == Tier.NONE:
-        return []
-    channels = frozenset().union(*(c.channels for c in best.coverages))
-    topics = frozenset().union(*(c.information_topics for c in best.coverages))
-    why = []
-    if request.channel is not None and request.channel not in channels:
-        why.append(f"the {best.tier.code} tier is served by {', '.join(sorted(channels))}, not {request.channel}")
-    if request.request_type == "information" and request.topic is not None and request.topic not in topics:
-        why.append(f"information requests on {request.topic} are not part of the {best.tier.code} tier"
-                   f" (it covers {', '.join(sorted(topics)) or 'none'})")
-    return [Flag("outside_tier_scope", "; ".join(why) + "; serve it, but the customer should know")] if why else []

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from connector.core.entitlement import DueTarget, Entitlement
+from connector.core.moments import iso
 
 
 def _moment(target: DueTarget | None) -> str | None:
     """The due moment as ISO 8601, or None."""
-    return target.due.isoformat() if target else None
+    return iso(target.due) if target else None
 
 
 def _hours(target: DueTarget | None) -> float | int | None:
@@ -25,7 +26,7 @@ def as_json(result: Entitlement, zone: Any) -> dict[str, Any]:
     contract = result.contract
     return {
         "tier": result.tier.code,
-        "at": result.at.astimezone(zone).isoformat(),
+        "at": iso(result.at, zone),
         "customer": None if result.customer is None else {
             "id": result.customer.id, "name": result.customer.name, "matched_by": result.matched_by},
         "product": result.product,

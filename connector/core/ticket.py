@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Sequence
 
 from connector.core.calendar import BusinessCalendar
+from connector.core.moments import iso
 from connector.core.sla import ClockState, SlaClock, SlaReading, StatusChange
 
 
@@ -159,27 +160,55 @@ def first_response_clock(ticket: Ticket, target: Target) -> SlaClock:
 
 
 def resolution_clock(ticket: Ticket, target: Target, now: datetime) -> SlaClock:
-    """Follows the status history: paused while pending, stopped when solved, reopened runs."""
+    """Follows the status history: paused while pending, stopped when solved, reopened runs; and
+    the customer's answer ends a wait on the customer even where the platform leaves the status
+    as it was (RT keeps `stalled` after a requester's reply)."""
+    moments: list[tuple[datetime, int, ClockState]] = [
+        (change.at, 0, RESOLUTION_CLOCK[change.status]) for change in ticket.status_history(now)]
+    moments += [(c.at, 1, ClockState.RUNNING) for c in ticket.comments
+                if c.author is Author.REQUESTER and c.public and not c.opening]
     history = [StatusChange(ticket.created_at, ClockState.RUNNING)]
-    for change in ticket.status_history(now):
-        state = RESOLUTION_CLOCK[change.status]
+    for at, is_reply, state in sorted(moments, key=lambda m: (m[0], m[1])):
+        if is_reply and history[-1].state is not ClockState.PAUSED:
+            continue  # a customer's answer resumes a wait; it never reopens a solved ticket
         if state is not history[-1].state:
-            history.append(StatusChange(max(change.at, ticket.created_at), state))
+            history.append(StatusChange(max(at, ticket.created_at), state))
     return SlaClock(target.calendar, target.duration, tuple(history))
+
+
+def assignee_for(ticket: Ticket, engineer: str | None) -> str | None:
+    """Who the ticket should be assigned to: the contract's dedicated engineer when the ticket has
+    no assignee, or when its tier is first set; never taking it back from an agent who reassigned
+    it (an escalation, holiday cover)."""
+    current = ticket.carried.assignee
+    if engineer and (current is None or ticket.carried.tier is None):
+        return engineer
+    return current
+
+
+def shown_due(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
+    """A due moment as tickets carry it: whole seconds, in the vendor's zone (when given)."""
+    if moment is None:
+        return None
+    moment = moment.replace(microsecond=0)
+    return moment.astimezone(zone) if zone is not None else moment
 
 
 def plan_write_back(ticket: Ticket, tier: str, flags: Sequence[str], assignee: str | None,
                     first_response: Target, resolution: Target, now: datetime,
-                    explanation: str = "") -> WriteBack:
-    """What the ticket should carry now, and how that differs from what it carries."""
+                    explanation: str = "", zone: tzinfo | None = None) -> WriteBack:
+    """What the ticket should carry now, and how that differs from what it carries; due moments
+    to whole seconds, in `zone` (the vendor's) when given."""
     fr = first_response_clock(ticket, first_response).reading(now)
     res = resolution_clock(ticket, resolution, now).reading(now)
-    desired = Carried(tier=tier, first_response_due=fr.due, resolution_due=res.due,
-                      flags=frozenset(flags), assignee=assignee or ticket.carried.assignee)
+    desired = Carried(tier=tier, first_response_due=shown_due(fr.due, zone),
+                      resolution_due=shown_due(res.due, zone),
+                      flags=frozenset(flags), assignee=assignee_for(ticket, assignee))
+    fr_due, res_due = desired.first_response_due, desired.resolution_due
     note = None
     if ticket.carried.tier != tier:  # first set or changed: one note, never one per event
         before = f" (was {ticket.carried.tier})" if ticket.carried.tier else ""
-        dues = ", ".join(f"{name} due {moment:%Y-%m-%d %H:%M %Z}" for name, moment in
-                         (("first response", fr.due), ("resolution", res.due)) if moment)
+        dues = ", ".join(f"{name} due {iso(moment)}" for name, moment in
+                         (("first response", fr_due), ("resolution", res_due)) if moment)
         note = f"Support tier: {tier}{before}. {dues or 'No due dates.'} {explanation}".strip()
     return WriteBack(desired, ticket.carried.differences(desired), note, fr, res)

@@ -8,18 +8,23 @@ ticket costs no extra API calls; the daily sync corrects anything changed behind
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Mapping
 
 from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import Entitlement, Rulebook
+from connector.core.errors import ConnectorError
 from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, kb_access
 from connector.core.ticket import Ticket, WriteBack
 from connector.core.tiers import Tier
 from connector.platforms.base import Adapter
-from connector.storage.kb_audit import AccessAudit, contact_details
+from connector.storage.kb_audit import AccessAudit
+from connector.storage.people import contact_details, record_staff
 from connector.storage.registry import SqlRegistry
+
+log = logging.getLogger(__name__)
 
 
 class AccessKeeper:
@@ -36,6 +41,9 @@ class AccessKeeper:
         if not email or customer is None or entitlement.matched_by is None:
             return None
         dry_run = dry_run or bool(self.settings.get("dry_run"))
+        if entitlement.matched_by in ("domain", "platform") and not dry_run:
+            # the customer's staff, not a contact: the nightly sync must know them too
+            record_staff(self.engine, email, customer.id, entitlement.matched_by, adapter.name, now)
         changes = [c for c in (self._kb_change(adapter, email, entitlement, now),
                                self._registration(adapter, email, entitlement)) if c is not None]
         if not changes:
@@ -76,13 +84,20 @@ class AccessKeeper:
                             f" ({basis})", ent.customer.id, until=ent.valid_until)
 
     def _apply(self, adapter: Adapter, change: AccessChange, customer_name: str, now: datetime) -> str:
-        """Apply one change and audit it; platform errors propagate (the worker retries the event)."""
-        if change.action == REGISTER:
-            name, org = contact_details(self.engine, change.email, change.customer or "", adapter.name)
-            detail = adapter.register_portal_user(change.email, name, change.customer or "", customer_name, org)
-            self.audit.record(adapter.name, [(change, "done", detail or "already")], now, "ticket")
-            return f"register {change.email}: {detail or 'already a portal user'}"
-        outcomes = list(adapter.apply_access([change]))
+        """Apply one change and audit it. A side step never fails the ticket: a platform error is
+        audited as failed (the nightly sync retries it, and so does the next event of the
+        requester) and the event's own result stays done."""
+        try:
+            if change.action == REGISTER:
+                name, org = contact_details(self.engine, change.email, change.customer or "", adapter.name)
+                detail = adapter.register_portal_user(change.email, name, change.customer or "", customer_name, org)
+                self.audit.record(adapter.name, [(change, "done", detail or "already")], now, "ticket")
+                return f"register {change.email}: {detail or 'already a portal user'}"
+            outcomes = list(adapter.apply_access([change]))
+        except ConnectorError as exc:
+            self.audit.record(adapter.name, [(change, "failed", str(exc))], now, "ticket")
+            log.warning("%s %s %s failed (the sync retries it): %s", adapter.name, change.action, change.email, exc)
+            return f"{change.action} {change.email}: failed: {exc}"
         for outcome in outcomes:
             self.audit.record(adapter.name, [(change, "done" if outcome.ok else "failed", outcome.detail)],
                               now, "ticket")

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import Rulebook
 from connector.core.errors import BadInput, ConnectorError, PlatformError
-from connector.core.kb_access import GRANT, REVOKE, AccessChange, plan_access
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, plan_access
 from connector.platforms.base import Adapter
-from connector.storage.kb_audit import AccessAudit, desired_access
+from connector.storage.kb_audit import AccessAudit
 from connector.storage.moments import utcnow
+from connector.storage.people import contact_details, customer_name, desired_access
 
 AUDIT_EVERY = 100  # outcomes recorded per transaction while applying
 
@@ -39,6 +40,7 @@ class SyncReport:
     plan: list[AccessChange] = field(default_factory=list)
     granted: int = 0
     revoked: int = 0
+    registered: int = 0  # portal registrations that had failed on a ticket, done now
     already: int = 0
     failed: list[tuple[AccessChange, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -61,13 +63,16 @@ class SyncReport:
                     f" ({len(self.plan)} change(s); dry run, nothing applied)")
         done = (f"{self.platform}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
                 f" failed {len(self.failed)} of {len(self.plan)} planned in {self.seconds:.1f} s (run {self.run_id})")
+        if self.registered:
+            done += f"; {self.registered} portal registration(s) that had failed done now"
         return done + (f"; STOPPED: {self.error}" if self.error else "")
 
     def as_json(self) -> dict:
         """A JSON-ready summary (the plan only in a dry run)."""
         doc = {"platform": self.platform, "run_id": self.run_id, "dry_run": self.dry_run,
                "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
-               "revoked": self.revoked, "already": self.already, "seconds": round(self.seconds, 3),
+               "revoked": self.revoked, "already": self.already, "registered": self.registered,
+               "seconds": round(self.seconds, 3),
                "failed": [{"email": c.email, "action": c.action, "error": e} for c, e in self.failed],
                "error": self.error}
         if self.dry_run:
@@ -123,10 +128,30 @@ def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bo
     started = time.perf_counter()
     report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run)
     report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()))
+    audit = AccessAudit(engine)
     if not report.dry_run and report.plan:
-        apply(adapter, report.plan, AccessAudit(engine), report, origin, progress)
+        apply(adapter, report.plan, audit, report, origin, progress)
+    if not report.dry_run and report.error is None and "portal" in adapter.supports:
+        retry_registrations(engine, adapter, audit, report, origin, now or utcnow())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def retry_registrations(engine: Engine, adapter: Adapter, audit: AccessAudit, report: SyncReport, origin: str,
+                        now: datetime) -> None:
+    """Portal registrations whose last attempt (on a ticket) failed, tried again; each audited."""
+    for entry in audit.failed_last(adapter.name, REGISTER):
+        change = AccessChange(entry.email, REGISTER, entry.reason, entry.customer_id, entry.since, entry.until)
+        name, org = contact_details(engine, entry.email, entry.customer_id or "", adapter.name)
+        try:
+            detail = adapter.register_portal_user(entry.email, name, entry.customer_id or "",
+                                                  customer_name(engine, entry.customer_id), org)
+        except ConnectorError as exc:
+            audit.record(adapter.name, [(change, "failed", str(exc))], now, origin, report.run_id)
+            report.failed.append((change, str(exc)))
+            continue
+        audit.record(adapter.name, [(change, "done", detail or "already")], now, origin, report.run_id)
+        report.registered += 1
 
 
 def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], access: Mapping[str, Any],

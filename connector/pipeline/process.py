@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import DueTarget, Entitlement, EntitlementRequest, Rulebook, resolve
 from connector.core.errors import PlatformRejected
+from connector.core.moments import iso
 from connector.core.ticket import Target, Ticket, WriteBack, plan_write_back
 from connector.platforms.base import Adapter
 from connector.storage.events import StoredEvent
@@ -56,7 +57,7 @@ class Processor:
         plan = plan_write_back(ticket, ent.tier.code, ent.flag_codes,
                                contract.dedicated_engineer if contract else None,
                                self._target(ent, ent.first_response), self._target(ent, ent.resolution),
-                               now, explanation)
+                               now, explanation, self.rules.vendor_calendar.zone)
         return ent, plan
 
     def process(self, event: StoredEvent) -> dict[str, Any]:
@@ -76,10 +77,16 @@ class Processor:
         written = adapter.write_back(ticket, plan) if plan.needed and not dry_run else False
         result = {
             "ticket": ticket.id, "tier": ent.tier.code, "flags": ent.flag_codes,
-            "first_response_due": plan.desired.first_response_due, "resolution_due": plan.desired.resolution_due,
+            "first_response_due": _iso(plan.desired.first_response_due),
+            "resolution_due": _iso(plan.desired.resolution_due),
             "assignee": plan.desired.assignee, "changed": sorted(plan.changed), "note": plan.note,
             "written": written, "dry_run": dry_run, "reasons": list(ent.reasons),
         }
         for step in self.after:
             result.update(step(adapter, ticket, ent, plan, now, dry_run) or {})
         return result
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A due moment for the event's result record (ISO 8601, whole seconds, its offset)."""
+    return iso(moment) if moment else None

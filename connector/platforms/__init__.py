@@ -12,10 +12,14 @@ from typing import Any, Mapping
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
+from connector.platforms.freshdesk import FreshdeskAdapter
+from connector.platforms.jira_service_management import JiraServiceManagementAdapter
 from connector.platforms.redmine import RedmineAdapter
+from connector.platforms.rt5 import Rt5Adapter
 from connector.platforms.zendesk import ZendeskAdapter
 
-ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, RedmineAdapter)
+ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, Rt5Adapter, JiraServiceManagementAdapter,
+                                       FreshdeskAdapter, RedmineAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:

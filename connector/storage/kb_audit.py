@@ -1,8 +1,6 @@
-"""KB access in the database: the registry read whole for a sync (every contact's desired
-access), one customer's for a ticket, and the audit of every grant, revoke and registration."""
+"""The audit of every closed-KB grant and revoke and every portal registration (append-only)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
@@ -10,13 +8,8 @@ from typing import Iterable, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connector.core.kb_access import AccessChange, Desired, kb_access
-from connector.core.policy import Policy
-from connector.core.registry import Customer, CustomerFacts, Purchase
-from connector.registry.records import to_contract
-from connector.storage import tables as t
+from connector.core.kb_access import AccessChange
 from connector.storage.moments import utc
-from connector.storage.registry import contract_record
 from connector.storage.tables import metadata
 
 access_audit = sa.Table(
@@ -35,41 +28,6 @@ access_audit = sa.Table(
     sa.Column("origin", sa.String(32), nullable=False),  # sync, ticket, scheduler
     sa.Column("run_id", sa.String(64)),
 )
-
-
-def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
-    """Every registry contact's desired KB access on `day` (the customer's access). Four
-    whole-table reads, then the core rule once per customer that has contacts."""
-    purchases: dict[str, list[Purchase]] = defaultdict(list)
-    contracts: dict[str, list] = defaultdict(list)
-    with engine.connect() as conn:
-        names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
-        for cid, product, kind, bought in conn.execute(
-                sa.select(t.purchases.c.customer_id, t.purchases.c.product_code, t.purchases.c.kind,
-                          t.purchases.c.date)):
-            purchases[cid].append(Purchase(product, kind, bought))
-        for row in conn.execute(sa.select(t.contracts)).mappings():
-            contracts[row["customer_id"]].append(to_contract(contract_record(row)))
-        contacts = conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id)).all()
-    access = {}
-    desired = []
-    for email, cid in contacts:
-        if cid not in access:
-            facts = CustomerFacts(Customer(cid, names.get(cid, cid)), (), tuple(purchases.get(cid, ())),
-                                  tuple(contracts.get(cid, ())))
-            access[cid] = kb_access(facts, day, policy)
-        desired.append(Desired(email, cid, access[cid]))
-    return desired
-
-
-def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:
-    """The contact's name in the registry and the customer's organisation id on `platform`."""
-    with engine.connect() as conn:
-        name = conn.execute(sa.select(t.contacts.c.name).where(t.contacts.c.email == email.strip().lower())).scalar()
-        org = conn.execute(sa.select(t.customer_platform_ids.c.org_id).where(
-            t.customer_platform_ids.c.customer_id == customer_id,
-            t.customer_platform_ids.c.platform == platform).limit(1)).scalar()
-    return name, org
 
 
 @dataclass(frozen=True)
@@ -122,6 +80,16 @@ class AccessAudit:
                  .order_by(a.id.desc()).limit(1))
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
+
+    def failed_last(self, platform: str, action: str) -> list[AuditEntry]:
+        """Per e-mail, the latest `action` on `platform` when it failed (what is still to do)."""
+        a = access_audit.c
+        latest = (sa.select(a.email, sa.func.max(a.id).label("last")).where(a.platform == platform, a.action == action)
+                  .group_by(a.email).subquery())
+        query = (sa.select(access_audit).join(latest, a.id == latest.c.last).where(a.result == "failed")
+                 .order_by(a.id))
+        with self.engine.connect() as conn:
+            return [AuditEntry(**{**row, "at": utc(row["at"])}) for row in conn.execute(query).mappings()]
 
     def entries(self, customer: str | None = None, since: datetime | None = None, email: str | None = None,
                 platform: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:

@@ -68,3 +68,15 @@ contracts = sa.Table(
     sa.Column("products", sa.JSON, nullable=False),  # "*" or a list of product codes
     sa.Column("sla", sa.JSON, nullable=False),  # the contract's `sla` object as imported
 )
+
+# Requesters identified as a customer's staff by an e-mail domain or a platform organisation (not
+# registry contacts): the KB sync's desired set holds them beside the contacts, so what their
+# tickets granted survives the nightly sync. Not part of the registry import: --replace keeps them.
+customer_staff = sa.Table(
+    "customer_staff", metadata,
+    sa.Column("email", sa.String(320), primary_key=True),  # lower-case
+    sa.Column("customer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("matched_by", sa.String(16), nullable=False),  # domain or platform
+    sa.Column("platform", sa.String(64), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)

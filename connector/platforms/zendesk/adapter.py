@@ -27,11 +27,11 @@ from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
 from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
+from connector.platforms.pacing import PacedApi
 from connector.platforms.zendesk import install as installing
 from connector.platforms.zendesk import reading, signature, writing
 from connector.platforms.zendesk.alerts import put_alert
 from connector.platforms.zendesk.kb_lever import ZendeskKbLever
-from connector.platforms.zendesk.pacing import PacedApi
 from connector.platforms.zendesk.portal import ZendeskPortal
 
 log = logging.getLogger(__name__)

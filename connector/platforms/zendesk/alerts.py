@@ -10,7 +10,7 @@ from typing import Any
 
 from connector.core.errors import BadInput
 from connector.platforms.base import Alert
-from connector.platforms.zendesk.pacing import PacedApi
+from connector.platforms.pacing import PacedApi
 
 
 def put_alert(api: PacedApi, alert: Alert) -> bool:

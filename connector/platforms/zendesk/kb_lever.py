@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
 from connector.platforms.base import AccessOutcome
-from connector.platforms.zendesk.pacing import PacedApi
+from connector.platforms.pacing import PacedApi
 
 log = logging.getLogger(__name__)
 

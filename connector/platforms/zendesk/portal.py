@@ -4,7 +4,7 @@ customer's organisation (the one the registry names on Zendesk, else one found o
 
 Docs: users https://developer.zendesk.com/api-reference/ticketing/users/users/ (Create Or Update
 User), organizations https://developer.zendesk.com/api-reference/ticketing/organizations/organizations/
-(Search Organizations by External ID, Create Or Update Organization) and memberships
+(Search Organizations by external_id or by name, Create Or Update Organization) and memberships
 https://developer.zendesk.com/api-reference/ticketing/organizations/organization_memberships/
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 from urllib.parse import urlencode
 
-from connector.core.errors import BadInput, PlatformError
-from connector.platforms.zendesk.pacing import PacedApi
+from connector.core.errors import BadInput, PlatformError, PlatformRejected
+from connector.platforms.pacing import PacedApi
 
 
 class ZendeskPortal:
@@ -42,21 +42,43 @@ class ZendeskPortal:
         memberships = self.api.call("GET", f"/api/v2/users/{user}/organization_memberships") or {}
         if any(m.get("organization_id") == org for m in memberships.get("organization_memberships") or []):
             return "; ".join(done) or None
-        self.api.call("POST", "/api/v2/organization_memberships",
-                      {"organization_membership": {"user_id": user, "organization_id": org}}, expect=(200, 201))
+        try:
+            self.api.call("POST", "/api/v2/organization_memberships",
+                          {"organization_membership": {"user_id": user, "organization_id": org}}, expect=(200, 201))
+        except PlatformRejected as exc:
+            if not (exc.status == 422 and "already" in str(exc).lower()):
+                raise
+            return "; ".join(done) or None  # another event of this requester registered them meanwhile
         done.append(f"added {email} (user {user}) to organisation {org}")
         return "; ".join(done)
 
     def _organisation(self, customer_id: str, customer_name: str, done: list[str]) -> int:
-        """The id of the organisation whose external_id is the customer id, created if missing."""
-        answer = self.api.call("GET", f"/api/v2/organizations/search?{urlencode({'external_id': customer_id})}") or {}
-        for org in answer.get("organizations") or []:
-            if str(org.get("external_id") or "").lower() == customer_id.lower() and isinstance(org.get("id"), int):
-                return org["id"]
-        created = self.api.call("POST", "/api/v2/organizations/create_or_update", {"organization": {
-            "name": customer_name, "external_id": customer_id}}, expect=(200, 201)) or {}
+        """The customer's organisation: the one whose external_id is the customer id, else the one
+        of the customer's name (an admin made it by hand), else a new one. Zendesk refuses a second
+        organisation of a name (422): then the one that took the name meanwhile is it."""
+        found = self._search("external_id", customer_id) or self._search("name", customer_name)
+        if found is not None:
+            return found
+        try:
+            created = self.api.call("POST", "/api/v2/organizations/create_or_update", {"organization": {
+                "name": customer_name, "external_id": customer_id}}, expect=(200, 201)) or {}
+        except PlatformRejected as exc:
+            found = self._search("name", customer_name) if exc.status == 422 else None
+            if found is None:
+                raise
+            return found
         org_id = (created.get("organization") or {}).get("id")
         if not isinstance(org_id, int):
             raise PlatformError("POST /api/v2/organizations/create_or_update: no organization id in the answer")
         done.append(f"created organisation {org_id} for {customer_id}")
         return org_id
+
+    def _search(self, key: str, value: str) -> int | None:
+        """The organisation whose `key` (external_id or name) is `value`, compared ignoring case."""
+        if not value:
+            return None
+        answer = self.api.call("GET", f"/api/v2/organizations/search?{urlencode({key: value})}") or {}
+        for org in answer.get("organizations") or []:
+            if str(org.get(key) or "").strip().lower() == value.strip().lower() and isinstance(org.get("id"), int):
+                return org["id"]
+        return None

@@ -1,8 +1,11 @@
-"""Zendesk's API with the pacing bulk work needs: requests spaced evenly under the account's
-limit (`options.api_requests_per_minute`), rate limits waited out (exactly Retry-After) and
-transient failures retried, so a KB sync runs under the limit instead of bouncing off 429s.
+"""A platform's API with the pacing bulk work needs (a KB sync, portal registration, alerts):
+requests spaced evenly under the account's limit (each adapter's `options.api_requests_per_minute`),
+rate limits waited out (exactly Retry-After) and transient failures retried, so bulk work runs
+under the limit instead of bouncing off 429s. Shared by the Zendesk, Jira Service Management and
+Freshdesk adapters; the webhook worker's own calls are not paced (it reschedules on a 429).
 
-Docs: rate limits https://developer.zendesk.com/api-reference/introduction/rate-limits/
+Docs: https://developer.zendesk.com/api-reference/introduction/rate-limits/,
+https://developer.atlassian.com/cloud/jira/platform/rate-limiting/, https://developers.freshdesk.com/api/#ratelimit
 """
 from __future__ import annotations
 
