@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -157,6 +158,7 @@ def capture(workdir: Path) -> dict[str, Any]:
         return tickets
     finally:
         rm.stop()
+        shutil.rmtree(rm.instance_dir, ignore_errors=True)  # the template cache in WORKDIR stays
 
 
 def _marking(adapter: RedmineAdapter, recorder: Recorder):
