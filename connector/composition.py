@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 
 from connector.config.rules import rulebook
 from connector.config.schemas import require
-from connector.config.settings import Config, load_config
+from connector.config.settings import Config, PlatformSettings, load_config
 from connector.core.entitlement import Rulebook
-from connector.core.errors import ConnectorError
+from connector.core.errors import ConnectorError, ValidationFailed
 from connector.jobs.scheduler import Job, Scheduler, parse_hhmm
 from connector.jobs.sla_alerts import AlertJob
 from connector.kb.keeper import AccessKeeper
@@ -40,8 +40,18 @@ ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
 
 def configuration(path: str | Path | None = None) -> Config:
     """The config file (else $CONNECTOR_CONFIG, else the defaults), each platform's section checked
-    against its adapter's settings schema."""
-    return load_config(path, settings_schemas())
+    against its adapter's settings schema and its adapter's own checks."""
+    config = load_config(path, settings_schemas())
+    for name, settings in config.platforms.items():
+        check_platform(adapter_class(name), settings)
+    return config
+
+
+def check_platform(cls: type[Adapter], settings: PlatformSettings) -> None:
+    """Refuse settings the adapter finds wrong beyond its schema (every problem, by its key)."""
+    problems = list(cls.check_settings(settings))
+    if problems:
+        raise ValidationFailed(f"platforms.{settings.name} is misconfigured ({len(problems)} problem(s))", problems)
 
 
 class SyncStopped(ConnectorError):
@@ -143,6 +153,7 @@ def adapters_for(config: Config, metrics: Metrics) -> dict[str, Adapter]:
     for name, settings in config.platforms.items():
         cls = adapter_class(name)
         require(cls.schema_name(), f"platform {name}")  # never a 500 at the first delivery
+        check_platform(cls, settings)
         client = cls.client_for(settings) if settings.base_url else None
         if client is not None:
             client.on_response = metrics.platform_call(name)

@@ -13,13 +13,14 @@ from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.platforms.freshdesk import FreshdeskAdapter
+from connector.platforms.generic import GenericAdapter
 from connector.platforms.jira_service_management import JiraServiceManagementAdapter
 from connector.platforms.redmine import RedmineAdapter
 from connector.platforms.rt5 import Rt5Adapter
 from connector.platforms.zendesk import ZendeskAdapter
 
 ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, Rt5Adapter, JiraServiceManagementAdapter,
-                                       FreshdeskAdapter, RedmineAdapter)
+                                       FreshdeskAdapter, GenericAdapter, RedmineAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:

@@ -5,7 +5,8 @@ On the class, what the adapter is, so that the manifest, the docs and the config
 from the code: `name` (the URL path `/webhooks/<name>`, `schemas/webhook.<name>.schema.json`,
 `tests/fixtures/<name>/`, `webhooks/<name>/`), `title`, `docs_url`, `authentication`, and
 `settings_schema`: a JSON Schema of its `credentials`, `fields` and `options`, checked when the
-config loads (a wrong option is a start-up error naming its key).
+config loads (a wrong option is a start-up error naming its key); optionally `check_settings`
+for what a schema cannot see (references between options), checked by the composition root.
 
 Receiving is pure (no network, no clock: `now` comes in): `verify(delivery, secret, now)` checks
 the sender on the raw bytes and fails closed; `parse(delivery, payload)` turns a payload that
@@ -122,6 +123,12 @@ class Adapter(AccessLever, ABC):
     def schema_name(cls) -> str:
         """The JSON Schema of this platform's webhook bodies in `schemas/`."""
         return f"webhook.{cls.name}.schema.json"
+
+    @classmethod
+    def check_settings(cls, settings: PlatformSettings) -> Sequence[str]:
+        """Problems the settings schema cannot see (references between settings, syntax inside
+        values), each naming its key; the composition root refuses to start on any. None here."""
+        return ()
 
     @classmethod
     @abstractmethod
