@@ -35,8 +35,11 @@ def capture(name: str) -> dict:
     return json.loads((API / f"{name}.json").read_text(encoding="utf-8"))
 
 
+SECRET = "whsec_cmVkbWluZS1maXh0dXJlLXNpZ25pbmctc2VjcmV0ISE="  # tests/fixtures/redmine/README.md
+
+
 def adapter(**options) -> RedmineAdapter:
-    settings = PlatformSettings("redmine", BASE, "whsec_cmVkbWluZS1maXh0dXJlLXNpZ25pbmctc2VjcmV0ISE=",
+    settings = PlatformSettings("redmine", BASE, SECRET,
                                 credentials={"api_key": KEY}, fields=FIELDS, options=options)
     return RedmineAdapter(settings, RedmineAdapter.client_for(settings))
 
@@ -131,7 +134,8 @@ def fresh_issue() -> dict:
     """Issue 1 as created (api/post_issue), as the connector reads it: every field, no journal."""
     issue = copy.deepcopy(capture("post_issue")["issue"])
     names = {"1": "tier", "2": "first_response_due", "3": "resolution_due", "4": "flags"}
-    issue["custom_fields"] = [{"id": int(i), "name": n, "value": None} for i, n in names.items()] + issue["custom_fields"]
+    mine = [{"id": int(i), "name": n, "value": None} for i, n in names.items()]
+    issue["custom_fields"] = mine + issue["custom_fields"]
     issue["journals"] = []
     return issue
 
@@ -150,7 +154,8 @@ PUT = {"issue": {"due_date": "2026-12-08", "notes": None, "private_notes": True,
 
 def after_write(issue: dict, note: str, **changes) -> dict:
     done = copy.deepcopy(issue)
-    values = {1: "warranty", 2: "2026-12-02T12:52:12+03:00", 3: "2026-12-08T12:52:12+03:00", **changes.pop("values", {})}
+    values = {1: "warranty", 2: "2026-12-02T12:52:12+03:00", 3: "2026-12-08T12:52:12+03:00",
+              **changes.pop("values", {})}
     for field in done["custom_fields"]:
         field["value"] = values.get(field["id"], field["value"])
     done["due_date"] = "2026-12-08"
@@ -279,7 +284,8 @@ def test_a_delivery_parses_to_its_event():
 
 
 @pytest.mark.parametrize("section,problem", [
-    ({"credentials": {"api_key": "k"}, "fields": {"tier": 1}}, "platforms.redmine.fields: 'first_response_due' is a required"),
+    ({"credentials": {"api_key": "k"}, "fields": {"tier": 1}},
+     "platforms.redmine.fields: 'first_response_due' is a required"),
     ({"fields": FIELDS}, "platforms.redmine.credentials: 'api_key' is a required property"),
     ({"credentials": {"api_key": "k"}, "fields": {**FIELDS, "tier": "abc"}}, "platforms.redmine.fields.tier"),
     ({"credentials": {"api_key": "k"}, "fields": FIELDS, "options": {"statuses": {"4": "waiting"}}},
@@ -297,3 +303,20 @@ def test_settings_mistakes_are_named_by_their_key(section, problem):
 def test_an_unknown_zone_is_a_start_up_error_naming_its_key():
     with pytest.raises(BadInput, match="platforms.redmine.options.zone: unknown time zone 'Mars/Olympus'"):
         adapter(zone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("change,problem", [
+    ({"options": {"zone": "Mars/Olympus"}}, "platforms.redmine.options.zone: unknown time zone 'Mars/Olympus'"),
+    ({"fields": {**FIELDS, "flags": "1"}}, "platforms.redmine.fields: tier, flags are all custom field 1; each needs "
+                                           "its own"),
+    ({"webhook_secret": "a-plain-shared-secret-0123456789"}, "platforms.redmine.webhook_secret: not a whsec_<base64>"),
+])
+def test_what_the_schema_cannot_see_is_refused_at_start_up(change, problem):
+    from connector.composition import check_platform
+
+    settings = PlatformSettings(**{"name": "redmine", "base_url": BASE, "credentials": {"api_key": KEY},
+                                   "fields": FIELDS, "webhook_secret": SECRET, **change})
+    with pytest.raises(ValidationFailed) as caught:
+        check_platform(RedmineAdapter, settings)
+    assert [p for p in caught.value.problems if p.startswith(problem)], caught.value.problems
+    assert RedmineAdapter.check_settings(adapter().settings) == []

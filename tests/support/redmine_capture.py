@@ -81,7 +81,8 @@ def as_contract(calls: list[dict[str, Any]], ticket: str, phase: str, base: str)
         if call["answer"] is not None:
             slug = re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_").removesuffix("_json")
             name = f"api/contract/issue_{ticket}__{phase}_{i:02d}_{call['method'].lower()}_{slug}.json"
-            (FOLDER / name).write_text(json.dumps(call["answer"], indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            text = json.dumps(call["answer"], indent=2, ensure_ascii=False) + "\n"
+            (FOLDER / name).write_text(text, encoding="utf-8")
             entry["answer"] = name
         out.append(entry)
     return out

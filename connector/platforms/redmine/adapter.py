@@ -27,7 +27,8 @@ from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.redmine import access, api, reading, writing
 from connector.platforms.redmine import install as installing
-from connector.platforms.redmine.options import PLATFORM, SETTINGS_SCHEMA, WHERE, zone
+from connector.platforms.redmine.options import (PLATFORM, READ, SETTINGS_SCHEMA, WHERE, WRITTEN, field_ids,
+                                                 plugin_can_sign, zone)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,24 @@ class RedmineAdapter(Adapter):
     def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
         super().__init__(settings, client)
         self.zone = zone(settings.options)  # a wrong zone is a start-up error naming its key
+
+    @classmethod
+    def check_settings(cls, settings: PlatformSettings) -> Sequence[str]:
+        """What the schema cannot see: the zone exists, no two of our fields share a Redmine field,
+        and the webhook secret is a `whsec_` one (the plugin signs with nothing else)."""
+        problems = []
+        try:
+            zone(settings.options)
+        except BadInput as exc:
+            problems.append(str(exc))
+        ids = field_ids(settings.fields, WRITTEN + READ)
+        for fid in sorted({f for f in ids.values() if list(ids.values()).count(f) > 1}):
+            problems.append(f"{WHERE}.fields: {', '.join(n for n, f in ids.items() if f == fid)} are all custom "
+                            f"field {fid}; each needs its own")
+        if settings.webhook_secret and not plugin_can_sign(settings.webhook_secret):
+            problems.append(f"{WHERE}.webhook_secret: not a whsec_<base64> secret, which the plugin needs "
+                            "(e.g. echo \"whsec_$(openssl rand -base64 32)\")")
+        return problems
 
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:

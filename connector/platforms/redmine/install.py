@@ -20,13 +20,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from connector.config.settings import PlatformSettings
-from connector.core.errors import BadInput, ConnectorError, PlatformRejected
-from connector.platforms import standard_webhooks
+from connector.core.errors import BadInput, PlatformRejected
 from connector.platforms.client import PlatformClient
 from connector.platforms.redmine import api
 from connector.platforms.redmine.access import role_id
 from connector.platforms.redmine.options import (DEFAULT_KB_ROLE, READ, STOCK_STATUS_NAMES, WHERE, WRITTEN,
-                                                 connector_login, field_ids, staff_roles, status_map)
+                                                 connector_login, field_ids, plugin_can_sign, staff_roles, status_map)
 
 
 class Report:
@@ -236,9 +235,7 @@ def install(client: PlatformClient, settings: PlatformSettings, webhook_url: str
     """The report; BadInput carrying it when anything is wrong."""
     out = Report()
     out.lines.append(f"Redmine at {settings.base_url}{' (--apply)' if apply else ''}:")
-    try:
-        standard_webhooks.keys(settings.webhook_secret)
-    except ConnectorError:
+    if not plugin_can_sign(settings.webhook_secret):
         out.problem("platforms.redmine.webhook_secret is not a whsec_<base64> secret, which the plugin needs: "
                     "e.g. echo \"whsec_$(openssl rand -base64 32)\"")
     login = check_user(client, settings.options, out)

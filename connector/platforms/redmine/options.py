@@ -10,6 +10,8 @@ statuses with what each maps to.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import tzinfo
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,3 +130,15 @@ def field_ids(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, in
             raise BadInput(f"a Redmine custom field id is a positive number, not {value!r}", f"{WHERE}.fields.{name}")
         found[name] = int(value)
     return found
+
+
+def plugin_can_sign(secret: str) -> bool:
+    """Whether the plugin can sign with each of these secrets: `whsec_` (optional) + strict base64
+    of a non-empty key, as its `secret_key` reads them (standardwebhooks itself is more lenient)."""
+    for part in secret.split():
+        try:
+            if not base64.b64decode(part.removeprefix("whsec_"), validate=True):
+                return False
+        except (binascii.Error, ValueError):
+            return False
+    return bool(secret.split())

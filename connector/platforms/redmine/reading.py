@@ -146,9 +146,9 @@ def status_of(status_id: Any, statuses: Mapping[int, TicketStatus], current: Map
 def status_history(issue: Mapping[str, Any], created: datetime, options: Mapping[str, Any]) -> list[StatusAt]:
     """The status at creation, then every change, from the journals' status_id details."""
     statuses, current = status_map(options), issue.get("status") or {}
+    journals = sorted(issue.get("journals") or [], key=lambda j: (str(j.get("created_on", "")), j.get("id", 0)))
     changes = [(api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"), d)
-               for j in sorted(issue.get("journals") or [], key=lambda j: (str(j.get("created_on", "")), j.get("id", 0)))
-               for d in j.get("details") or []
+               for j in journals for d in j.get("details") or []
                if d.get("property") == "attr" and d.get("name") == "status_id"]
     first = changes[0][1].get("old_value") if changes else current.get("id")
     history = [StatusAt(created, status_of(first, statuses, current))]
