@@ -18,7 +18,7 @@ SECRETS = $(HOME)/.config/connector
 
 # Runs the connector on its embedded default (SQLite file connector.db, no other server):
 # imports the example registry and serves webhooks with examples/connector.toml.
-run: install $(SECRETS)/zendesk-webhook-secret
+run: install $(SECRETS)/zendesk-webhook-secret $(SECRETS)/admin-token
 	$(BIN)/connector import examples/registry.json --database sqlite:///connector.db
 	$(BIN)/connector serve --config examples/connector.toml
 
@@ -28,6 +28,12 @@ $(SECRETS)/zendesk-webhook-secret:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 	[ -f $(SECRETS)/zendesk-api-token ] || echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token
 	chmod 600 $(SECRETS)/*
+
+# The status page's admin token (examples/connector.toml reads it; log in with it at /login).
+$(SECRETS)/admin-token:
+	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	chmod 600 $@
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -25,6 +25,7 @@ from connector.jobs.sla_alerts import AlertJob
 from connector.kb.keeper import AccessKeeper
 from connector.kb.sync import sync_all
 from connector.pipeline.clocks import ClockRecorder
+from connector.pipeline.ledger import LedgerRecorder
 from connector.pipeline.metrics import Metrics
 from connector.pipeline.process import AfterProcessing, Processor
 from connector.pipeline.worker import Worker
@@ -33,6 +34,7 @@ from connector.platforms.base import Adapter
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
 from connector.storage.events import EventStore
+from connector.storage.ledger import LedgerStore
 from connector.storage.moments import utcnow
 
 ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
@@ -79,10 +81,16 @@ class Connector:
         """The recorded SLA clocks, alerts and scheduler runs."""
         return ClockStore(self.engine)
 
+    @property
+    def ledger(self) -> LedgerStore:
+        """The ticket ledger (one row per processed ticket)."""
+        return LedgerStore(self.engine)
+
     def after_steps(self) -> list[AfterProcessing]:
-        """Record the ticket's SLA clocks (for alerts and recompute); keep the requester's KB access
-        and portal registration right (when the config's [access] asks for it)."""
-        steps: list[AfterProcessing] = [ClockRecorder(self.clocks, self.rules)]
+        """Record the ticket's SLA clocks (for alerts and recompute) and its ledger row (reports,
+        the status page); keep the requester's KB access and portal registration right (when the
+        config's [access] asks for it)."""
+        steps: list[AfterProcessing] = [ClockRecorder(self.clocks, self.rules), LedgerRecorder(self.ledger)]
         access = self.config.access
         if access.get("kb", True) or access.get("register_portal_users", True):
             steps.append(AccessKeeper(self.engine, self.rules, access))
@@ -121,14 +129,15 @@ class Connector:
     def scheduler(self, clock: Callable[[], datetime] = utcnow, alert_job: Callable[[], Any] | None = None,
                   kb_sync: Callable[[], Any] | None = None) -> Scheduler:
         """The scheduler of the config: the alert job (when alerts are enabled) and the daily KB
-        sync (when the config manages KB access). Jobs may be injected (tests)."""
+        sync (when the config manages KB access, or a platform keeps a mailing tag). Jobs may be
+        injected (tests)."""
         config, zone = self.config, self.rules.vendor_calendar.zone
         scheduler = Scheduler(self.clocks, (), clock, zone=zone)
         stopping = scheduler.stopping_flag
         if config.alerts.get("enabled", True):
             every = timedelta(seconds=float(config.alerts.get("every_seconds", 60)))
             scheduler.add(Job(ALERTS, alert_job or self.alert_job(clock, stopping).run, every=every))
-        if config.access.get("kb", True):
+        if config.access.get("kb", True) or any("mailing" in a.supports for a in self.adapters.values()):
             at = parse_hhmm(config.access.get("sync_at", "03:00"))
             scheduler.add(Job(KB_SYNC, kb_sync or self.kb_sync_job(stopping), at=at, zone=zone))
         return scheduler

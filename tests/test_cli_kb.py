@@ -60,7 +60,7 @@ def test_audit_json_has_every_field(runner, config):
     assert first == {"id": 1, "at": first["at"], "platform": "zendesk", "email": "ann@alpha.ru",
                      "customer_id": "C-ALPHA", "action": "grant", "reason": "warranty of KOMPAS",
                      "since": "2024-03-15", "until": "2025-03-14", "result": "done", "detail": None,
-                     "origin": "scheduler", "run_id": "run-1"}
+                     "origin": "scheduler", "run_id": "run-1", "lever": "kb"}
     assert first["at"] == "2025-03-01T03:00:00+00:00"
 
 

@@ -24,12 +24,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("connector.cli.registry", "Import the customer registry (JSON file or CSV folder)."),
     "install": ("connector.cli.platform", "Point a platform's webhooks at this connector (or say how)."),
     "kb": ("connector.cli.kb", "Closed knowledge-base access: sync and audit."),
+    "mailing-list": ("connector.cli.mailing", "Contacts entitled to the information mailing; keep its tag."),
     "recompute": ("connector.cli.recompute", "Recompute tickets' tier and due dates from their platform."),
     "replay": ("connector.cli.serve", "Run dead-lettered events again."),
+    "report": ("connector.cli.report", "SLA report of a customer's tickets for a period (CSV, JSON, HTML, PDF)."),
     "send-test-event": ("connector.cli.platform", "Send a signed test event to a running connector."),
     "serve": ("connector.cli.serve", "Run webhooks, workers and the scheduler in one process."),
     "worker": ("connector.cli.serve", "Run workers only (scale-out against PostgreSQL)."),
 }
+
+
+DATABASE_HELP = ("Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
+                 " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db.")
 
 
 def short_help(name: str) -> str:

@@ -9,7 +9,7 @@ from connector.cli import short_help
 from connector.cli.entitlement import parse_moment
 from connector.composition import compose, configuration
 from connector.core.errors import BadInput
-from connector.kb.sync import sync_platform
+from connector.kb.sync import SyncReport, sync_platform
 from connector.storage import open_database
 from connector.storage.kb_audit import AccessAudit
 
@@ -24,6 +24,16 @@ def kb() -> None:
     running contract includes KB access. The platforms' levers: a user tag matched by a Help
     Center user segment (Zendesk), a group holding the closed queue's permission (django-helpdesk).
     """
+
+
+def echo_report(report: SyncReport) -> None:
+    """A sync's plan (in a dry run), its failures (stderr) and its summary line."""
+    if report.dry_run:
+        for change in report.plan:
+            click.echo(f"{report.label}: {change.describe()}")
+    for change, error in report.failed:
+        click.echo(f"{report.label}: FAILED {change.action} {change.email}: {error}", err=True)
+    click.echo(report.summary())
 
 
 @kb.command()
@@ -62,12 +72,7 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
             if as_json:
                 click.echo(json.dumps(report.as_json()))
                 continue
-            if report.dry_run:
-                for change in report.plan:
-                    click.echo(f"{name}: {change.describe()}")
-            for change, error in report.failed:
-                click.echo(f"{name}: FAILED {change.action} {change.email}: {error}", err=True)
-            click.echo(report.summary())
+            echo_report(report)
     finally:
         runtime.close()
     if any(r.error or r.failed for r in reports):

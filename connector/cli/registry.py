@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import short_help
+from connector.cli import DATABASE_HELP, short_help
 from connector.storage import database_url, open_database, shown
 from connector.storage.registry_import import import_registry
 
-DATABASE_HELP = ("Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
-                 " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db.")
 
 
 @click.command("import", short_help=short_help("import"))

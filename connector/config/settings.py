@@ -20,6 +20,7 @@ SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_by
 ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
 ALERT_DEFAULTS = {"enabled": True, "every_seconds": 60.0,
                   "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
+ADMIN_DEFAULTS = {"token": None, "session_hours": 12.0}
 WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
                    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
 
@@ -51,6 +52,7 @@ class Config:
     source: str = "defaults"
     access: Mapping[str, Any] = field(default_factory=lambda: dict(ACCESS_DEFAULTS))
     alerts: Mapping[str, Any] = field(default_factory=lambda: dict(ALERT_DEFAULTS))
+    admin: Mapping[str, Any] = field(default_factory=lambda: dict(ADMIN_DEFAULTS))  # token: None = no status page
 
 
 def secret(section: Mapping[str, Any], key: str, where: str, base: Path) -> str | None:
@@ -122,7 +124,16 @@ def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
         source=source,
         access={**ACCESS_DEFAULTS, **doc.get("access", {})},
         alerts=_alerts({**ALERT_DEFAULTS, **doc.get("alerts", {})}),
+        admin=_admin(doc.get("admin", {}), base),
     )
+
+
+def _admin(section: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """The status page's token (None: the page is off), at least 16 characters however given."""
+    token = secret(section, "token", "admin", base)
+    if token is not None and len(token) < 16:
+        raise BadInput("the admin token needs at least 16 characters", "admin.token")
+    return {"session_hours": float(section.get("session_hours", ADMIN_DEFAULTS["session_hours"])), "token": token}
 
 
 def _alerts(section: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The KB sync: every registry contact's desired access against what the platform has now, as a
-plan of grants and revokes, applied in bulk with every outcome audited as it lands.
+plan of grants and revokes, applied in bulk with every outcome audited as it lands. The same
+sync keeps the information mailing's tag (a `Lever` says what is wanted, who holds it, how to
+change it): one planner, one applier, one audit for both.
 
 A sync is resumable by design: it always plans against the platform's own list of holders, so
 after a failure half-way the next run plans only what is still missing; nothing is granted twice.
@@ -10,24 +12,43 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import Engine
 
 from connector.core.entitlement import Rulebook
 from connector.core.errors import BadInput, ConnectorError, PlatformError
-from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, plan_access
-from connector.platforms.base import Adapter
+from connector.core.kb_access import GRANT, REGISTER, REVOKE, AccessChange, Desired, plan_access
+from connector.core.policy import Policy
+from connector.platforms.base import AccessOutcome, Adapter
 from connector.storage.kb_audit import AccessAudit
+from connector.storage.mailing import desired_mailing
 from connector.storage.moments import utcnow
 from connector.storage.people import contact_details, customer_name, desired_access
 
 AUDIT_EVERY = 100  # outcomes recorded per transaction while applying
 
 
-def plan(engine: Engine, rules: Rulebook, adapter: Adapter, day: date) -> list[AccessChange]:
+@dataclass(frozen=True)
+class Lever:
+    """What a sync keeps right: its name (the adapter capability and the audit's `lever`), who
+    should hold it on a day, who holds it on the platform, and how grants and revokes are applied."""
+
+    name: str
+    title: str
+    desired: Callable[[Engine, date, Policy], list[Desired]]
+    holders: Callable[[Adapter], set[str]]
+    apply: Callable[[Adapter, Sequence[AccessChange]], Iterator[AccessOutcome]]
+
+
+KB = Lever("kb", "closed-KB access", desired_access, lambda a: a.kb_holders(), lambda a, c: a.apply_access(c))
+MAILING = Lever("mailing", "mailing tag", desired_mailing, lambda a: a.mailing_holders(),
+                lambda a, c: a.apply_mailing(c))
+
+
+def plan(engine: Engine, rules: Rulebook, adapter: Adapter, day: date, lever: Lever = KB) -> list[AccessChange]:
     """The changes that make `adapter`'s platform match the registry on `day`."""
-    return plan_access(desired_access(engine, day, rules.policy), adapter.kb_holders())
+    return plan_access(lever.desired(engine, day, rules.policy), lever.holders(adapter))
 
 
 @dataclass
@@ -45,6 +66,12 @@ class SyncReport:
     failed: list[tuple[AccessChange, str]] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None  # why the sync stopped half-way, if it did
+    lever: str = "kb"
+
+    @property
+    def label(self) -> str:
+        """The platform, and the lever when it is not the KB."""
+        return self.platform if self.lever == "kb" else f"{self.platform} {self.lever}"
 
     @property
     def grants(self) -> int:
@@ -59,9 +86,9 @@ class SyncReport:
     def summary(self) -> str:
         """One line for people."""
         if self.dry_run:
-            return (f"{self.platform}: would grant {self.grants}, revoke {self.revokes}"
+            return (f"{self.label}: would grant {self.grants}, revoke {self.revokes}"
                     f" ({len(self.plan)} change(s); dry run, nothing applied)")
-        done = (f"{self.platform}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
+        done = (f"{self.label}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
                 f" failed {len(self.failed)} of {len(self.plan)} planned in {self.seconds:.1f} s (run {self.run_id})")
         if self.registered:
             done += f"; {self.registered} portal registration(s) that had failed done now"
@@ -69,7 +96,7 @@ class SyncReport:
 
     def as_json(self) -> dict:
         """A JSON-ready summary (the plan only in a dry run)."""
-        doc = {"platform": self.platform, "run_id": self.run_id, "dry_run": self.dry_run,
+        doc = {"platform": self.platform, "lever": self.lever, "run_id": self.run_id, "dry_run": self.dry_run,
                "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
                "revoked": self.revoked, "already": self.already, "registered": self.registered,
                "seconds": round(self.seconds, 3),
@@ -84,18 +111,18 @@ class SyncReport:
 
 def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit, report: SyncReport,
           origin: str, progress: Callable[[int, int], None] = lambda _d, _t: None,
-          clock: Callable[[], datetime] = utcnow) -> SyncReport:
+          clock: Callable[[], datetime] = utcnow, lever: Lever = KB) -> SyncReport:
     """Apply `changes`, recording every outcome (in groups, as batches complete). A platform
     failure half-way records what was done, then sets `report.error` (the caller decides)."""
     pending: list[tuple[AccessChange, str, str]] = []
     seen = 0
 
     def flush() -> None:
-        audit.record(adapter.name, pending, clock(), origin, report.run_id)
+        audit.record(adapter.name, pending, clock(), origin, report.run_id, lever.name)
         pending.clear()
 
     try:
-        for outcome in adapter.apply_access(changes):
+        for outcome in lever.apply(adapter, changes):
             seen += 1
             change = outcome.change
             if not outcome.ok:
@@ -121,17 +148,18 @@ def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit,
 
 def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bool = False,
                   origin: str = "sync", now: datetime | None = None,
-                  progress: Callable[[int, int], None] = lambda _d, _t: None) -> SyncReport:
-    """Plan (and unless `dry_run`, apply) one platform's KB access."""
-    if "kb" not in adapter.supports:
-        raise BadInput(f"{adapter.title} has no knowledge-base access lever in the connector")
+                  progress: Callable[[int, int], None] = lambda _d, _t: None, lever: Lever = KB) -> SyncReport:
+    """Plan (and unless `dry_run`, apply) one platform's KB access (or other `lever`)."""
+    if lever.name not in adapter.supports:
+        raise BadInput(f"{adapter.title} has no {lever.title} lever in the connector (or its options leave it off)")
     started = time.perf_counter()
-    report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run)
-    report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()))
+    report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run,
+                        lever=lever.name)
+    report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()), lever)
     audit = AccessAudit(engine)
     if not report.dry_run and report.plan:
-        apply(adapter, report.plan, audit, report, origin, progress)
-    if not report.dry_run and report.error is None and "portal" in adapter.supports:
+        apply(adapter, report.plan, audit, report, origin, progress, lever=lever)
+    if lever is KB and not report.dry_run and report.error is None and "portal" in adapter.supports:
         retry_registrations(engine, adapter, audit, report, origin, now or utcnow())
     report.seconds = time.perf_counter() - started
     return report
@@ -157,14 +185,15 @@ def retry_registrations(engine: Engine, adapter: Adapter, audit: AccessAudit, re
 def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], access: Mapping[str, Any],
              origin: str = "scheduler", dry_run: bool = False,
              progress: Callable[[str, int, int], None] | None = None) -> list[SyncReport]:
-    """Sync every platform that has a KB lever (when the config's `[access] kb` is on)."""
-    if not access.get("kb", True):
-        return []
+    """Sync every platform that has a KB lever (when the config's `[access] kb` is on), and the
+    mailing tag of every platform that keeps one."""
+    levers = [KB] if access.get("kb", True) else []
     dry_run = dry_run or bool(access.get("dry_run"))
     reports = []
-    for name, adapter in sorted(adapters.items()):
-        if "kb" not in adapter.supports:
-            continue
-        step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
-        reports.append(sync_platform(engine, rules, adapter, dry_run, origin, progress=step))
+    for lever in (*levers, MAILING):
+        for name, adapter in sorted(adapters.items()):
+            if lever.name not in adapter.supports:
+                continue
+            step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
+            reports.append(sync_platform(engine, rules, adapter, dry_run, origin, progress=step, lever=lever))
     return reports

@@ -68,6 +68,8 @@ class AccessLever:
       a holder or revoking a non-holder is a success that changes nothing.
     - `register_portal_user(email, name, customer_id, customer_name, org_id)`: make the person a
       portal user in the customer's organisation; returns what was done, or None if nothing was needed.
+    - `mailing_holders()`, `apply_mailing(changes)`: the same for the information mailing's tag
+      (a user tag the vendor's mailing tool selects by), where the platform has user tags.
     - `alert(alert)`: put an SLA alert on a ticket; whether anything was written.
     """
 
@@ -81,6 +83,14 @@ class AccessLever:
         """Apply grants and revokes; one outcome per change."""
         raise BadInput(f"{self.title} has no knowledge-base access lever in the connector")
 
+    def mailing_holders(self) -> set[str]:
+        """Who holds the information mailing's tag on the platform now (lower-case e-mails)."""
+        raise BadInput(f"{self.title} has no mailing tag in the connector")
+
+    def apply_mailing(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+        """Give (grant) or take away (revoke) the mailing tag; one outcome per change, as `apply_access`."""
+        raise BadInput(f"{self.title} has no mailing tag in the connector")
+
     def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
                              org_id: str | None) -> str | None:
         """Make `email` a portal user in the customer's organisation (None: already one)."""
@@ -92,9 +102,9 @@ class AccessLever:
 
     @classmethod
     def capabilities(cls) -> frozenset[str]:
-        """Which optional capabilities the adapter class implements: kb, portal, alert."""
-        return frozenset(name for name, method in (("kb", "apply_access"), ("portal", "register_portal_user"),
-                                                   ("alert", "alert"))
+        """Which optional capabilities the adapter class implements: kb, mailing, portal, alert."""
+        return frozenset(name for name, method in (("kb", "apply_access"), ("mailing", "apply_mailing"),
+                                                   ("portal", "register_portal_user"), ("alert", "alert"))
                          if getattr(cls, method) is not getattr(AccessLever, method))
 
     @property

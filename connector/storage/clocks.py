@@ -171,6 +171,14 @@ class ClockStore:
             return [AlertRecord(r.platform, r.ticket_id, r.metric, r.point, utc(r.fired_at), utc(r.moment),
                                 r.result, r.detail) for r in conn.execute(query)]
 
+    def recent_alerts(self, limit: int = 20) -> list[AlertRecord]:
+        """The latest alert records, latest first (the index on fired_at)."""
+        a = sla_alerts
+        with self.engine.connect() as conn:
+            return [AlertRecord(r.platform, r.ticket_id, r.metric, r.point, utc(r.fired_at), utc(r.moment),
+                                r.result, r.detail)
+                    for r in conn.execute(a.select().order_by(a.c.fired_at.desc()).limit(limit))]
+
     def claim_alert(self, clock: StoredClock, point: str, moment: datetime | None, now: datetime,
                     lease: timedelta) -> bool:
         """Claim the right to act on `point` of the clock: True for exactly one caller. A new

@@ -188,3 +188,12 @@ class EventStore:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(events.c.status, sa.func.count()).group_by(events.c.status))
             return {status: n for status, n in rows}
+
+    def queue_counts(self) -> dict[str, int]:
+        """How many events wait, are being processed or failed: read through the status index, so
+        the cost follows the queue, not the history of done events (the status page, each load)."""
+        query = (sa.select(events.c.status, sa.func.count()).where(events.c.status.in_((*UNFINISHED, "failed")))
+                 .group_by(events.c.status))
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(query).all())
+        return {status: found.get(status, 0) for status in (*UNFINISHED, "failed")}

@@ -27,6 +27,7 @@ access_audit = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("origin", sa.String(32), nullable=False),  # sync, ticket, scheduler
     sa.Column("run_id", sa.String(64)),
+    sa.Column("lever", sa.String(16), nullable=False, server_default="kb"),  # kb, or mailing (the mailing tag)
 )
 
 
@@ -47,6 +48,7 @@ class AuditEntry:
     detail: str | None
     origin: str
     run_id: str | None
+    lever: str = "kb"
 
     def as_json(self) -> dict:
         """A JSON-ready dict."""
@@ -60,23 +62,23 @@ class AccessAudit:
         self.engine = engine
 
     def record(self, platform: str, entries: Iterable[tuple[AccessChange, str, str]], at: datetime,
-               origin: str, run_id: str | None = None) -> int:
-        """Append (change, result, detail) entries in one transaction; how many were written."""
+               origin: str, run_id: str | None = None, lever: str = "kb") -> int:
+        """Append (change, result, detail) entries of `lever` in one transaction; how many were written."""
         at = utc(at)  # stored as UTC: SQLite keeps no offset, so every moment must be in one zone
         rows = [{"at": at, "platform": platform, "email": c.email, "customer_id": c.customer,
                  "action": c.action, "reason": c.reason, "since": c.since, "until": c.until,
-                 "result": result, "detail": detail or None, "origin": origin, "run_id": run_id}
+                 "result": result, "detail": detail or None, "origin": origin, "run_id": run_id, "lever": lever}
                 for c, result, detail in entries]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(access_audit.insert(), rows)
         return len(rows)
 
-    def last_done(self, platform: str, email: str, actions: Sequence[str]) -> str | None:
-        """The latest of `actions` done for `email` on `platform` (what the connector last made true)."""
+    def last_done(self, platform: str, email: str, actions: Sequence[str], lever: str = "kb") -> str | None:
+        """The latest of `actions` on `lever` done for `email` on `platform` (what the connector last made true)."""
         a = access_audit.c
         query = (sa.select(a.action).where(a.platform == platform, a.email == email.strip().lower(),
-                                           a.result == "done", a.action.in_(list(actions)))
+                                           a.result == "done", a.action.in_(list(actions)), a.lever == lever)
                  .order_by(a.id.desc()).limit(1))
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()

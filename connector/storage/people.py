@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.kb_access import Desired, kb_access
 from connector.core.policy import Policy
-from connector.core.registry import Customer, CustomerFacts, Purchase
+from connector.core.registry import Customer, CustomerFacts, License, Purchase
 from connector.registry.records import to_contract
 from connector.storage import tables as t
 from connector.storage.moments import utc
@@ -35,12 +35,15 @@ def record_staff(engine: Engine, email: str, customer_id: str, matched_by: str, 
                 conn.execute(t.customer_staff.update().where(t.customer_staff.c.email == row["email"]).values(**row))
 
 
-def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
-    """The desired KB access on `day` of everyone known to belong to a customer: the registry's
-    contacts and the staff seen on tickets (the customer's access, by the core's one rule).
-    Five whole-table reads, then the rule once per customer that has people."""
+def people_and_facts(engine: Engine, staff: bool = True, licenses: bool = False
+                     ) -> tuple[list[tuple[str, str, str | None]], dict[str, CustomerFacts]]:
+    """Everyone known to belong to a customer, as (e-mail, customer id, name): the registry's
+    contacts, and unless not `staff` the staff seen on tickets; and the facts of each of their
+    customers (licenses only when asked for). Whole-table reads, for rules applied to the whole
+    registry at once (KB access, the information mailing)."""
     purchases: dict[str, list[Purchase]] = defaultdict(list)
     contracts: dict[str, list] = defaultdict(list)
+    held: dict[str, list[License]] = defaultdict(list)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
         for cid, product, kind, bought in conn.execute(
@@ -49,19 +52,29 @@ def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
             purchases[cid].append(Purchase(product, kind, bought))
         for row in conn.execute(sa.select(t.contracts)).mappings():
             contracts[row["customer_id"]].append(to_contract(contract_record(row)))
-        contacts = conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id)).all()
-        known = {email for email, _ in contacts}
-        contacts += [(email, cid) for email, cid in conn.execute(
-            sa.select(t.customer_staff.c.email, t.customer_staff.c.customer_id)) if email not in known]
-    access = {}
-    desired = []
-    for email, cid in contacts:
-        if cid not in access:
-            facts = CustomerFacts(Customer(cid, names.get(cid, cid)), (), tuple(purchases.get(cid, ())),
-                                  tuple(contracts.get(cid, ())))
-            access[cid] = kb_access(facts, day, policy)
-        desired.append(Desired(email, cid, access[cid]))
-    return desired
+        if licenses:
+            for cid, product, since in conn.execute(
+                    sa.select(t.licenses.c.customer_id, t.licenses.c.product_code, t.licenses.c.since)):
+                held[cid].append(License(product, since))
+        people = [(e, c, n) for e, c, n in conn.execute(
+            sa.select(t.contacts.c.email, t.contacts.c.customer_id, t.contacts.c.name))]
+        if staff:
+            known = {email for email, _c, _n in people}
+            people += [(email, cid, None) for email, cid in conn.execute(
+                sa.select(t.customer_staff.c.email, t.customer_staff.c.customer_id)) if email not in known]
+    facts = {cid: CustomerFacts(Customer(cid, names.get(cid, cid)), tuple(held.get(cid, ())),
+                                tuple(purchases.get(cid, ())), tuple(contracts.get(cid, ())))
+             for cid in {c for _e, c, _n in people}}
+    return people, facts
+
+
+def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
+    """The desired KB access on `day` of everyone known to belong to a customer: the registry's
+    contacts and the staff seen on tickets (the customer's access, by the core's one rule, once
+    per customer that has people)."""
+    people, facts = people_and_facts(engine)
+    access = {cid: kb_access(f, day, policy) for cid, f in facts.items()}
+    return [Desired(email, cid, access[cid]) for email, cid, _name in people]
 
 
 def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:

@@ -17,7 +17,19 @@ from connector.core.errors import ConnectorError, ValidationFailed
 from connector.registry.checks import check_registry
 from connector.registry.records import LISTS, key_of
 from connector.registry.sources import read_source
+from connector.storage import tables as t
+from connector.storage.moments import utc, utcnow
 from connector.storage.registry import delete_records, read_records, write_records
+from connector.storage.tables import metadata
+
+# every import that changed the database (migration 0005): when, from where, what it did
+registry_imports = sa.Table(
+    "registry_imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)
 
 Progress = Callable[[str], None]
 
@@ -45,6 +57,11 @@ class ImportReport:
     def changed(self) -> bool:
         """Whether anything was (or, in a dry run, would be) created, updated or removed."""
         return any(c.created or c.updated or c.removed for c in self.changes.values())
+
+    def summary(self) -> str:
+        """One line: per list, what was created, updated and removed."""
+        return "; ".join(f"{name} +{c.created} ~{c.updated} -{c.removed} ={c.unchanged}"
+                         for name, c in self.changes.items()) or "nothing"
 
     def table(self) -> str:
         """The changes as an aligned text table."""
@@ -78,6 +95,9 @@ def import_registry(path: str | Path, engine: Engine, replace: bool = False, dry
                 raise ConnectorError(f"the database refused the import, nothing was imported: {reason}") from None
             if dry_run:
                 transaction.rollback()
+            else:
+                conn.execute(registry_imports.insert().values(at=utcnow(), source=report.source,
+                                                              summary=report.summary()))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -114,3 +134,15 @@ def _apply(conn: sa.Connection, records: dict[str, list[dict]], stored: dict[str
         write_records(conn, name, created, updated, progress)
     for name in reversed(LISTS):
         delete_records(conn, name, removals.get(name, []))
+
+
+def registry_status(engine: Engine) -> tuple[dict[str, int], tuple | None]:
+    """Rows per registry list, and the last import (when, source, summary) or None."""
+    lists = {"products": t.products, "customers": t.customers, "contacts": t.contacts, "licenses": t.licenses,
+             "purchases": t.purchases, "contracts": t.contracts}
+    i = registry_imports.c
+    with engine.connect() as conn:
+        counts = {name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
+                  for name, table in lists.items()}
+        last = conn.execute(sa.select(i.at, i.source, i.summary).order_by(i.id.desc()).limit(1)).first()
+    return counts, None if last is None else (utc(last.at), last.source, last.summary)

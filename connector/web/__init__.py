@@ -1,4 +1,5 @@
-"""The connector's web app: `create_app` (the Flask factory), webhooks, health and metrics."""
+"""The connector's web app: `create_app` (the Flask factory), webhooks, health and metrics, and
+the admin's status page with its reports."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,7 @@ from flask import Flask, Response, jsonify
 from connector.composition import Connector, compose, configuration
 from connector.config.settings import Config, config_from_mapping
 from connector.platforms import settings_schemas
-from connector.web import errors, webhooks
+from connector.web import admin, errors, status, webhooks
 
 
 def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None,
@@ -26,6 +27,8 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     app.config["MAX_BODY_BYTES"] = runtime.config.server["max_body_bytes"]
     errors.init_app(app)
     app.register_blueprint(webhooks.bp)
+    admin.init_app(app)  # the status page's login: 404 everywhere without an [admin] token
+    app.register_blueprint(status.bp)
 
     @app.get("/healthz")
     def healthz():

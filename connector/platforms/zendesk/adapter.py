@@ -50,6 +50,9 @@ SETTINGS_SCHEMA = {
         "options": {"type": "object", "additionalProperties": False, "properties": {
             "kb_tag": {"type": "string", "pattern": "^[A-Za-z0-9_:-]+$", "default": "kb_closed",
                        "description": "the user tag the closed KB's Help Center user segment matches"},
+            "mailing_tag": {"type": "string", "pattern": "^[A-Za-z0-9_:-]+$",
+                            "description": "a user tag kept on exactly the contacts on the information mailing"
+                                           " list (warranty or contract customers); unset: no mailing tag"},
             "tier_values": {"type": "object", "additionalProperties": {"type": "string"},
                             "description": "tier code -> option value, when the tier field is a drop-down"},
             "api_requests_per_minute": {"type": "number", "exclusiveMinimum": 0,
@@ -85,6 +88,13 @@ class ZendeskAdapter(Adapter):
         super().__init__(settings, client)
         self._paced_api: PacedApi | None = None
         self._kb_lever: ZendeskKbLever | None = None
+        self._mailing_lever: ZendeskKbLever | None = None
+
+    @property
+    def supports(self) -> frozenset[str]:
+        """Every capability, the mailing tag only when `options.mailing_tag` names one."""
+        caps = self.capabilities()
+        return caps if self.settings.options.get("mailing_tag") else caps - {"mailing"}
 
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
@@ -202,6 +212,25 @@ class ZendeskAdapter(Adapter):
     def apply_access(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Add or remove the KB tag in bulk jobs of 100, never touching other tags; one outcome per change."""
         return self._lever().apply(changes)
+
+    def _mailing(self) -> ZendeskKbLever:
+        """The tag lever on `options.mailing_tag` (never the KB tag: the two syncs would undo each other)."""
+        tag = str(self.settings.options.get("mailing_tag") or "")
+        if not tag:
+            raise BadInput("zendesk has no options.mailing_tag: the mailing tag is not kept", "platforms.zendesk")
+        if tag == self._lever().tag:
+            raise BadInput(f"options.mailing_tag {tag!r} is the KB tag: give it a tag of its own", "platforms.zendesk")
+        if self._mailing_lever is None:
+            self._mailing_lever = ZendeskKbLever(self._paced(), self.settings.options, tag)
+        return self._mailing_lever
+
+    def mailing_holders(self) -> set[str]:
+        """Lower-case e-mails of the users holding the mailing tag."""
+        return self._mailing().holders()
+
+    def apply_mailing(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+        """Add or remove the mailing tag, exactly as the KB tag (other tags untouched)."""
+        return self._mailing().apply(changes)
 
     def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
                              org_id: str | None) -> str | None:

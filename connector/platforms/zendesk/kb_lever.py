@@ -1,4 +1,5 @@
-"""Zendesk's knowledge-base lever: a user tag matched by a Help Center user segment.
+"""Zendesk's knowledge-base lever: a user tag matched by a Help Center user segment. The same
+lever, on another tag (`options.mailing_tag`), keeps the information mailing's tag.
 
 The closed KB is the Help Center sections whose "Visible to" is a user segment
 (`user_type: signed_in_users`, `tags: [kb_tag]`); holding access = the user holds the tag
@@ -97,11 +98,12 @@ def job_error(result: Mapping[str, Any]) -> str | None:
 
 
 class ZendeskKbLever:
-    """Who holds the KB tag, and grants and revokes in bulk jobs (the batch flow above)."""
+    """Who holds a user tag (the KB tag, or `tag`), and grants and revokes in bulk jobs (the batch
+    flow above)."""
 
-    def __init__(self, api: PacedApi, options: Mapping[str, Any]) -> None:
+    def __init__(self, api: PacedApi, options: Mapping[str, Any], tag: str | None = None) -> None:
         self.api = api
-        self.tag = str(options.get("kb_tag") or DEFAULT_KB_TAG)
+        self.tag = tag or str(options.get("kb_tag") or DEFAULT_KB_TAG)
         self.window = int(options.get("job_window") or WINDOW)
         self.poll_delay = float(options.get("job_poll_seconds", 1.0))
         self.job_timeout = float(options.get("job_timeout_seconds", 600.0))
