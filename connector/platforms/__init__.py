@@ -15,11 +15,12 @@ from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.platforms.freshdesk import FreshdeskAdapter
 from connector.platforms.generic import GenericAdapter
 from connector.platforms.jira_service_management import JiraServiceManagementAdapter
+from connector.platforms.redmine import RedmineAdapter
 from connector.platforms.rt5 import Rt5Adapter
 from connector.platforms.zendesk import ZendeskAdapter
 
 ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, Rt5Adapter, JiraServiceManagementAdapter,
-                                       FreshdeskAdapter, GenericAdapter)
+                                       FreshdeskAdapter, GenericAdapter, RedmineAdapter)
 
 
 def _adapters() -> dict[str, type[Adapter]]:
