@@ -1,4 +1,6 @@
 """The TOML config: secrets by value, environment or file; every mistake named by its key."""
+from pathlib import Path
+
 import pytest
 
 from connector.composition import configuration as load_config
@@ -73,3 +75,52 @@ def test_bad_configs_are_clear_errors(tmp_path, text, message):
 def test_a_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(BadInput, match="cannot read config file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_a_missing_credential_names_the_forms_it_may_take():
+    from connector.composition import adapters_for
+    from connector.config.settings import config_from_mapping
+    from connector.pipeline.metrics import Metrics
+    from connector.platforms import settings_schemas
+
+    doc = {"platforms": {"zendesk": {"base_url": "https://acme.zendesk.com", "credentials": {"email": "a@b.example"}}}}
+    with pytest.raises(BadInput) as caught:
+        adapters_for(config_from_mapping(doc, Path("."), "test", settings_schemas()), Metrics())
+    assert "credentials.api_token (or api_token_env / api_token_file)" in str(caught.value)
+
+
+def test_every_config_problem_is_named_in_one_run_secrets_included(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOT_SET_1", raising=False)
+    monkeypatch.delenv("NOT_SET_2", raising=False)
+    path = tmp_path / "c.toml"
+    path.write_text('database_url_env = "NOT_SET_1"\n[platforms.zendesk]\nwebhook_secret_env = "NOT_SET_2"\n'
+                    '[platforms.zendesk.credentials]\napi_token_file = "missing.txt"\n'
+                    '[platforms.zendesk.options]\nkb_tag = "has space"\n')
+    with pytest.raises(ValidationFailed) as caught:
+        load_config(path)
+    problems = "\n".join(caught.value.problems)
+    assert "config.database_url_env: environment variable NOT_SET_1 is not set (without database_url_env the default" \
+           " would be sqlite:///connector.db" in problems
+    assert "platforms.zendesk.webhook_secret_env: environment variable NOT_SET_2 is not set" in problems
+    assert "platforms.zendesk.credentials.api_token_file: cannot read secret file" in problems
+    assert "platforms.zendesk.options.kb_tag" in problems and len(caught.value.problems) == 4
+
+
+@pytest.mark.parametrize("url, message", [
+    ("mysql://root@localhost/connector", "unsupported database 'mysql': use sqlite:///PATH"),
+    ("oracle+cx://x", "unsupported database 'oracle'"),
+])
+def test_an_unsupported_database_names_the_supported_ones(tmp_path, url, message):
+    path = tmp_path / "c.toml"
+    path.write_text(f'database_url = "{url}"\n')
+    with pytest.raises(ValidationFailed) as caught:
+        load_config(path)
+    assert any(message in p for p in caught.value.problems)
+
+
+def test_worker_threads_zero_is_refused(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[worker]\nthreads = 0\n")
+    with pytest.raises(ValidationFailed, match="is invalid") as caught:
+        load_config(path)
+    assert any("/worker/threads" in p for p in caught.value.problems)

@@ -130,5 +130,5 @@ def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, sectio
 def test_the_api_client_needs_its_credentials():
     settings = JSM.settings()
     settings["credentials"] = {"email": "connector@ascon.example"}
-    with pytest.raises(BadInput, match="credentials.email and credentials.api_token"):
+    with pytest.raises(BadInput, match=r"needs credentials.api_token \(or api_token_env / api_token_file\)"):
         create_app(test_config={"database_url": "sqlite://", "platforms": {JSM.name: settings}})

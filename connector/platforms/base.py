@@ -38,6 +38,17 @@ from connector.core.ticket import Ticket, WriteBack
 from connector.platforms.client import PlatformClient
 
 
+def required(settings: PlatformSettings, *credentials: str, what: str = "") -> dict[str, str]:
+    """The named credentials, or BadInput naming every missing one with the forms a secret may
+    take (`key`, `key_env`, `key_file`), and base_url when it is missing too."""
+    missing = [] if settings.base_url else ["base_url"]
+    missing += [f"credentials.{name} (or {name}_env / {name}_file)" for name in credentials
+                if not settings.credentials.get(name)]
+    if missing:
+        raise BadInput(f"{settings.name} needs {' and '.join(missing)}{what}", f"platforms.{settings.name}")
+    return {name: settings.credentials[name] for name in credentials}
+
+
 @dataclass(frozen=True)
 class AccessOutcome:
     """What applying one `AccessChange` did: `ok`, and a short detail (an error, "already")."""

@@ -78,7 +78,8 @@ class DjangoHelpdeskAdapter(Adapter):
             return PlatformClient(settings.base_url, headers={"Authorization": f"Token {creds['token']}"})
         if creds.get("username") and creds.get("password"):
             return PlatformClient(settings.base_url, auth=(creds["username"], creds["password"]))
-        raise BadInput("django-helpdesk needs credentials.token, or credentials.username and .password",
+        raise BadInput("django-helpdesk needs credentials.token (or token_env / token_file), or credentials.username"
+                       " and credentials.password (each also as _env / _file)",
                        f"platforms.{settings.name}.credentials")
 
     def verify(self, delivery: Delivery, secret: str, now: datetime) -> None:

@@ -22,11 +22,11 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
 from connector.config.settings import PlatformSettings
-from connector.core.errors import BadInput, PlatformRejected, Unauthorized
+from connector.core.errors import PlatformRejected, Unauthorized
 from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.platforms.base import AccessOutcome, Adapter, Alert
+from connector.platforms.base import AccessOutcome, Adapter, Alert, required
 from connector.platforms.client import PlatformClient
 from connector.platforms.freshdesk import install as installing
 from connector.platforms.freshdesk import reading, writing
@@ -63,10 +63,7 @@ class FreshdeskAdapter(Adapter):
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
         """A client for https://<domain>.freshdesk.com with Basic `<API key>:X`."""
-        key = settings.credentials.get("api_key", "")
-        if not settings.base_url or not key:
-            raise BadInput("freshdesk needs base_url and credentials.api_key", f"platforms.{settings.name}")
-        return PlatformClient(settings.base_url, auth=(key, "X"))
+        return PlatformClient(settings.base_url, auth=(required(settings, "api_key")["api_key"], "X"))
 
     @property
     def token_header(self) -> str:

@@ -22,11 +22,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
 from connector.config.settings import PlatformSettings
-from connector.core.errors import BadInput
 from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Author, Ticket, WriteBack
-from connector.platforms.base import AccessOutcome, Adapter, Alert
+from connector.platforms.base import AccessOutcome, Adapter, Alert, required
 from connector.platforms.client import PlatformClient
 from connector.platforms.jira_service_management import install as installing
 from connector.platforms.jira_service_management import reading, signature, writing
@@ -63,10 +62,8 @@ class JiraServiceManagementAdapter(Adapter):
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
         """A client for https://<site>.atlassian.net with Basic `<e-mail>:<API token>`."""
-        email, token = settings.credentials.get("email", ""), settings.credentials.get("api_token", "")
-        if not settings.base_url or not email or not token:
-            raise BadInput("jira-service-management needs base_url and credentials.email and credentials.api_token",
-                           f"platforms.{settings.name}")
+        creds = required(settings, "email", "api_token")
+        email, token = creds["email"], creds["api_token"]
         # servicedeskapi marks some endpoints (a service desk's customers) experimental: they
         # need this opt-in header; the other endpoints ignore it
         return JiraClient(settings.base_url, headers={"X-ExperimentalApi": "opt-in"}, auth=(email, token))

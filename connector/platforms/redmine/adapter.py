@@ -27,8 +27,16 @@ from connector.platforms.base import AccessOutcome, Adapter, Alert
 from connector.platforms.client import PlatformClient
 from connector.platforms.redmine import access, api, reading, writing
 from connector.platforms.redmine import install as installing
-from connector.platforms.redmine.options import (PLATFORM, READ, SETTINGS_SCHEMA, WHERE, WRITTEN, field_ids,
-                                                 plugin_can_sign, zone)
+from connector.platforms.redmine.options import (
+    PLATFORM,
+    READ,
+    SETTINGS_SCHEMA,
+    WHERE,
+    WRITTEN,
+    field_ids,
+    plugin_can_sign,
+    zone,
+)
 
 log = logging.getLogger(__name__)
 

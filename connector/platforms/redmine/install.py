@@ -24,8 +24,18 @@ from connector.core.errors import BadInput, PlatformRejected
 from connector.platforms.client import PlatformClient
 from connector.platforms.redmine import api
 from connector.platforms.redmine.access import role_id
-from connector.platforms.redmine.options import (DEFAULT_KB_ROLE, READ, STOCK_STATUS_NAMES, WHERE, WRITTEN,
-                                                 connector_login, field_ids, plugin_can_sign, staff_roles, status_map)
+from connector.platforms.redmine.options import (
+    DEFAULT_KB_ROLE,
+    READ,
+    STOCK_STATUS_NAMES,
+    WHERE,
+    WRITTEN,
+    connector_login,
+    field_ids,
+    plugin_can_sign,
+    staff_roles,
+    status_map,
+)
 
 
 class Report:

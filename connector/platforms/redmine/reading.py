@@ -26,8 +26,15 @@ from typing import Any, Iterable, Mapping
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import PlatformRejected
 from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
-from connector.platforms.redmine.options import (PLATFORM, READ, WRITTEN, connector_login, field_ids,
-                                                 staff_roles, status_map)
+from connector.platforms.redmine.options import (
+    PLATFORM,
+    READ,
+    WRITTEN,
+    connector_login,
+    field_ids,
+    staff_roles,
+    status_map,
+)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
 from connector.platforms import standard_webhooks
-from connector.platforms.base import AccessOutcome, Adapter, Alert
+from connector.platforms.base import AccessOutcome, Adapter, Alert, required
 from connector.platforms.client import PlatformClient
 from connector.platforms.rt5 import access, install, reading, writing
 
@@ -65,9 +65,7 @@ class Rt5Adapter(Adapter):
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
         """REST 2 under the RT web root, `Authorization: token ...`."""
-        token = settings.credentials.get("token", "")
-        if not settings.base_url or not token:
-            raise BadInput("rt5 needs base_url (RT's web root) and credentials.token", "platforms.rt5")
+        token = required(settings, "token", what=" (base_url: RT's web root)")["token"]
         return PlatformClient(settings.base_url.rstrip("/") + "/REST/2.0", headers={"Authorization": f"token {token}"})
 
     # -- receiving -------------------------------------------------------------------------

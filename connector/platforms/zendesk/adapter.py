@@ -25,7 +25,7 @@ from connector.core.errors import BadInput
 from connector.core.events import Delivery, TicketEvent
 from connector.core.kb_access import AccessChange
 from connector.core.ticket import Ticket, WriteBack
-from connector.platforms.base import AccessOutcome, Adapter, Alert
+from connector.platforms.base import AccessOutcome, Adapter, Alert, required
 from connector.platforms.client import PlatformClient
 from connector.platforms.pacing import PacedApi
 from connector.platforms.zendesk import install as installing
@@ -99,12 +99,8 @@ class ZendeskAdapter(Adapter):
     @classmethod
     def client_for(cls, settings: PlatformSettings) -> PlatformClient:
         """A client for https://{subdomain}.zendesk.com with API token auth (`{email}/token`)."""
-        email = settings.credentials.get("email", "")
-        token = settings.credentials.get("api_token", "")
-        if not settings.base_url or not email or not token:
-            raise BadInput("zendesk needs base_url and credentials.email and credentials.api_token",
-                           "platforms.zendesk")
-        return PlatformClient(settings.base_url, auth=(f"{email}/token", token))
+        creds = required(settings, "email", "api_token")
+        return PlatformClient(settings.base_url, auth=(f"{creds['email']}/token", creds["api_token"]))
 
     # -- receiving ---------------------------------------------------------------------------
 
