@@ -14,8 +14,11 @@ b. Applying: an in-memory Zendesk (`benchmarks/zendesk_stub.py`) served by werkz
 
     .venv/bin/python benchmarks/kb_sync.py [--contacts-sample 2000] [--grants 10000]
 
-Targets (issue 5): planning under 10 s; applying near the floor (requests x 60/700 s) with no
-change failed and no 429 left unretried.
+Targets: planning under 10 s; applying within 1.1x of the floor with no change failed and no 429
+left unretried. The floor is the fewest requests Zendesk's API needs for the change, at 700 a
+minute: per 100 people who are not users yet, one search (who is a user?) and one `create_many`
+job that creates them with the tag, and one job status read per 100 jobs (`show_many` takes 100
+ids): not the requests the connector happened to make.
 """
 from __future__ import annotations
 
@@ -123,9 +126,13 @@ def applying(grants: int, paced: bool = True) -> dict:
     failed = [o for o in outcomes if not o.ok]
     tagged = sum("kb_closed" in (fake.tags_of(c.email) or []) for c in plan)
     served = counts.get("requests", 0) - counts.get("429", 0)
-    floor = served * 60 / RATE
+    batches = -(-grants // 100)
+    fewest = 2 * batches + -(-batches // 100)  # a search and a create_many job per 100; one status read per 100 jobs
+    floor = fewest * 60 / RATE
+    jobs = sum(1 for m, p, _ in fake.requests if m in ("POST", "PUT") and p.startswith("/api/v2/users/"))
     result = {"paced": paced, "grants": grants, "elapsed_s": round(elapsed, 1), "requests": counts.get("requests", 0),
-              "requests_served": served, "rate_limited_429": counts.get("429", 0), "retried_429": len(retries),
+              "requests_served": served, "fewest_requests": fewest, "jobs": jobs,
+              "rate_limited_429": counts.get("429", 0), "retried_429": len(retries),
               "floor_s": round(floor, 1), "elapsed_over_floor": round(elapsed / floor, 2),
               "failed": len(failed), "tagged_on_stub": tagged}
     print(f"applying ({'paced' if paced else 'unpaced'}): " + json.dumps(result), flush=True)
@@ -153,7 +160,7 @@ def main() -> int:
               f" retried, failed {bounced['failed']} -> {'OK' if ok_bounced else 'MISSED'}")
     ok_plan = plan["plan_s"] < 10
     ok_apply = apply["failed"] == 0 and apply["tagged_on_stub"] == apply["grants"] \
-        and apply["retried_429"] == apply["rate_limited_429"] and apply["elapsed_over_floor"] < 1.5
+        and apply["retried_429"] == apply["rate_limited_429"] and apply["elapsed_over_floor"] <= 1.1
     print(f"targets: planning {plan['contacts']:,} contacts < 10 s ({plan['plan_s']} s, {plan['speedup_vs_peer']}x"
           f" the per-contact path); applying {apply['grants']:,} grants near the floor ({apply['elapsed_s']} s,"
           f" floor {apply['floor_s']} s, x{apply['elapsed_over_floor']}), failed {apply['failed']},"

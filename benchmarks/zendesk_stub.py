@@ -6,7 +6,8 @@ Endpoints (docs: https://developer.zendesk.com/api-reference/ticketing/users/use
 https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#export-search-results,
 https://developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/):
 GET /api/v2/search/export (users, `tags:` query, cursor pages), GET /api/v2/users/search (`email:`
-terms are alternatives), GET /api/v2/users/show_many, POST /api/v2/users/create_or_update_many,
+terms are alternatives), GET /api/v2/users/show_many, POST /api/v2/users/create_many (an e-mail in
+use is a failed result), POST /api/v2/users/create_or_update_many,
 PUT /api/v2/users/update_many (per-user bodies; `tags` replaces the list), GET
 /api/v2/job_statuses/show_many. Jobs do their work when queued and report `queued` until
 `job_seconds` have passed.
@@ -81,6 +82,7 @@ class FakeZendesk:
             route = {("GET", "/api/v2/search/export"): self._export, ("GET", "/api/v2/users/search"): self._search,
                      ("GET", "/api/v2/users/show_many"): self._show_many,
                      ("POST", "/api/v2/users/create_or_update_many"): self._create_or_update_many,
+                     ("POST", "/api/v2/users/create_many"): self._create_many,
                      ("PUT", "/api/v2/users/update_many"): self._update_many,
                      ("GET", "/api/v2/job_statuses/show_many"): self._jobs}.get((method, parts.path.removesuffix(".json")))
             if route is None:
@@ -144,6 +146,23 @@ class FakeZendesk:
                 if key in given:
                     self.users[uid][key] = copy.deepcopy(given[key])
             results.append({"id": uid, "index": index, "action": action, "status": status, "success": True})
+        return self._queue(results)
+
+    def _create_many(self, query: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        users = (body or {}).get("users") or []
+        if len(users) > 100:
+            return 400, {"error": "TooManyValues", "description": "up to 100 users"}
+        results = []
+        for index, given in enumerate(users):
+            email = str(given.get("email", "")).lower()
+            if email in self.by_email or not given.get("name"):
+                results.append({"index": index, "status": "Failed", "success": False, "error": "RecordInvalid",
+                                "details": f"Email: {email} is already being used by another user"
+                                if email in self.by_email else "Name: is too short"})
+                continue
+            uid = self.add_user(email, list(given.get("tags") or []))
+            self.users[uid]["name"] = given["name"]
+            results.append({"id": uid, "index": index, "action": "create", "status": "Created", "success": True})
         return self._queue(results)
 
     def _update_many(self, query: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:

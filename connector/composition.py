@@ -2,7 +2,8 @@
 
 It opens the database, builds the configured platforms' adapters with their API clients, and
 wires the services with explicit arguments: the event processor with its after-steps (the
-clock recorder, the KB keeper), workers, the SLA alert job, the KB sync job and the scheduler.
+clock recorder, the KB keeper), workers and their lease heartbeat, the SLA alert job, the KB
+sync job, event retention and the scheduler.
 Nothing below it imports it; the CLI and the web app are built on what it returns.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from connector.pipeline.clocks import ClockRecorder
 from connector.pipeline.ledger import LedgerRecorder
 from connector.pipeline.metrics import Metrics
 from connector.pipeline.process import AfterProcessing, Processor
-from connector.pipeline.worker import Worker
+from connector.pipeline.worker import LeaseKeeper, Webhooks, Worker
 from connector.platforms import adapter_class, settings_schemas
 from connector.platforms.base import Adapter
 from connector.storage import open_database
@@ -37,7 +38,7 @@ from connector.storage.events import EventStore
 from connector.storage.ledger import LedgerStore
 from connector.storage.moments import utcnow
 
-ALERTS, KB_SYNC = "sla_alerts", "kb_sync"
+ALERTS, KB_SYNC, PRUNE = "sla_alerts", "kb_sync", "events_prune"
 
 
 def configuration(path: str | Path | None = None) -> Config:
@@ -70,6 +71,7 @@ class Connector:
     adapters: dict[str, Adapter]
     rules: Rulebook
     metrics: Metrics = field(default_factory=Metrics)
+    webhooks: Webhooks = field(default_factory=Webhooks)  # requests in flight: serve's workers let them go first
 
     @property
     def store(self) -> EventStore:
@@ -100,9 +102,10 @@ class Connector:
         """The event processor with the config's after-steps."""
         return Processor(self.engine, self.adapters, self.rules, clock=clock, after=self.after_steps())
 
-    def worker(self, processor: Processor, name: str = "w") -> Worker:
-        """One worker loop over the event store."""
-        return Worker(self.store, processor, self.config.worker, self.metrics, name=name)
+    def worker(self, processor: Processor, name: str = "w", leases: LeaseKeeper | None = None) -> Worker:
+        """One worker loop over the event store (on the database's clock)."""
+        return Worker(self.store, processor, self.config.worker, self.metrics, name=name, leases=leases,
+                      webhooks=self.webhooks)
 
     def alert_job(self, clock: Callable[[], datetime] = utcnow,
                   stopping: Callable[[], bool] = lambda: False) -> AlertJob:
@@ -126,27 +129,44 @@ class Connector:
             return "; ".join(lines) or "no platform with a KB lever"
         return run
 
+    def prune_job(self, stopping: Callable[[], bool]) -> Callable[[], Any]:
+        """Event retention: done events older than `[events] keep_days`, in batches."""
+        events = self.config.events
+
+        def run() -> str:
+            days = float(events["keep_days"])
+            pruned = self.store.prune(timedelta(days=days), ("done",), int(events["prune_batch"]), stopping)
+            return f"pruned {pruned} done event(s) older than {days:g} day(s)"
+        return run
+
     def scheduler(self, clock: Callable[[], datetime] = utcnow, alert_job: Callable[[], Any] | None = None,
-                  kb_sync: Callable[[], Any] | None = None) -> Scheduler:
-        """The scheduler of the config: the alert job (when alerts are enabled) and the daily KB
-        sync (when the config manages KB access, or a platform keeps a mailing tag). Jobs may be
-        injected (tests)."""
+                  kb_sync: Callable[[], Any] | None = None, prune: Callable[[], Any] | None = None) -> Scheduler:
+        """The scheduler of the config: the alert job (when alerts are enabled), event retention
+        and the daily KB sync (when the config manages KB access, or a platform keeps a mailing
+        tag). Jobs may be injected (tests)."""
         config, zone = self.config, self.rules.vendor_calendar.zone
         scheduler = Scheduler(self.clocks, (), clock, zone=zone)
         stopping = scheduler.stopping_flag
         if config.alerts.get("enabled", True):
             every = timedelta(seconds=float(config.alerts.get("every_seconds", 60)))
             scheduler.add(Job(ALERTS, alert_job or self.alert_job(clock, stopping).run, every=every))
+        every = timedelta(seconds=float(config.events["prune_every_seconds"]))
+        scheduler.add(Job(PRUNE, prune or self.prune_job(stopping), every=every))
         if config.access.get("kb", True) or any("mailing" in a.supports for a in self.adapters.values()):
             at = parse_hhmm(config.access.get("sync_at", "03:00"))
             scheduler.add(Job(KB_SYNC, kb_sync or self.kb_sync_job(stopping), at=at, zone=zone))
         return scheduler
 
     def start_workers(self, count: int, stop: threading.Event) -> list[threading.Thread]:
-        """`count` worker threads sharing one processor, until `stop` is set."""
+        """`count` worker threads sharing one processor, and the heartbeat that renews their
+        leases, until `stop` is set."""
+        if count <= 0:
+            return []
         processor = self.processor()
-        threads = [threading.Thread(target=self.worker(processor, f"w{i}").run, args=(stop,), name=f"worker-{i}",
-                                    daemon=True) for i in range(count)]
+        leases = LeaseKeeper(self.store, timedelta(seconds=self.config.worker["lease_seconds"]))
+        threads = [threading.Thread(target=self.worker(processor, f"w{i}", leases).run, args=(stop,),
+                                    name=f"worker-{i}", daemon=True) for i in range(count)]
+        threads.append(threading.Thread(target=leases.run, args=(stop,), name="lease-heartbeat", daemon=True))
         for thread in threads:
             thread.start()
         return threads
@@ -166,12 +186,20 @@ def adapters_for(config: Config, metrics: Metrics) -> dict[str, Adapter]:
         client = cls.client_for(settings) if settings.base_url else None
         if client is not None:
             client.on_response = metrics.platform_call(name)
+            client.timeout = float(config.worker["platform_timeout_seconds"])
         adapters[name] = cls(settings, client)
     return adapters
+
+
+def connections(config: Config) -> int:
+    """How many threads of one process use the database at once: `serve`'s web threads, its
+    workers, their heartbeat and the scheduler's jobs (the pool keeps that many open)."""
+    return int(config.server["threads"]) + int(config.worker["threads"]) + 4
 
 
 def compose(config: Config, metrics: Metrics | None = None) -> Connector:
     """Open the database (migrating it), build the adapters and the rules of `config`."""
     metrics = metrics or Metrics()
     adapters = adapters_for(config, metrics)
-    return Connector(config, open_database(config.database_url), adapters, rulebook(config.policy), metrics)
+    engine = open_database(config.database_url, connections(config))
+    return Connector(config, engine, adapters, rulebook(config.policy), metrics)

@@ -88,6 +88,24 @@ def test_ics_exdate_excludes_an_occurrence_and_timed_events_count_in_the_calenda
     assert {date(2026, 11, 27), date(2026, 11, 28)} <= moscow  # 02:00 Friday to 02:00 Saturday there
 
 
+@pytest.mark.parametrize("rule, message", [
+    ("FREQ=MINUTELY", "recurs minutely: days off recur daily at most"),
+    ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23",
+     "recurs several times a day: days off recur daily at most"),
+    ("FREQ=DAILY", "recur more than 10,000 times before 2100"),
+])
+def test_an_ics_rule_too_dense_for_days_off_is_refused_quickly(tmp_path, rule, message):
+    """Expanding such a rule to 2100 would take hours and gigabytes: it is refused by its kind,
+    or by its count as it is expanded (every day passes 10,000 within 28 years)."""
+    from connector.config.ics import ics_days_off
+
+    path = tmp_path / "dense.ics"
+    path.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:dense\nDTSTART:20260101T000000\n"
+                    f"RRULE:{rule}\nEND:VEVENT\nEND:VCALENDAR\n")
+    with pytest.raises(BadInput, match=message):
+        ics_days_off(path, pytz.utc)
+
+
 def test_the_holidays_snapshot_is_what_the_installed_package_says():
     """The snapshot spares `connector due` the package's import; it must not drift from it
     (python -m connector.config.holidays_source rewrites it after a package upgrade)."""

@@ -51,7 +51,8 @@ def test_serve_accepts_a_signed_test_event_and_stops_on_sigterm(config, runner, 
         assert sent.exit_code == 0, sent.output
         assert sent.stdout.startswith("HTTP 202") and '"ticket": "42"' in sent.stdout
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
-        assert health == {"status": "ok", "platforms": ["zendesk"], "events": {"pending": 1}}
+        assert health == {"status": "ok", "platforms": ["zendesk"],
+                          "events": {"pending": 1, "processing": 0, "failed": 0}}
         events = runner.invoke(cli, ["events", "--config", str(path), "--json"])
         (listed,) = [json.loads(line) for line in events.stdout.splitlines()]
         assert (listed["platform"], listed["ticket"], listed["kind"]) == ("zendesk", "42", "ticket.created")

@@ -22,6 +22,7 @@ from connector.storage.events import EventStore
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from tests.support.contract import contract, delivery, facts, moment, register
+from tests.support.contract import contract_adapter as fresh_adapter
 
 PLATFORMS = sorted(cls.name for cls in ADAPTERS)
 OTHER_SECRET = "another-secret-of-enough-length-0123"
@@ -48,14 +49,6 @@ def apps(tmp_path_factory):
 def adapter(apps, platform):
     """The app's adapter (the one its webhooks view uses)."""
     return apps[platform].extensions["connector"].adapters[platform]
-
-
-def fresh_adapter(platform):
-    """A new adapter from the contract's settings: API tests share no cache or state."""
-    spec = contract(platform)
-    config = config_from_mapping({"platforms": {platform: spec["settings"]}}, spec["folder"], "contract",
-                                 settings_schemas())
-    return adapters_for(config, Metrics())[platform]
 
 
 def post(apps, platform, headers, body, token=None):

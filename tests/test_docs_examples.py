@@ -96,8 +96,13 @@ def test_every_documented_option_exists(where, line):
     args = parts(line)
     command: click.Command = cli
     path = []
-    for word in args:
-        if isinstance(command, click.Group) and not word.startswith("-"):
+    words = iter(args)
+    for word in words:
+        if word.startswith("-"):  # a group's own option (events --config F prune): skip its value
+            option = next((p for p in command.params if word.split("=")[0] in getattr(p, "opts", [])), None)
+            if option is not None and not getattr(option, "is_flag", False) and "=" not in word:
+                next(words, None)
+        elif isinstance(command, click.Group):
             sub = command.get_command(click.Context(command), word)
             assert sub is not None, f"{where}: `{line}`: no command {' '.join(path + [word])!r}"
             command, path = sub, path + [word]

@@ -34,24 +34,37 @@ def test_a_delivery_seen_before_is_a_duplicate(store):
 
 def test_events_of_one_ticket_never_race_other_tickets_proceed(store):
     a1, _ = store.add(event("A", "a1"), b"1", T0)
-    a2, _ = store.add(event("A", "a2"), b"2", T0)
     b1, _ = store.add(event("B", "b1"), b"3", T0)
     first = store.claim("w1", T0, LEASE)
     second = store.claim("w2", T0, LEASE)
-    assert (first.id, second.id) == (a1, b1)  # a2 waits behind a1
-    assert store.claim("w3", T0, LEASE) is None
+    assert (first.id, second.id) == (a1, b1)
+    a2, _ = store.add(event("A", "a2"), b"2", T0)  # arrives while a1 is processed
+    assert store.claim("w3", T0, LEASE) is None  # a2 waits behind a1
     store.finish(first, "w1", {"ok": 1}, T0)
-    assert store.claim("w3", T0, LEASE).id == a2
+    assert store.claim("w3", T0, LEASE).id == a2  # not covered: it came after a1's claim
 
 
-def test_finish_covers_later_events_read_by_the_same_fetch(store):
+def test_a_replayed_older_event_waits_while_a_newer_one_of_its_ticket_is_leased(store):
+    a1, _ = store.add(event("A", "a1"), b"1", T0)
+    e = store.claim("w1", T0, LEASE)
+    store.dead_letter(e, "w1", "HTTP 404", T0)
+    a2, _ = store.add(event("A", "a2"), b"2", T0)
+    assert store.claim("w1", T0, LEASE).id == a2
+    store.replay([a1], T0)
+    assert store.claim("w2", T0, LEASE) is None  # a1 is older, but a2's lease is live
+
+
+def test_finish_covers_the_events_its_claim_saw_by_their_ids(store):
     a1, _ = store.add(event("A", "a1"), b"1", T0)
     a2, _ = store.add(event("A", "a2"), b"2", T0 + timedelta(seconds=1))
-    a3, _ = store.add(event("A", "a3"), b"3", T0 + timedelta(seconds=10))
+    b1, _ = store.add(event("B", "b1"), b"4", T0)
     claimed = store.claim("w1", T0 + timedelta(seconds=2), LEASE)
-    store.finish(claimed, "w1", {}, T0 + timedelta(seconds=3), covers_until=T0 + timedelta(seconds=2))
+    assert claimed.covers_through == a2  # the ticket's newest unfinished event at the claim
+    a3, _ = store.add(event("A", "a3"), b"3", T0 - timedelta(hours=1))  # a host's clock far behind
+    store.finish(claimed, "w1", {}, T0 + timedelta(seconds=3))
     assert store.get(a2).status == "done" and store.get(a2).result == {"covered_by": a1}
-    assert store.get(a3).status == "pending"  # arrived after the ticket was read
+    assert store.get(a3).status == "pending"  # arrived after the claim, whatever its clock said
+    assert store.get(b1).status == "pending"  # another ticket
 
 
 def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_settle(store):
@@ -69,7 +82,7 @@ def test_retry_waits_then_dead_letter_and_replay(store):
     a1, _ = store.add(event("A", "a1"), b"1", T0)
     a2, _ = store.add(event("A", "a2"), b"2", T0)
     e = store.claim("w", T0, LEASE)
-    store.retry(e, "w", "HTTP 503", T0 + timedelta(seconds=30), T0)
+    store.retry(e, "w", "HTTP 503", timedelta(seconds=30), T0)
     assert store.claim("w", T0 + timedelta(seconds=29), LEASE) is None  # a2 stays behind a1 too
     e = store.claim("w", T0 + timedelta(seconds=30), LEASE)
     assert (e.id, e.attempts, e.last_error, e.first_failed_at) == (a1, 1, "HTTP 503", T0)

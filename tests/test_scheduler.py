@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytz
 
-from connector.composition import ALERTS, KB_SYNC, Connector, SyncStopped
+from connector.composition import ALERTS, KB_SYNC, PRUNE, Connector, SyncStopped
 from connector.config.rules import rulebook
 from connector.config.settings import ACCESS_DEFAULTS, ALERT_DEFAULTS, Config
 from connector.core.errors import BadInput
@@ -160,7 +160,7 @@ def test_a_database_outage_does_not_kill_the_thread(engine, monkeypatch):
 
     def down(*_):
         raise ConnectionError("database unreachable")
-    monkeypatch.setattr(store, "job_started", down)
+    monkeypatch.setattr(store, "claim_job", down)
     assert scheduler.tick() == [(ALERTS, "error: database")] and calls.calls == 0
     monkeypatch.undo()
     time.sleep(0.02)
@@ -171,13 +171,14 @@ def test_scheduler_for_a_runtime_names_its_jobs_and_next_runs(engine):
     config = Config(access={**ACCESS_DEFAULTS, "sync_at": "04:30"}, alerts={**ALERT_DEFAULTS, "every_seconds": 30})
     runtime = Connector(config, engine, {}, rulebook())
     sync = Counter()
-    scheduler = runtime.scheduler(Clock(msk(12, 10)), alert_job=Counter(), kb_sync=sync)
+    scheduler = runtime.scheduler(Clock(msk(12, 10)), alert_job=Counter(), kb_sync=sync, prune=Counter())
     text = scheduler.describe()
     assert "sla_alerts every 30s, next 2025-05-12 10:00:00 MSK" in text
+    assert "events_prune every 3600s, next 2025-05-12 10:00:00 MSK" in text
     assert "kb_sync daily at 04:30 Europe/Moscow, next 2025-05-13 04:30:00 MSK" in text  # a new database
-    assert [name for name, _ in scheduler.tick()] == [ALERTS] and sync.calls == 0
+    assert [name for name, _ in scheduler.tick()] == [ALERTS, PRUNE] and sync.calls == 0
     off = Config(access={**ACCESS_DEFAULTS, "kb": False}, alerts={**ALERT_DEFAULTS, "enabled": False})
-    assert Connector(off, engine, {}, rulebook()).scheduler().describe() == "no jobs"
+    assert Connector(off, engine, {}, rulebook()).scheduler().describe().startswith("events_prune every 3600s")
 
 
 def test_the_kb_sync_job_stops_between_batches_when_serve_stops(engine, monkeypatch):
@@ -194,7 +195,7 @@ def test_the_kb_sync_job_stops_between_batches_when_serve_stops(engine, monkeypa
     config = Config(access={**ACCESS_DEFAULTS, "sync_at": "04:30"}, alerts={**ALERT_DEFAULTS, "enabled": False})
     scheduler = Connector(config, engine, {}, rulebook()).scheduler(Clock(msk(12, 4, 30)))
     scheduler.stopping.set()
-    (job,) = scheduler.jobs
+    (job,) = [job for job in scheduler.jobs if job.name == KB_SYNC]
     with pytest.raises(SyncStopped):
         job.run()
     assert batches == [1]
@@ -223,3 +224,43 @@ def test_serve_starts_the_scheduler_and_stops_it_promptly(tmp_path):
         assert server.wait(timeout=30) == 0
         rest = server.stderr.read()
     assert "connector: stopped" in rest and time.monotonic() - started < 10
+
+
+def test_a_long_job_never_delays_the_alerts_each_runs_on_its_own_thread(engine):
+    release, alerts = threading.Event(), Counter()
+    ran_alerts = threading.Event()
+
+    def long_sync():
+        release.wait(timeout=20)  # a nightly KB sync that takes its time
+        return "synced"
+
+    def alert_job():
+        alerts()
+        if alerts.calls >= 3:
+            ran_alerts.set()
+    scheduler = Scheduler(ClockStore(engine), [Job("slow", long_sync, every=timedelta(seconds=30)),
+                                               Job(ALERTS, alert_job, every=timedelta(seconds=0.05))], max_wait=0.05)
+    stop = threading.Event()
+    running = scheduler.start(stop)
+    try:
+        assert ran_alerts.wait(timeout=10)  # three alert runs while the long job still runs
+        assert not release.is_set() and "slow" in scheduler._running
+    finally:
+        release.set()
+        stop.set()
+        running.join(timeout=10)
+    assert not running.is_alive()
+
+
+def test_a_run_whose_heartbeat_stopped_is_taken_over_and_a_live_one_is_not(engine):
+    store = ClockStore(engine)
+    slot, now = msk(12, 3), msk(12, 3, 1)
+    assert store.claim_job(KB_SYNC, slot, now, "host-a:1", stale=timedelta(minutes=2))
+    # host-a is running it and beating: host-b may not take it, even for the same slot
+    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(timezone.utc))
+    assert not store.claim_job(KB_SYNC, slot, msk(12, 3, 2), "host-b:1", stale=timedelta(minutes=2))
+    # host-a died: its heartbeat is older than the stale limit, so host-b resumes the run
+    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(timezone.utc) - timedelta(minutes=5))
+    assert store.claim_job(KB_SYNC, slot, msk(12, 3, 10), "host-b:1", stale=timedelta(minutes=2))
+    store.job_finished(KB_SYNC, msk(12, 3, 20), "ok")
+    assert not store.claim_job(KB_SYNC, slot, msk(12, 4), "host-c:1")  # done for this slot

@@ -124,7 +124,7 @@ def test_health_and_metrics(app, client):
     post(client, signed(headers, body), body)
     post(client, {**signed(headers, body), "x-zendesk-webhook-signature": "bad"}, body)
     health = client.get("/healthz")
-    assert health.status_code == 200 and health.json["events"] == {"pending": 1}
+    assert health.status_code == 200 and health.json["events"] == {"pending": 1, "processing": 0, "failed": 0}
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'connector_events_received_total{outcome="accepted",platform="zendesk"} 1.0' in metrics
     assert 'connector_events_received_total{outcome="Unauthorized",platform="zendesk"} 1.0' in metrics

@@ -104,3 +104,24 @@ def test_an_unexpected_exception_keeps_the_event_for_a_retry(setup):
     worker.run_once()
     (e,) = store.list()
     assert e.status == "pending" and "KeyError" in e.last_error
+
+
+def test_serve_workers_let_webhooks_in_flight_go_first():
+    import threading
+    import time
+
+    from connector.pipeline.worker import Webhooks
+
+    gate = Webhooks(patience=0.5)
+    started = time.monotonic()
+    gate.wait_quiet()
+    assert time.monotonic() - started < 0.1  # nothing in flight: no wait
+    gate.enter()
+    threading.Timer(0.1, gate.leave).start()
+    started = time.monotonic()
+    gate.wait_quiet()
+    assert 0.05 < time.monotonic() - started < 0.45  # until the answer, not the whole patience
+    gate.enter()
+    started = time.monotonic()
+    gate.wait_quiet()
+    assert time.monotonic() - started >= 0.45  # a request that takes long: the worker goes on after its patience

@@ -97,12 +97,12 @@ def test_grants_create_the_missing_user_and_add_the_tag_keeping_every_other_tag(
     expect("GET", "/api/v2/users/search", "users_search_grants", {
         "query": "email:nina@stroyproekt.example email:olga@stroyproekt.example email:pavel@stroyproekt.example",
         "per_page": "100", "page": "1"})
-    expect("POST", "/api/v2/users/create_or_update_many", "job_status_queued_create", body={"users": [
-        {"email": "nina@stroyproekt.example", "name": "nina", "skip_verify_email": True}]})
+    # the new user is created with the tag: one job, not a creation and then an update
+    expect("POST", "/api/v2/users/create_many", "job_status_queued_create", body={"users": [
+        {"email": "nina@stroyproekt.example", "name": "nina", "skip_verify_email": True, "tags": ["kb_closed"]}]})
     expect("GET", "/api/v2/job_statuses/show_many", "job_statuses_create_done", {"ids": CREATE_JOB})
     expect("GET", "/api/v2/users/show_many", "users_show_many_grants", {"ids": "9002,9001"})
     expect("PUT", "/api/v2/users/update_many", "job_status_queued_update", body={"users": [
-        {"id": 9010, "tags": ["kb_closed"]},
         {"id": 9001, "tags": ["kb_closed", "kompas", "vip"]},  # vip and kompas survive
     ]})
     expect("GET", "/api/v2/job_statuses/show_many", "job_statuses_update_working", {"ids": UPDATE_JOB})
@@ -369,3 +369,48 @@ def test_an_empty_alert_writes_nothing():
 
 def test_the_adapter_says_what_it_supports():
     assert quiet_adapter().supports == frozenset({"kb", "portal", "alert"})
+
+
+@responses.activate
+def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_its_tags():
+    fake = FakeZendesk()
+    lagging = fake.add_user("late@c1.example", ["vip"])
+    serve(fake)
+    original = fake._search
+
+    def stale(query, body):  # the search index does not have the user yet
+        status, answer = original(query, body)
+        return status, {**answer, "users": [u for u in answer["users"] if u["id"] != lagging]}
+    fake._search = stale
+    [outcome] = quiet_adapter().apply_access([grant("late@c1.example")])
+    assert outcome.ok and outcome.detail == "granted"
+    assert set(fake.tags_of("late@c1.example")) == {"vip", "kb_closed"}  # its own tag survives
+    assert [p.split("?")[0] for m, p, _ in fake.requests if m == "POST"] == [
+        "/api/v2/users/create_many", "/api/v2/users/create_or_update_many"]
+
+
+@responses.activate
+def test_inside_an_event_lease_a_grant_is_synchronous_calls_and_nothing_waits():
+    from connector.platforms.client import within_lease
+
+    plan = [grant("olga@stroyproekt.example")]
+    expect("GET", "/api/v2/users/search", "users_search_grants", {
+        "query": "email:olga@stroyproekt.example", "per_page": "100", "page": "1"})
+    responses.add("PUT", f"{BASE}/api/v2/users/9002/tags", json={"tags": ["kb_closed", "vip"]},
+                  match=[matchers.json_params_matcher({"tags": ["kb_closed"]}),
+                         matchers.header_matcher({"Authorization": AUTH, "X-Connector-Event": "77"})])
+    a = quiet_adapter(options={"api_requests_per_minute": 1})  # pacing would wait a minute outside a lease
+    with within_lease("77"):
+        outcomes = list(a.apply_access(plan))
+    assert [(o.ok, o.detail) for o in outcomes] == [(True, "granted")] and a.waits == []
+
+
+@responses.activate
+def test_inside_an_event_lease_a_429_is_raised_at_once_with_its_retry_after():
+    from connector.platforms.client import within_lease
+
+    responses.add("GET", f"{BASE}/api/v2/users/search", status=429, headers={"Retry-After": "37"}, json={})
+    a = quiet_adapter()
+    with within_lease("78"), pytest.raises(PlatformError) as caught:
+        list(a.apply_access([grant("olga@stroyproekt.example")]))
+    assert caught.value.retry_after == 37 and a.waits == [] and len(responses.calls) == 1

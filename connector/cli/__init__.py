@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("connector.cli.platform", "Point a platform's webhooks at this connector (or say how)."),
     "kb": ("connector.cli.kb", "Closed knowledge-base access: sync and audit."),
     "mailing-list": ("connector.cli.mailing", "Contacts entitled to the information mailing; keep its tag."),
+    "migrate": ("connector.cli.database", "Bring the database schema to this version (deploy pipelines)."),
     "recompute": ("connector.cli.recompute", "Recompute tickets' tier and due dates from their platform."),
     "replay": ("connector.cli.serve", "Run dead-lettered events again."),
     "report": ("connector.cli.report", "SLA report of a customer's tickets for a period (CSV, JSON, HTML, PDF)."),

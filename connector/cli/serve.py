@@ -1,14 +1,14 @@
-"""`connector serve`, `connector worker`, `connector events`, `connector replay`."""
+"""`connector serve`, `connector worker`, `connector events` (and `events prune`), `connector replay`."""
 from __future__ import annotations
 
 import json
 import logging
 import signal
+import sys
 import threading
-from datetime import datetime, timezone
+from datetime import timedelta
 
 import click
-import waitress
 
 from connector.cli import short_help
 from connector.composition import Connector, compose, configuration
@@ -18,6 +18,7 @@ from connector.storage import open_database, shown
 from connector.storage.events import EventStore
 from connector.storage.registry_import import registry_status
 from connector.web import create_app
+from connector.web.server import create_server
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG; without one, no platform is enabled)."
@@ -50,8 +51,10 @@ def _exit_on_sigterm(*_: object) -> None:
 def serve(config_path: str | None, host: str | None, port: int | None, workers: int | None) -> None:
     """Run webhooks, workers and the scheduler in one process, on the waitress WSGI server.
 
-    The scheduler runs the SLA alert job every alerts.every_seconds and the daily KB sync at
-    access.sync_at (vendor time). The database is the config's database_url (or
+    The scheduler runs the SLA alert job every alerts.every_seconds, event retention every
+    events.prune_every_seconds and the daily KB sync at access.sync_at (vendor time), each on its
+    own thread, each run claimed in the database (one instance across every serve process on one
+    database). The database is the config's database_url (or
     $CONNECTOR_DATABASE_URL, else SQLite connector.db here). Stop with Ctrl-C or SIGTERM: workers
     finish their event first.
     """
@@ -59,16 +62,19 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     runtime = compose(config)
     app = create_app(runtime=runtime)
     stop = threading.Event()
-    threads = runtime.start_workers(config.worker["threads"] if workers is None else workers, stop)
+    count = config.worker["threads"] if workers is None else workers
+    # workers and webhooks share one interpreter: hand the GIL over every 1 ms, not 5, so that a
+    # webhook thread waits for a busy worker thread for less (answers are what platforms time)
+    sys.setswitchinterval(0.001)
+    threads = runtime.start_workers(count, stop)
     scheduler, scheduling = runtime.scheduler(), None
     host, port = host or config.server["host"], port or config.server["port"]
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=config.server["threads"],
-                                        ident="connector", max_request_body_size=config.server["max_body_bytes"] + 1)
+        server = create_server(app, host, port, config.server["threads"], config.server["max_body_bytes"])
         scheduling = scheduler.start(stop)  # once listening: a failed start runs no job
         click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
-                   f"{', '.join(sorted(runtime.adapters)) or 'none'}; {len(threads)} worker thread(s); "
+                   f"{', '.join(sorted(runtime.adapters)) or 'none'}; {count} worker thread(s); "
                    f"scheduler: {scheduler.describe()})", err=True)
         announce_database(runtime)
         server.run()  # until SIGTERM or Ctrl-C (SystemExit/KeyboardInterrupt end the loop)
@@ -104,16 +110,21 @@ def worker(config_path: str | None, threads: int | None) -> None:
     runtime.close()
 
 
-@click.command("events", short_help=short_help("events"))
+@click.group("events", invoke_without_command=True, short_help=short_help("events"))
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--failed", is_flag=True, help="Only dead-lettered events (same as --status failed).")
 @click.option("--status", type=click.Choice(["pending", "processing", "done", "failed"]), help="Only this status.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def events(config_path: str | None, failed: bool, status: str | None, limit: int, as_json: bool) -> None:
+@click.pass_context
+def events(ctx: click.Context, config_path: str | None, failed: bool, status: str | None, limit: int,
+           as_json: bool) -> None:
     """List stored webhook events, newest first: status (pending, processing, retrying with the
     time of the next attempt, done, failed), attempts and the last error. Reads only the database:
-    it works without the platforms' secrets."""
+    it works without the platforms' secrets. `connector events prune` removes old ones."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config_path
+        return
     engine = open_database(database_url_only(config_path))
     try:
         rows = EventStore(engine).list("failed" if failed else status, limit)
@@ -139,6 +150,28 @@ def events(config_path: str | None, failed: bool, status: str | None, limit: int
         click.echo("no events", err=True)
 
 
+@events.command("prune")
+@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--failed", is_flag=True, help="Also remove dead-lettered events (kept until replayed otherwise).")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Remove events that finished more than DAYS ago (default: the config's events.keep_days, 30).")
+@click.pass_context
+def prune(ctx: click.Context, config_path: str | None, failed: bool, days: float | None) -> None:
+    """Remove done events that finished more than events.keep_days ago, as the scheduler does
+    every events.prune_every_seconds, in batches; with --failed, dead-lettered ones too."""
+    config = configuration(config_path or ctx.obj)
+    days = float(config.events["keep_days"]) if days is None else days
+    engine = open_database(config.database_url)
+    try:
+        store, batch = EventStore(engine), int(config.events["prune_batch"])
+        done = store.prune(timedelta(days=days), ("done",), batch)
+        dead = store.prune(timedelta(days=days), ("failed",), batch) if failed else 0
+    finally:
+        engine.dispose()
+    click.echo(f"pruned {done} done" + (f" and {dead} failed" if failed else "")
+               + f" event(s) that finished more than {days:g} day(s) ago")
+
+
 @click.command("replay", short_help=short_help("replay"))
 @click.argument("event_ids", nargs=-1, type=int)
 @click.option("--all-failed", is_flag=True, help="Replay every dead-lettered event.")
@@ -155,7 +188,7 @@ def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None
         missing = [i for i in event_ids if (e := store.get(i)) is None or e.status != "failed"]
         if missing:
             raise BadInput(f"not failed events (or unknown): {', '.join(map(str, missing))}")
-        count = store.replay(None if all_failed else event_ids, datetime.now(timezone.utc))
+        count = store.replay(None if all_failed else event_ids)
     finally:
         engine.dispose()
     click.echo(f"{count} event(s) queued again")

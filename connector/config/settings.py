@@ -24,7 +24,8 @@ ADMIN_DEFAULTS = {"token": None, "session_hours": 12.0}
 DEFAULT_DATABASE = "sqlite:///connector.db in the current directory"  # storage's own default
 T = TypeVar("T")
 WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
-                   "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0}
+                   "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0, "platform_timeout_seconds": 10.0}
+EVENT_DEFAULTS = {"keep_days": 30.0, "prune_every_seconds": 3600.0, "prune_batch": 1000}
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Config:
     access: Mapping[str, Any] = field(default_factory=lambda: dict(ACCESS_DEFAULTS))
     alerts: Mapping[str, Any] = field(default_factory=lambda: dict(ALERT_DEFAULTS))
     admin: Mapping[str, Any] = field(default_factory=lambda: dict(ADMIN_DEFAULTS))  # token: None = no status page
+    events: Mapping[str, Any] = field(default_factory=lambda: dict(EVENT_DEFAULTS))
 
 
 def secret(section: Mapping[str, Any], key: str, where: str, base: Path, default: str | None = None) -> str | None:
@@ -77,6 +79,8 @@ def secret(section: Mapping[str, Any], key: str, where: str, base: Path, default
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise BadInput(f"cannot read secret file {path}: {exc.strerror}", f"{where}.{key}_file") from None
+        except UnicodeDecodeError as exc:  # never show the bytes: they are (part of) a secret
+            raise BadInput(f"secret file {path} is not UTF-8 text (byte {exc.start})", f"{where}.{key}_file") from None
     return None
 
 
@@ -173,6 +177,7 @@ def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
         access={**ACCESS_DEFAULTS, **doc.get("access", {})},
         alerts=problems.attempt(lambda: _alerts({**ALERT_DEFAULTS, **doc.get("alerts", {})}), dict(ALERT_DEFAULTS)),
         admin=problems.attempt(lambda: _admin(doc.get("admin", {}), base), dict(ADMIN_DEFAULTS)),
+        events={**EVENT_DEFAULTS, **doc.get("events", {})},
     )
     if problems.found:
         raise ValidationFailed(f"config {source} is invalid ({len(problems.found)} problem(s))", problems.found)

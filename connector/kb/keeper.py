@@ -23,6 +23,7 @@ from connector.platforms.base import Adapter
 from connector.storage.kb_audit import AccessAudit
 from connector.storage.people import contact_details, record_staff
 from connector.storage.registry import SqlRegistry
+from connector.storage.unit import reading
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class AccessKeeper:
         customer_id, day = ent.customer.id, self.rules.today(now)
         access = ent.kb if self.rules.today(ent.at) == day else None  # resolved today already
         if access is None:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:  # the event's connection (connector.storage.unit)
                 access = kb_access(SqlRegistry(conn).customer_facts(customer_id, None), day, self.rules.policy)
         last = self.audit.last_done(adapter.name, email, (GRANT, REVOKE))
         if access.granted and last != GRANT:

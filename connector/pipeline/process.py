@@ -15,6 +15,7 @@ from connector.platforms.base import Adapter
 from connector.storage.events import StoredEvent
 from connector.storage.moments import utcnow
 from connector.storage.registry import SqlRegistry
+from connector.storage.unit import reading
 
 
 class AfterProcessing(Protocol):
@@ -41,7 +42,7 @@ class Processor:
         request = EntitlementRequest(ticket.requester_email or "", ticket.created_at, ticket.product,
                                      ticket.kind, ticket.topic, ticket.channel,
                                      ticket.platform, ticket.organisation_id)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:  # the worker's unit of work: one connection per event
             return resolve(request, SqlRegistry(conn), self.rules)
 
     def _target(self, ent: Entitlement, due: DueTarget | None) -> Target:

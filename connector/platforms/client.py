@@ -3,22 +3,47 @@
 429 becomes `PlatformError` with the platform's Retry-After; 5xx, timeouts and connection
 errors are transient `PlatformError`s; other 4xx are `PlatformRejected` (retrying won't help).
 Retrying and backing off is the worker's job, not the client's.
+
+Inside an event's lease (`within_lease`, set by the worker around processing) nothing waits:
+`call_patiently` makes one attempt, and pacing and bulk-job polling do not sleep (`may_wait()`
+says so to adapters), so a 429 or a 5xx ends the attempt at once and the worker returns the
+event to the queue with its Retry-After or backoff, durably. Every call made inside a lease
+carries `X-Connector-Event: <event id>` (for the platform's logs, and the tests' stub platform).
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import requests
 
 from connector.core.errors import PlatformError, PlatformRejected
 
 log = logging.getLogger(__name__)
+EVENT_HEADER = "X-Connector-Event"
+_lease: ContextVar[str | None] = ContextVar("connector_platform_lease", default=None)
+
+
+@contextmanager
+def within_lease(event: str) -> Iterator[None]:
+    """Platform calls of this thread are made inside the lease of `event`: none may wait."""
+    token = _lease.set(event)
+    try:
+        yield
+    finally:
+        _lease.reset(token)
+
+
+def may_wait() -> bool:
+    """Whether a call may sleep (pacing, Retry-After, job polls): not inside an event's lease."""
+    return _lease.get() is None
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,8 @@ class PlatformClient:
     def call(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204)) -> Any:
         """Call `path` (relative to the base URL) with a JSON payload; the JSON answer."""
         headers = {"Accept": "application/json", **self.headers}
+        if (event := _lease.get()) is not None:
+            headers[EVENT_HEADER] = event
         body = None
         if payload is not None:
             headers["Content-Type"] = "application/json"
@@ -106,7 +133,10 @@ class PlatformClient:
                        backoff: float = 1.0, cap: float = 60.0) -> Any:
         """`call`, waiting out rate limits (exactly Retry-After, or `backoff` doubling when the
         platform gives none) and retrying transient failures, at most `attempts` times; for bulk
-        work (a KB sync) that runs outside the worker's own retry loop. The last error is raised."""
+        work (a KB sync) that runs outside the worker's own retry loop. The last error is raised.
+        Inside an event's lease it is `call`: the worker's queue does the waiting."""
+        if not may_wait():
+            attempts = 1
         for attempt in range(1, attempts + 1):
             try:
                 return self.call(method, path, payload, expect)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from connector.platforms.client import PlatformClient
+from connector.platforms.client import PlatformClient, may_wait
 
 
 class Pacer:
@@ -24,8 +24,9 @@ class Pacer:
         self.next_at = 0.0
 
     def wait(self) -> None:
-        """Sleep until the next request may go."""
-        if not self.interval:
+        """Sleep until the next request may go (never inside an event's lease: a ticket's few
+        calls go at once, and a 429 returns the event to the queue instead)."""
+        if not self.interval or not may_wait():
             return
         now = self.clock()
         if self.next_at > now:

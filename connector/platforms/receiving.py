@@ -3,12 +3,24 @@ secret and `now` in; one `TicketEvent` out, or one error of the connector's fami
 
 The order matters and is the same for every platform: the size (413) before anything else; the
 sender (401) on the raw bytes before they are parsed; then the content type, the JSON and the
-platform's schema (400); then the adapter's own parsing (400). The web view is a thin shim.
+platform's schema (400); then the adapter's own parsing (400); then the event it reports must
+fit the store (ids and kinds of printable text, at most 200 characters). The web view is a thin
+shim.
+
+A correctly signed body can still be hostile (the signing secret leaks, or a platform bug): what
+Python's JSON parser and `int` do with extreme nesting and extreme numbers, lone surrogates that
+are not Unicode text, shapes the schema lets through and the adapter never expected. Every one of
+them is a `BadInput` naming the problem (400), never a 500; tests/test_hostile_receiving.py fuzzes
+this function and keeps what it found under tests/fixtures/hostile/.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import datetime
+import logging
+import math
+import re
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from connector.config.schemas import validate
@@ -16,7 +28,10 @@ from connector.core.errors import BadInput, PayloadTooLarge
 from connector.core.events import Delivery, TicketEvent
 from connector.platforms.base import Adapter
 
+log = logging.getLogger(__name__)
 MAX_DEPTH = 64  # webhook bodies nest a few levels; deeper is hostile (and would exhaust the stack)
+MAX_FIELD = 200  # the event store's columns for ids and kinds
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def receive(adapter: Adapter, headers: Mapping[str, str], body: bytes, token: str | None, secret: str,
@@ -31,7 +46,32 @@ def receive(adapter: Adapter, headers: Mapping[str, str], body: bytes, token: st
         raise BadInput(f"content type must be application/json, not {mimetype or 'none'!r}")
     payload = parse_json(body)
     validate(adapter.schema_name(), payload, f"{adapter.name} webhook body")
-    return adapter.parse(delivery, payload)
+    try:
+        event = adapter.parse(delivery, payload)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # the schema let a shape through that the adapter cannot read: the body's fault, not ours
+        log.warning("%s webhook: unreadable body shape: %s: %s", adapter.name, type(exc).__name__, exc)
+        raise BadInput(f"the body's shape is not one {adapter.title} sends ({type(exc).__name__})") from None
+    return checked(event)
+
+
+def checked(event: TicketEvent) -> TicketEvent:
+    """The event if the store can keep it as it is: ticket id, kind and delivery id of printable
+    text within MAX_FIELD characters; a moment out of range is dropped (it only informs)."""
+    for name in ("ticket_id", "kind", "delivery_id"):
+        value = getattr(event, name)
+        if not isinstance(value, str) or not value:
+            raise BadInput(f"the event names no {name.replace('_', ' ')}")
+        if len(value) > MAX_FIELD:
+            raise BadInput(f"{name.replace('_', ' ')} of {len(value)} characters (at most {MAX_FIELD})")
+        if not value.isprintable():
+            raise BadInput(f"{name.replace('_', ' ')} {value[:40]!r} has characters that are not printable text")
+    if event.occurred_at is not None:
+        try:
+            event.occurred_at.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            return dataclasses.replace(event, occurred_at=None)
+    return event
 
 
 def parse_json(body: bytes) -> Any:
@@ -49,8 +89,7 @@ def parse_json(body: bytes) -> Any:
         raise BadInput(f"body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer of over 4,300 digits, NaN
         raise BadInput(f"body is not usable JSON: {exc}") from None
-    if _depth(payload) > MAX_DEPTH:
-        raise BadInput(f"body nests deeper than {MAX_DEPTH} levels")
+    _inspect(payload)
     return payload
 
 
@@ -58,14 +97,26 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _depth(document: Any) -> int:
-    """How deeply lists and objects nest in a parsed document (iteratively: no recursion)."""
-    deepest, stack = 0, [(document, 1)]
+def _inspect(document: Any) -> None:
+    """Refuse what a plain document never holds (iteratively: no recursion): nesting deeper than
+    MAX_DEPTH, numbers too large to be finite (1e999), lone surrogates (not Unicode text)."""
+    stack = [(document, 0)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        if isinstance(node, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
-    return deepest
+        if isinstance(node, (dict, list)):
+            if depth + 1 > MAX_DEPTH:
+                raise BadInput(f"body nests deeper than {MAX_DEPTH} levels")
+            if isinstance(node, dict):
+                for key in node:
+                    _text(key)
+                node = list(node.values())
+            stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise BadInput("body has a number too large to be a number")
+        elif isinstance(node, str):
+            _text(node)
+
+
+def _text(value: str) -> None:
+    if SURROGATE.search(value):
+        raise BadInput("body has a lone UTF-16 surrogate in a string: not Unicode text")

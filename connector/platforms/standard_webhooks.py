@@ -69,11 +69,13 @@ def check(secret: str, delivery: Delivery, now: datetime) -> str:
 
 
 def sign(secret: str, body: bytes, now: datetime, msg_id: str) -> dict[str, str]:
-    """The headers a Standard Webhooks sender puts on `body` at `now` (the first secret signs)."""
+    """The headers a Standard Webhooks sender puts on `body` at `now` (the first secret signs).
+    The scheme signs text: a body that is not UTF-8 is signed as decoded with replacements, which
+    `check` refuses as not UTF-8 whatever the signature."""
     signer = keys(secret)[0]
     stamp = now.astimezone(timezone.utc).replace(microsecond=0)
     return {ID: msg_id, TIMESTAMP: str(int(stamp.timestamp())),
-            SIGNATURE: signer.sign(msg_id, stamp, body.decode("utf-8"))}
+            SIGNATURE: signer.sign(msg_id, stamp, body.decode("utf-8", "replace"))}
 
 
 def new_secret() -> str:

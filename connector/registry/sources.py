@@ -6,11 +6,18 @@ comma, semicolon or tab separated. Nested fields are dotted columns (`sla.first_
 `platform_ids.zendesk`, `sla.targets.error.first_response_hours`); list cells are separated by `;`;
 an empty cell is an absent field, except `sla.resolution_hours` where it is null (not regulated);
 `null` or `-` in an hours column is null too.
+
+A file that is not a registry at all is a problem named with its place, never a traceback: not
+UTF-8, `null`, nesting that exhausts the parser, NaN, numbers past any sensible size, lone
+surrogates or NUL characters (no database can store them), a CSV cell over the csv module's limit.
+tests/test_hostile_import.py fuzzes this and keeps what it found under tests/fixtures/hostile/.
 """
 from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,9 @@ LIST_CELLS = {"email_domains", "sla.channels", "products"}
 NUMBER_LEAVES = ("first_response_hours", "resolution_hours")
 NULL_WHEN_EMPTY = {"sla.resolution_hours"}
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+MAX_NUMBER = 1e12  # hours, days: anything larger is a typo or an attack, and overflows a timedelta
+MAX_DEPTH = 32  # a registry nests four levels (contracts / sla / targets / error)
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
 
 
 @dataclass
@@ -71,15 +81,53 @@ def read_source(path: str | Path) -> RegistrySource:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise BadInput(f"cannot read the registry: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError:
-        return RegistrySource(str(path), None, [f"{path}: not UTF-8 text"])
+    except UnicodeDecodeError as exc:
+        return RegistrySource(str(path), None, [f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
     if not text.strip():
         return RegistrySource(str(path), None, [f"{path}: empty file (expected a JSON object of lists)"])
     try:
-        return RegistrySource(str(path), json.loads(text))
+        document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         return RegistrySource(str(path), None, [f"{path} line {exc.lineno}, column {exc.colno}:"
                                                 f" not valid JSON: {exc.msg}"])
+    except RecursionError:
+        return RegistrySource(str(path), None, [f"{path}: nested too deeply to be a registry"])
+    except ValueError as exc:  # an integer of over 4,300 digits, NaN, Infinity
+        return RegistrySource(str(path), None, [f"{path}: not usable JSON: {exc}"])
+    if document is None:
+        return RegistrySource(str(path), None, [f"{path}: holds null (expected a JSON object of lists)"])
+    source = RegistrySource(str(path), document)
+    unusable = unusable_values(source)
+    # no further check runs on such a document (a deep one would exhaust the schema validator)
+    return RegistrySource(str(path), None, unusable) if unusable else source
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def unusable_values(source: RegistrySource) -> list[str]:
+    """Values no registry holds, each with its place: nesting deeper than MAX_DEPTH, numbers that
+    are not finite or over MAX_NUMBER, strings with NUL characters or lone surrogates."""
+    found: list[str] = []
+    stack: list[tuple[Any, tuple]] = [(source.document, ())]
+    while stack and len(found) < 100:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            found.append(f"{source.place(path)}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if NOT_TEXT.search(key):
+                    found.append(f"{source.place(path)}: a field name holds a NUL character or a lone surrogate")
+                stack.append((value, path + (key,)))
+        elif isinstance(node, list):
+            stack.extend((value, path + (index,)) for index, value in enumerate(node))
+        elif isinstance(node, str) and NOT_TEXT.search(node):
+            found.append(f"{source.place(path)}: text with a NUL character or a lone surrogate")
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and \
+                (isinstance(node, float) and not math.isfinite(node) or abs(node) > MAX_NUMBER):
+            found.append(f"{source.place(path)}: number {str(node)[:20]} is out of range")
+    return sorted(found)
 
 
 def _read_folder(folder: Path) -> RegistrySource:
@@ -103,13 +151,29 @@ def _read_csv(file: Path, name: str, source: RegistrySource) -> None:
     """Append the rows of one CSV file to the source's document (or problems, if unusable)."""
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        source.problems.append(f"{file}: not UTF-8 text")
+    except UnicodeDecodeError as exc:
+        source.problems.append(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return
+    except OSError as exc:
+        source.problems.append(f"{file}: cannot read: {exc.strerror}")
+        return
+    if "\x00" in text:  # the csv module reads NUL as a character, and no database stores it
+        source.problems.append(f"{file} line {text[:text.index(chr(0))].count(chr(10)) + 1}: a NUL character"
+                               " (a binary file, or text in UTF-16?)")
         return
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         source.problems.append(f"{file}: empty file (expected a header row)")
         return
+    try:
+        _read_rows(file, name, source, text, lines)
+    except csv.Error as exc:  # a NUL byte, a cell over the csv module's size limit
+        source.problems.append(f"{file}: not a usable CSV file: {exc}")
+        source.document.pop(name, None)
+
+
+def _read_rows(file: Path, name: str, source: RegistrySource, text: str, lines: list[str]) -> None:
+    """The header and rows of one CSV file into the source (csv.Error propagates)."""
     delimiter = max(",;\t", key=lines[0].count)
     reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
     header = [h.strip() for h in next(reader)]
@@ -174,9 +238,11 @@ def _value(column: str, cell: str, source: RegistrySource, where: str) -> Any:
             return None  # not regulated
         try:
             number = float(cell.replace(",", "."))  # a decimal comma, as Russian spreadsheets write
-            return int(number) if number.is_integer() else number
         except ValueError:
             return cell
+        if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+            return cell  # "1e999", "inf", "nan": the schema names it as not a number
+        return int(number) if number.is_integer() else number
     if column == "sla.kb_access":
         return BOOLEANS.get(cell.lower(), cell)
     if column == "sla.calendar" and cell.startswith("{"):

@@ -1,5 +1,5 @@
 """The tickets' SLA clocks as last computed, the alerts fired (once per ticket, metric and
-point), and the scheduler's job runs. Tables as migration 0003 creates them."""
+point), and the scheduler's job runs. Tables as migrations 0003 and 0004 create them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from connector.core.errors import BadInput
 from connector.core.sla import ClockState
 from connector.storage.moments import utc
 from connector.storage.tables import metadata
+from connector.storage.unit import writing
 
 ticket_clocks = sa.Table(
     "ticket_clocks", metadata,
@@ -51,6 +52,8 @@ scheduler_jobs = sa.Table(
     sa.Column("last_started_at", sa.DateTime(timezone=True)),
     sa.Column("last_finished_at", sa.DateTime(timezone=True)),
     sa.Column("last_result", sa.Text),
+    sa.Column("owner", sa.String(100)),  # the process running it (host:pid); migration 0004
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),  # the database's clock, while it runs
 )
 
 # Results in `sla_alerts`: `claimed` while a process is sending it (reclaimable once the claim is
@@ -109,7 +112,8 @@ class ClockStore:
 
     # -- clocks ----------------------------------------------------------------------------
     def record(self, clocks: Iterable[StoredClock], now: datetime) -> int:
-        """Insert or replace the clocks (one per ticket and metric), in one transaction."""
+        """Insert or replace the clocks (one per ticket and metric), in one transaction (the
+        worker's unit of work, when there is one: they commit with the event)."""
         rows = [dict(platform=c.platform, ticket_id=c.ticket_id, metric=c.metric, state=c.state.value,
                      target_seconds=None if c.target is None else c.target.total_seconds(),
                      elapsed_seconds=c.elapsed.total_seconds(), as_of=_store(c.as_of), due=_store(c.due),
@@ -122,9 +126,7 @@ class ClockStore:
         upsert = insert.on_conflict_do_update(
             index_elements=sorted(keys),
             set_={name: insert.excluded[name] for name in rows[0] if name not in keys})
-        with self.engine.begin() as conn:
-            for row in rows:
-                conn.execute(upsert.values(**row))
+        writing(self.engine, lambda conn: [conn.execute(upsert.values(**row)) for row in rows])
         return len(rows)
 
     def clocks(self, platform: str, ticket_id: str) -> dict[str, StoredClock]:
@@ -223,20 +225,33 @@ class ClockStore:
                                 .values(fired_at=now, result=result, detail=detail)).rowcount == 1
 
     # -- scheduler jobs ---------------------------------------------------------------------
-    def claim_job(self, name: str, slot: datetime, now: datetime) -> bool:
+    def claim_job(self, name: str, slot: datetime, now: datetime, owner: str = "",
+                  stale: timedelta = timedelta(minutes=2)) -> bool:
         """Claim the run of job `name` for the slot starting at `slot`: True for exactly one
-        caller per slot, across processes (a conditional update on the job's row)."""
+        caller per slot, across processes (a conditional update on the job's row). A run still
+        going elsewhere (its heartbeat, on the database's clock, younger than `stale`) blocks
+        the claim; one whose heartbeat stopped (its process died) is taken over, even in its slot."""
         j, slot, now = scheduler_jobs, _store(slot), _store(now)
+        # heartbeats are on the database's clock (SQLite's is this host's), whatever `now` says
+        clock = sa.func.now() if self.engine.dialect.name == "postgresql" else _store(datetime.now(timezone.utc))
+        unfinished = sa.and_(j.c.last_started_at.is_not(None),
+                             sa.or_(j.c.last_finished_at.is_(None), j.c.last_finished_at < j.c.last_started_at))
+        dead = sa.or_(j.c.heartbeat_at.is_(None), j.c.heartbeat_at < clock - stale)
+        claimable = sa.or_(j.c.last_started_at.is_(None), sa.and_(~unfinished, j.c.last_started_at < slot),
+                           sa.and_(unfinished, dead))
         with self.engine.begin() as conn:
             conn.execute(_insert(self.engine, j).values(name=name).on_conflict_do_nothing())
         with self.engine.begin() as conn:
-            return conn.execute(j.update().where(j.c.name == name, sa.or_(j.c.last_started_at.is_(None),
-                                                                         j.c.last_started_at < slot))
-                                .values(last_started_at=now)).rowcount == 1
+            return conn.execute(j.update().where(j.c.name == name, claimable)
+                                .values(last_started_at=now, owner=owner or None, heartbeat_at=clock)).rowcount == 1
 
-    def job_started(self, name: str, now: datetime) -> None:
-        """Record the start of an unclaimed (interval) job's run."""
-        self._job(name, last_started_at=_store(now))
+    def job_heartbeat(self, names: Iterable[str], owner: str, now: datetime | None = None) -> None:
+        """Stamp the runs of `names` that `owner` holds as alive (the database's clock)."""
+        j = scheduler_jobs
+        clock = _store(now) if now is not None else (
+            sa.func.now() if self.engine.dialect.name == "postgresql" else _store(datetime.now(timezone.utc)))
+        with self.engine.begin() as conn:
+            conn.execute(j.update().where(j.c.name.in_(list(names)), j.c.owner == owner).values(heartbeat_at=clock))
 
     def job_finished(self, name: str, now: datetime, result: str) -> None:
         """Record the end of a job's run and its result (or its error)."""

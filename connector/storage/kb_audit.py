@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from connector.core.kb_access import AccessChange
 from connector.storage.moments import utc
 from connector.storage.tables import metadata
+from connector.storage.unit import reading
 
 access_audit = sa.Table(
     "access_audit", metadata,
@@ -80,7 +81,7 @@ class AccessAudit:
         query = (sa.select(a.action).where(a.platform == platform, a.email == email.strip().lower(),
                                            a.result == "done", a.action.in_(list(actions)), a.lever == lever)
                  .order_by(a.id.desc()).limit(1))
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.execute(query).scalar()
 
     def failed_last(self, platform: str, action: str) -> list[AuditEntry]:

@@ -16,6 +16,7 @@ from connector.registry.records import to_contract
 from connector.storage import tables as t
 from connector.storage.moments import utc
 from connector.storage.registry import contract_record
+from connector.storage.unit import reading
 
 
 def record_staff(engine: Engine, email: str, customer_id: str, matched_by: str, platform: str,
@@ -79,7 +80,7 @@ def desired_access(engine: Engine, day: date, policy: Policy) -> list[Desired]:
 
 def contact_details(engine: Engine, email: str, customer_id: str, platform: str) -> tuple[str | None, str | None]:
     """The contact's name in the registry and the customer's organisation id on `platform`."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         name = conn.execute(sa.select(t.contacts.c.name).where(t.contacts.c.email == email.strip().lower())).scalar()
         org = conn.execute(sa.select(t.customer_platform_ids.c.org_id).where(
             t.customer_platform_ids.c.customer_id == customer_id,

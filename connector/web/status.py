@@ -53,7 +53,7 @@ def snapshot(runtime: Connector, now: datetime) -> dict[str, Any]:
     """Everything the page shows, read once per load."""
     started = time.perf_counter()
     store = runtime.store
-    queue = store.queue_counts()  # also proves the database answers
+    queue = store.backlog()  # exact counts, through the unfinished/failed indexes; also proves the database answers
     database_ms = (time.perf_counter() - started) * 1000
     zone = runtime.rules.vendor_calendar.zone
     today = now.astimezone(zone).date()

@@ -1,8 +1,9 @@
 """`POST /webhooks/<platform>`: a thin shim over `connector.platforms.receiving.receive`.
 
 An unknown platform (404) before anything is read; a body over the limit (413) before it is read
-whole; then the pure checks (401, 400); the event is stored before the 202 (200 for a delivery
-seen before).
+whole (its content: a chunked body arrives de-chunked, with its real length; see
+connector/web/server.py); then the pure checks (401, 400); the event is stored before the 202
+(200 for a delivery seen before), stamped with the database's clock.
 """
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def _read_body(limit: int) -> bytes:
 def receive(platform: str):
     """Receive one delivery of `platform`: the pure `receive`, then the event is stored."""
     runtime = _runtime()
+    runtime.webhooks.enter()
+    try:
+        return _receive(runtime, platform)
+    finally:
+        runtime.webhooks.leave()
+
+
+def _receive(runtime: Connector, platform: str):
+    """The delivery checked and stored; the answer."""
     metrics = runtime.metrics
     try:
         adapter = _adapter(runtime, platform)
@@ -56,7 +66,7 @@ def receive(platform: str):
         body = _read_body(limit)
         event = receiving.receive(adapter, request.headers, body, request.args.get("token"),
                                   adapter.settings.webhook_secret, now, limit)
-        event_id, created = runtime.store.add(event, body, now)
+        event_id, created = runtime.store.add(event, body)
     except Exception as exc:
         metrics.received.labels(platform, type(exc).__name__).inc()
         raise

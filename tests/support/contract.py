@@ -38,6 +38,24 @@ def contract(platform: str) -> dict[str, Any]:
     return {**doc, "folder": folder}
 
 
+def contract_adapter(platform: str) -> Any:
+    """A new adapter from the contract's settings: API tests share no cache or state."""
+    from connector.composition import adapters_for
+    from connector.config.settings import config_from_mapping
+    from connector.pipeline.metrics import Metrics
+    from connector.platforms import settings_schemas
+
+    spec = contract(platform)
+    config = config_from_mapping({"platforms": {platform: spec["settings"]}}, spec["folder"], "contract",
+                                 settings_schemas())
+    return adapters_for(config, Metrics())[platform]
+
+
+def sample_ticket(platform: str) -> str:
+    """A ticket id as the platform spells it (a Jira key, a number), from its recorded events."""
+    return str(next(iter(contract(platform)["events"].values()))["ticket_id"])
+
+
 def delivery(folder: Path, name: str) -> tuple[dict[str, str], bytes]:
     """A fixture delivery: its recorded headers and its body, byte for byte."""
     body = folder / f"{name}.json"

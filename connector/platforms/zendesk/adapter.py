@@ -121,7 +121,7 @@ class ZendeskAdapter(Adapter):
         if not kind.startswith("ticket."):
             raise BadInput(f"{payload['type']} is not a ticket event (subscribe only to ticket events)", "/type")
         ticket_id = str(payload["detail"]["id"]).strip()
-        if not ticket_id.isdigit():
+        if not (ticket_id.isascii() and ticket_id.isdigit()):  # not "²" nor "١٢": str.isdigit takes those
             raise BadInput(f"detail.id {ticket_id[:40]!r} is not a ticket id", "/detail/id")
         return TicketEvent(
             platform=self.name, ticket_id=ticket_id, kind=kind,
@@ -133,7 +133,7 @@ class ZendeskAdapter(Adapter):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket:
         """The ticket now: fields, requester, assignee, status history, first public agent reply."""
-        if not str(ticket_id).isdigit():
+        if not (str(ticket_id).isascii() and str(ticket_id).isdigit()):
             raise BadInput(f"not a Zendesk ticket id: {ticket_id!r}")
         client = self.api()
         answer = client.call("GET", f"/api/v2/tickets/{ticket_id}.json?include=users") or {}

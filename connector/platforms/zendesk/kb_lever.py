@@ -10,8 +10,10 @@ connector never writes a tag list it has not just read by id: grants send `tags`
 
 Applying a plan, 100 changes a batch (the bulk endpoints' limit), several batches in flight:
 1. look the batch's e-mails up (`users/search`, `email:` terms);
-2. e-mails with no user yet (grants only) are created, end users without a verification e-mail
-   (`create_or_update_many`, matched by e-mail, `skip_verify_email`, no tags), one job;
+2. e-mails with no user yet (grants only) are created with the tag, end users without a
+   verification e-mail (`create_many`, `skip_verify_email`), one job; an e-mail it refuses (the
+   search index lagged: the user exists) is created or matched by `create_or_update_many` with no
+   tags, then read and updated as below, so no tag list is ever written that was not just read;
 3. read the current tags of the existing users by id (`users/show_many`; the search index may lag);
 4. write the changed tag lists (`users/update_many`, per-user bodies), one job;
 jobs are polled together (`job_statuses/show_many`) in a bounded loop. Every request goes through
@@ -22,7 +24,7 @@ retries raises after the completed batches' outcomes were yielded.
 Docs:
 - search export https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#export-search-results
 - users https://developer.zendesk.com/api-reference/ticketing/users/users/ (Search Users, Show Many Users,
-  Create Or Update User, Create Or Update Many Users, Update Many Users; `tags` replaces the list,
+  Create Or Update User, Create Many Users, Create Or Update Many Users, Update Many Users; `tags` replaces the list,
   `skip_verify_email`)
 - job statuses https://developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/
   (Show Many Job Statuses; results: `id`, `index`, `action`, `success`, `status`, `errors`/`details`)
@@ -44,7 +46,9 @@ from urllib.parse import urlencode
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
 from connector.platforms.base import AccessOutcome
+from connector.platforms.client import may_wait
 from connector.platforms.pacing import PacedApi
+from connector.platforms.zendesk.kb_direct import apply_now
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ EXPORT_PAGE = 1000  # the search export's maximum page size
 MAX_EXPORT_PAGES = 1000  # 1,000,000 holders
 MAX_LOOKUP_PAGES = 10  # users/search stops at 1,000 results
 MAX_QUERY_CHARS = 3000  # e-mails per users/search query are cut to keep the URL short
-WINDOW = 4  # batches with a job in flight
+WINDOW = 10  # batches with a job in flight (Zendesk keeps the statuses of its last 100 jobs only)
 FINISHED = frozenset({"completed", "failed", "killed"})
 
 
@@ -130,7 +134,11 @@ class ZendeskKbLever:
 
     def apply(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Grants and revokes in batches of 100, up to `window` batches with a job in flight;
-        one outcome per change, yielded as each batch completes."""
+        one outcome per change, yielded as each batch completes. Inside an event's lease (a
+        ticket's own change; nothing may wait there) each change is made with synchronous calls."""
+        if not may_wait():
+            yield from apply_now(self.api, self.tag, self.lookup, changes)
+            return
         kb = [c for c in changes if c.action in (GRANT, REVOKE)]
         for c in changes:
             if c.action not in (GRANT, REVOKE):
@@ -198,15 +206,18 @@ class ZendeskKbLever:
             for email in batch.open_emails():
                 if email in batch.ids:
                     continue
-                if any(c.action == GRANT for c in batch.changes if c.email.strip().lower() == email):
+                if self._wanted(batch, email) == GRANT:
                     create.append(email)
                 else:
                     batch.settle(email, True, "already: not a Zendesk user")
-            if create:
+            if create:  # new users get the tag as they are created: one job, not a creation and an update
                 batch.stage, batch.job_emails = "create", create
-                return self._submit("POST", "/api/v2/users/create_or_update_many",
-                                    {"users": [self._new_user(e) for e in create]})
+                return self._submit("POST", "/api/v2/users/create_many",
+                                    {"users": [{**self._new_user(e), "tags": [self.tag]} for e in create]})
             batch.stage = "read"
+        if batch.stage == "recreate":  # create_many refused some (the search index lagged: they exist)
+            return self._submit("POST", "/api/v2/users/create_or_update_many",
+                                {"users": [self._new_user(e) for e in batch.job_emails]})
         if batch.stage == "read":
             body = self._tag_updates(batch)
             if not body:
@@ -222,6 +233,21 @@ class ZendeskKbLever:
         whole = None if status.get("status") == "completed" else \
             f"job {status.get('status')}: {status.get('message') or 'no message'}"
         if batch.stage == "create":
+            refused = []
+            for position, result in enumerate(results):
+                index = result.get("index", position)
+                if not isinstance(index, int) or not 0 <= index < len(batch.job_emails):
+                    continue
+                email = batch.job_emails[index]
+                if job_error(result) or not isinstance(result.get("id"), int):
+                    refused.append(email)
+                    continue
+                batch.ids[email] = result["id"]
+                batch.settle(email, True, "created and granted")
+            refused += [e for e in batch.job_emails if e not in batch.ids and e not in refused]
+            batch.stage, batch.job_emails = ("recreate", refused) if refused else ("read", [])
+            return
+        if batch.stage == "recreate":
             for position, result in enumerate(results):
                 index = result.get("index", position)
                 if not isinstance(index, int) or not 0 <= index < len(batch.job_emails):
@@ -246,6 +272,11 @@ class ZendeskKbLever:
             batch.settle(emails[uid], error is None, done if error is None else error)
         batch.stage = "done"
 
+    @staticmethod
+    def _wanted(batch: _Batch, email: str) -> str:
+        """What the batch's last change for `email` wants (grant or revoke)."""
+        return next(c.action for c in reversed(batch.changes) if c.email.strip().lower() == email)
+
     def _tag_updates(self, batch: _Batch) -> list[dict[str, Any]]:
         """Per-user `{id, tags}` bodies for what must change; settles what is already right."""
         open_emails = [e for e in batch.open_emails() if e in batch.ids]
@@ -259,7 +290,7 @@ class ZendeskKbLever:
                 batch.settle(email, False, f"user {uid} could not be read back")
                 continue
             tags = [] if uid in batch.fresh else current[uid]
-            want = next(c.action for c in reversed(batch.changes) if c.email.strip().lower() == email)
+            want = self._wanted(batch, email)
             has = self.tag in tags
             if want == GRANT and has or want == REVOKE and not has:
                 batch.settle(email, True, "already")
