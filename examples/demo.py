@@ -254,28 +254,35 @@ class Demo:
         what = f"changed: {', '.join(changed)}" if changed else "unchanged"
         say(f"demo: registry {shown(REGISTRY)} imported into {shown(self.state / 'connector.db')} ({what})")
 
-    def start_servers(self) -> None:
-        logs = self.state / "helpdesk.log", self.state / "connector.log"
-        self.children["helpdesk"] = spawn([sys.executable, str(SITE / "manage.py"), "runserver", "--noreload",
-                                           f"{HOST}:{self.args.helpdesk_port}"], self.helpdesk_env(), logs[0])
-        self.children["connector"] = spawn(self.connector_command("serve", "--config", str(self.config)),
-                                           {**os.environ, "PYTHONUNBUFFERED": "1"}, logs[1])
-        pending = {"helpdesk": (f"{self.helpdesk_url}/login/", logs[0]),
-                   "connector": (f"{self.connector_url}/healthz", logs[1])}
+    def start(self, name: str) -> None:
+        """Start the helpdesk (runserver) or `connector serve`, output in <state>/<name>.log."""
+        if name == "helpdesk":
+            command = [sys.executable, str(SITE / "manage.py"), "runserver", "--noreload",
+                       f"{HOST}:{self.args.helpdesk_port}"]
+            env = self.helpdesk_env()
+        else:
+            command = self.connector_command("serve", "--config", str(self.config))
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.children[name] = spawn(command, env, self.state / f"{name}.log")
+
+    def wait_until_up(self) -> None:
+        """Both servers answer (bounded); a server that exits first ends the demo with its log."""
+        pending = {"helpdesk": f"{self.helpdesk_url}/login/", "connector": f"{self.connector_url}/healthz"}
         deadline = time.monotonic() + START_TIMEOUT
         while pending:
-            for name, (url, log) in list(pending.items()):
+            for name, url in list(pending.items()):
                 if self.children[name].poll() is not None:
                     raise SystemExit(f"demo: the {name} exited with {self.children[name].returncode}:\n"
-                                     f"{log.read_text()[-3000:]}")
+                                     f"{(self.state / f'{name}.log').read_text()[-3000:]}")
                 try:
                     requests.get(url, timeout=1)
                     del pending[name]
                 except requests.RequestException:
                     pass
             if pending and time.monotonic() > deadline:
+                logs = ", ".join(shown(self.state / f"{name}.log") for name in pending)
                 raise SystemExit(f"demo: no answer from the {', '.join(pending)} within {START_TIMEOUT:g} s "
-                                 f"(see {', '.join(shown(log) for _, log in pending.values())})")
+                                 f"(see {logs})")
             if pending:
                 self.wait(0.1)
 
@@ -304,32 +311,35 @@ class Demo:
 
     # -- running -----------------------------------------------------------------------------
     def watch(self) -> None:
-        """Until a signal: print each ticket the connector wrote or failed on; a server that dies ends the demo."""
+        """Until a signal: print each ticket the connector wrote, retries or gave up on (read from its
+        database); a server that dies ends the demo."""
         from connector.storage import open_database
         from connector.storage.events import EventStore
 
         engine = open_database(self.database)
         try:
             store = EventStore(engine)
-            seen = {e.id for e in store.list(None, 200) if e.status in ("done", "failed")}
+            seen = {(e.id, e.status, e.attempts) for e in store.list(None, 200)}  # before this run: not shown
             while True:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
                         raise SystemExit(f"demo: the {name} exited with {proc.returncode} (see "
                                          f"{shown(self.state / (name + '.log'))})")
                 for event in reversed(store.list(None, 50)):
-                    if event.id in seen or event.status not in ("done", "failed"):
-                        continue
-                    seen.add(event.id)
-                    self.report(event)
+                    key = (event.id, event.status, event.attempts)
+                    retrying = event.status == "pending" and event.attempts > 0 and event.last_error
+                    if key not in seen and (event.status in ("done", "failed") or retrying):
+                        seen.add(key)
+                        self.report(event)
                 self.wait(0.5)
         finally:
             engine.dispose()
 
     @staticmethod
     def report(event) -> None:
-        if event.status == "failed":
-            say(f"demo: ticket {event.ticket_id}: {event.kind} failed: {event.last_error}")
+        if event.status != "done":
+            what = "failed (connector events --failed; connector replay)" if event.status == "failed" else "retrying"
+            say(f"demo: ticket {event.ticket_id}: {event.kind} {what}: {event.last_error}")
             return
         r = event.result or {}
         if not r.get("written"):
@@ -366,11 +376,14 @@ class Demo:
             importing = threading.Thread(target=self._import_quietly)
             importing.start()
             site = self.seed()
-            importing.join()
+            self.write_config(site)
+            self.start("helpdesk")  # while the registry is imported
+            while importing.is_alive():
+                self.wait(0.05)
             if self._import_error:
                 raise self._import_error
-            self.write_config(site)
-            self.start_servers()
+            self.start("connector")
+            self.wait_until_up()
             self.banner(site, started)
             self.watch()
         except Stopped:
