@@ -122,7 +122,10 @@ def ensure_secrets(folder: Path) -> dict[str, Path]:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens there (connections of a run just stopped, in TIME_WAIT, do not count:
+    the servers bind with SO_REUSEADDR too)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
