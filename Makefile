@@ -30,14 +30,14 @@ example-secrets: $(SECRETS)/zendesk-webhook-secret $(SECRETS)/admin-token
 
 $(SECRETS)/zendesk-webhook-secret:
 	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
-	[ -f $(SECRETS)/zendesk-api-token ] || echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	[ -f $(SECRETS)/zendesk-api-token ] || (umask 077 && echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token)
 	chmod 600 $@ $(SECRETS)/zendesk-api-token
 
 # The status page's admin token (examples/connector.toml reads it; the demo makes it too).
 $(SECRETS)/admin-token:
 	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 	chmod 600 $@
 
 test: install
