@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean example-secrets clean-demo
 
 $(BIN)/connector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,24 +15,29 @@ $(BIN)/connector: pyproject.toml
 install: $(BIN)/connector
 
 SECRETS = $(HOME)/.config/connector
+DEMO_ARGS ?=
 
-# Runs the connector on its embedded default (SQLite file connector.db, no other server):
-# imports the example registry and serves webhooks with examples/connector.toml.
-run: install $(SECRETS)/zendesk-webhook-secret $(SECRETS)/admin-token
-	$(BIN)/connector import examples/registry.json --database sqlite:///connector.db
-	$(BIN)/connector serve --config examples/connector.toml
+# The demo (examples/demo.py): a local django-helpdesk (examples/helpdesk_site) on 127.0.0.1:8000
+# whose webhooks call `connector serve` on 127.0.0.1:8080, SQLite, state in .demo/, random secrets
+# made on first use in ~/.config/connector/. Ctrl-C stops both. Other ports:
+#   make run DEMO_ARGS='--helpdesk-port 8001 --connector-port 8081'
+run: install
+	$(BIN)/python examples/demo.py $(DEMO_ARGS)
 
-# Secrets live outside the repository; the demo makes random ones on first use.
+# The secret files examples/connector.toml (the Zendesk example) reads, for a dry run against
+# your Zendesk: a random signing secret, a placeholder API token (put your real one there).
+example-secrets: $(SECRETS)/zendesk-webhook-secret $(SECRETS)/admin-token
+
 $(SECRETS)/zendesk-webhook-secret:
 	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
-	[ -f $(SECRETS)/zendesk-api-token ] || echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token
-	chmod 600 $(SECRETS)/*
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	[ -f $(SECRETS)/zendesk-api-token ] || (umask 077 && echo "replace-with-your-zendesk-api-token" > $(SECRETS)/zendesk-api-token)
+	chmod 600 $@ $(SECRETS)/zendesk-api-token
 
-# The status page's admin token (examples/connector.toml reads it; log in with it at /login).
+# The status page's admin token (examples/connector.toml reads it; the demo makes it too).
 $(SECRETS)/admin-token:
 	mkdir -p $(SECRETS) && chmod 700 $(SECRETS)
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 	chmod 600 $@
 
 test: install
@@ -43,3 +48,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The demo's state (its helpdesk, database and logs); its secrets stay in ~/.config/connector.
+clean-demo:
+	rm -rf .demo

@@ -2,7 +2,7 @@
 
 Once per session: a fresh SQLite database in a temporary folder, migrated, with a staff API user
 and its DRF token, a queue, the connector's custom fields and the closed knowledge base of the
-connector_access app (tests/helpdesk_site/bootstrap.py);
+connector_access app (examples/helpdesk_site/bootstrap.py: the site `make run` demonstrates with);
 then `manage.py runserver --noreload` on a free port, waited for with a bounded loop, killed at
 teardown. Without django-helpdesk installed the tests skip, except on CI (env CI set): they fail.
 """
@@ -23,6 +23,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "examples" / "helpdesk_site"  # the Django project (package helpdesk_site under examples/)
 START_TIMEOUT = 30.0  # seconds for the server to answer after it is started
 
 
@@ -69,7 +70,7 @@ class HelpdeskSite:
 
     def manage(self, *args: str, extra_env: dict | None = None) -> str:
         """Run the site's `manage.py` (against the running site's database); its stdout."""
-        done = subprocess.run([sys.executable, "-m", "tests.helpdesk_site.manage", *args], cwd=ROOT,
+        done = subprocess.run([sys.executable, str(SITE / "manage.py"), *args], cwd=ROOT,
                               env={**self.env, **(extra_env or {})}, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}"
         return done.stdout
@@ -141,18 +142,19 @@ def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
     _require_helpdesk()
     started = time.monotonic()
     site_dir = tmp_path_factory.mktemp("helpdesk")
-    env = {**os.environ, "HELPDESK_SITE_DIR": str(site_dir), "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "tests.helpdesk_site.settings"}
+    env = {**os.environ, "HELPDESK_SITE_DIR": str(site_dir), "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",
+           "HELPDESK_FAST_PASSWORD_HASHER": "1"}  # tests log many accounts in
+    env.pop("HELPDESK_SECRET_KEY_FILE", None)
     env.pop("HELPDESK_NEW_TICKET_WEBHOOK_URLS", None)
     env.pop("HELPDESK_FOLLOWUP_WEBHOOK_URLS", None)
-    boot = subprocess.run([sys.executable, "-m", "tests.helpdesk_site.bootstrap"], cwd=ROOT, env=env,
+    boot = subprocess.run([sys.executable, str(SITE / "bootstrap.py")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert boot.returncode == 0, f"bootstrap failed:\n{boot.stderr[-3000:]}"
     creds = json.loads(boot.stdout.strip().splitlines()[-1])
     port = free_port()
     log = site_dir / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.helpdesk_site.manage", "runserver", "--noreload",
+        proc = subprocess.Popen([sys.executable, str(SITE / "manage.py"), "runserver", "--noreload",
                                  f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         base_url = f"http://127.0.0.1:{port}"

@@ -26,7 +26,7 @@ from connector.platforms.django_helpdesk.access import priority_value
 from connector.storage import open_database
 from connector.storage.registry_import import import_registry
 
-CLOSED_TITLE, CLOSED_ITEM = "Closed knowledge base", "Licence server failover"  # tests/helpdesk_site/bootstrap.py
+CLOSED_TITLE, CLOSED_ITEM = "Closed knowledge base", "Licence server failover"  # examples/helpdesk_site/bootstrap.py
 PUBLIC_TITLE, PUBLIC_ITEM = "Public knowledge base", "Installing KOMPAS-3D"
 PASSWORD = "customer-test-password-1"
 

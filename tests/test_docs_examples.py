@@ -17,8 +17,10 @@ from connector.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-# File names the docs use for the reader's own files, and what stands for them here.
-STAND_INS = {"registry.json": "examples/registry.json", "exports/": "tests/fixtures/registry/csv/"}
+# File names the docs use for the reader's own files, and what stands for them here (your.toml:
+# the README's "Against your platform" starts it as a copy of the Zendesk example).
+STAND_INS = {"registry.json": "examples/registry.json", "exports/": "tests/fixtures/registry/csv/",
+             "your.toml": "examples/connector.toml"}
 # Examples that need something this test does not start (a live platform, a server, another
 # host): only their options are checked here; each is run for real by the test named.
 NEEDS_MORE = {

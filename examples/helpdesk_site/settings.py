@@ -1,6 +1,9 @@
-"""Settings of the test django-helpdesk site: SQLite in $HELPDESK_SITE_DIR, webhooks from the environment.
+"""Settings of the local django-helpdesk site (the demo of `make run` and the test suite's instance):
+SQLite in $HELPDESK_SITE_DIR, webhooks from the environment or from files there.
 
-Only for tests on loopback: DEBUG, a throwaway secret key, no e-mail leaves the process.
+Only for loopback: DEBUG (so runserver serves the static files), no e-mail leaves the process.
+The secret key comes from $HELPDESK_SECRET_KEY_FILE (the demo makes a random one outside the
+repository); without it, a throwaway one that is fine only for a test run.
 """
 from __future__ import annotations
 
@@ -12,14 +15,15 @@ from pathlib import Path
 # The connector's access app as an admin installs it: the folder webhooks/django-helpdesk/connector_access.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webhooks" / "django-helpdesk"))
 
-# The fixture passes a fresh temporary folder; by hand, a fixed one outside the repository.
+# The demo passes .demo/helpdesk, the tests a fresh temporary folder; by hand, a fixed one outside the repository.
 SITE_DIR = Path(os.environ.get("HELPDESK_SITE_DIR", Path(tempfile.gettempdir()) / "connector-helpdesk-site"))
 SITE_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = "test-only-not-a-secret"
+_KEY_FILE = os.environ.get("HELPDESK_SECRET_KEY_FILE")
+SECRET_KEY = Path(_KEY_FILE).expanduser().read_text().strip() if _KEY_FILE else "test-only-not-a-secret"
 DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-ROOT_URLCONF = "tests.helpdesk_site.urls"
+ROOT_URLCONF = "helpdesk_site.urls"
 SITE_ID = 1
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -84,8 +88,10 @@ HELPDESK_TEAMS_MODE_ENABLED = False
 HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
 HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE = False  # the default, said out loud: customers stay out of staff views
 CONNECTOR_KB_GROUPS = ["closed-kb-readers"]
-# Tests log customers in with passwords they set: a fast hasher (test site only).
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests log many customers in with passwords they set: a fast hasher for them only
+# (HELPDESK_FAST_PASSWORD_HASHER=1, tests/helpdesk_fixture.py); the demo keeps Django's default.
+if os.environ.get("HELPDESK_FAST_PASSWORD_HASHER") == "1":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HELPDESK_WEBHOOK_TIMEOUT = float(os.environ.get("HELPDESK_WEBHOOK_TIMEOUT", "3"))
 
 
@@ -95,7 +101,7 @@ def _urls(name: str) -> list[str]:
 
 
 def _url_file(kind: str) -> list[str]:
-    """Webhook URLs a running test can change: one per line in $HELPDESK_SITE_DIR/<kind>_webhook_urls."""
+    """Webhook URLs a running site can change: one per line in $HELPDESK_SITE_DIR/<kind>_webhook_urls."""
     path = SITE_DIR / f"{kind}_webhook_urls"
     try:
         return [u.strip() for u in path.read_text().splitlines() if u.strip()]
@@ -103,7 +109,7 @@ def _url_file(kind: str) -> list[str]:
         return []
 
 
-# helpdesk calls these on every event, so a test can repoint the webhooks without a restart.
+# helpdesk calls these on every event, so the webhooks can be repointed without a restart.
 def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS() -> list[str]:  # noqa: N802 (the name helpdesk reads)
     return _urls("HELPDESK_NEW_TICKET_WEBHOOK_URLS") + _url_file("new_ticket")
 
