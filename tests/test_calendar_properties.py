@@ -48,3 +48,11 @@ def test_adding_a_then_b_is_adding_a_plus_b(cal, start, a, b):
 @given(calendars, moments, durations)
 def test_between_start_and_due_is_the_duration(cal, start, hours):
     assert cal.between(start, cal.add(start, hours)) == hours
+
+
+@settings(max_examples=500, deadline=None)
+@given(calendars, moments, durations)
+def test_add_iso_writes_what_add_answers(cal, start, hours):
+    """The batch's path (`add_iso`) gives add's answer as isoformat writes it, and its provisional mark."""
+    due = cal.add(start, hours)
+    assert cal.add_iso(start, hours // US) == (due.isoformat(), cal.is_provisional(due))

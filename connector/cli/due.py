@@ -14,7 +14,7 @@ import pytz
 
 from connector.cli import short_help
 from connector.config.calendars import load_calendar_file
-from connector.core.calendar import BusinessCalendar
+from connector.core.calendar import ONE_US, BusinessCalendar
 from connector.core.errors import BadInput, ConnectorError
 
 
@@ -49,8 +49,8 @@ def _batch(calendar: BusinessCalendar, zone: str | None, lines: Iterable[str], o
     """Answer JSON lines in order (written in blocks: a line at a time would cost more than the
     answer); report bad lines on `err` with their number; count failures."""
     failed, block = 0, []
-    loads, quote, add = json.loads, encode_basestring_ascii, calendar.add
-    durations: dict[Any, timedelta] = {}  # hours -> working time: batches repeat a few targets
+    loads, quote, add_iso = json.loads, encode_basestring_ascii, calendar.add_iso
+    durations: dict[Any, int] = {}  # hours -> working us: batches repeat a few targets
     for number, line in enumerate(lines, start=1):
         try:
             try:
@@ -66,16 +66,16 @@ def _batch(calendar: BusinessCalendar, zone: str | None, lines: Iterable[str], o
             start, hours = item["start"], item["hours"]
             duration = durations.get(hours) if type(hours) in (int, float) else None
             if duration is None:
-                duration = parse_hours(hours)
+                duration = parse_hours(hours) // ONE_US
                 if len(durations) < 10_000:
                     durations[hours] = duration
-            due = add(parse_moment(start, zone), duration)
+            due, provisional = add_iso(parse_moment(start, zone), duration)
         except ConnectorError as exc:
             failed += 1
             err.write(f"line {number}: {exc}\n")
             continue
-        extra = ', "provisional": true' if calendar.is_provisional(due) else ""
-        block.append(f'{{"start": {quote(start)}, "hours": {hours!r}, "due": "{due.isoformat()}"{extra}}}\n')
+        extra = ', "provisional": true' if provisional else ""
+        block.append(f'{{"start": {quote(start)}, "hours": {hours!r}, "due": "{due}"{extra}}}\n')
         if len(block) >= 2048:
             out.write("".join(block))
             block.clear()

@@ -64,6 +64,7 @@ class BusinessCalendar:
         self._arrays: tuple[list, list, list, list, list] = ([], [], [], [], [])
         self._lock = threading.Lock()
         self._warned = False
+        self._iso_parts: dict[int, tuple[datetime, str]] = {}  # interval start us -> add_iso's parts
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r}, {self.zone.zone!r}, horizon={self.horizon})"
@@ -171,6 +172,34 @@ class BusinessCalendar:
             duration_us(duration)  # raises for negative
             self._cover(t)
             return self._from_us(t) if self._at_working_edge(t) else self.next_opening(start)
+        due, start_us, local = self._forward(t, d)
+        if local is None:
+            return self._from_us(due)
+        return local + timedelta(microseconds=due - start_us)
+
+    def add_iso(self, start: datetime, working_us: int) -> tuple[str, bool]:
+        """`add` for writers of many answers (`connector due --batch`): the due moment `working_us`
+        microseconds of working time after `start`, as `add(...).isoformat()` writes it, and
+        whether it is provisional. The same answers, without an aware datetime per answer."""
+        try:
+            t = (start - EPOCH) // ONE_US
+        except TypeError:  # naive
+            t = to_us(start)
+        if not 0 < working_us <= MAX_DURATION_US:
+            due = self.add(start, timedelta(microseconds=working_us))
+            return due.isoformat(), self.is_provisional(due)
+        due, start_us, local = self._forward(t, working_us)
+        provisional = not self._known[0] <= due < self._known[1]
+        if local is None:
+            return self._from_us(due).isoformat(), provisional
+        parts = self._iso_parts.get(start_us)
+        if parts is None:  # the interval's local start without its zone, and its UTC offset as written
+            naive = local.replace(tzinfo=None)
+            parts = self._iso_parts[start_us] = (naive, local.isoformat()[len(naive.isoformat()):])
+        return (parts[0] + timedelta(microseconds=due - start_us)).isoformat() + parts[1], provisional
+
+    def _forward(self, t: int, d: int) -> tuple[int, int, datetime | None]:
+        """(due, start of its interval, in us; that start as a local datetime or None) for d > 0."""
         if not self._safe[0] <= t < self._safe[1]:
             self._cover(t)
         # the hot path: two bisections (kept inline: this runs for every due date)
@@ -184,10 +213,7 @@ class BusinessCalendar:
         due = starts[j] + target - cum[j]
         if not (self._known[0] <= t and due < self._known[1]):
             self._note_provisional(t, due)
-        local = local_starts[j]
-        if local is None:
-            return self._from_us(due)
-        return local + timedelta(microseconds=due - starts[j])
+        return due, starts[j], local_starts[j]
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from `start` to `end` (negative when `end` is earlier)."""
