@@ -41,6 +41,18 @@ def duration_us(duration: timedelta) -> int:
     return duration // ONE_US
 
 
+TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+
+
+def _iso_parts(local: datetime) -> tuple[str, int, str, datetime]:
+    """How `add_iso` writes moments after an interval's local start: its date and "T", its
+    seconds after local midnight (86400 when it has a fraction: never the short way), its UTC
+    offset as isoformat writes it, and the start without its zone."""
+    naive = local.replace(tzinfo=None)
+    first = naive.hour * 3600 + naive.minute * 60 + naive.second if not naive.microsecond else 86400
+    return naive.date().isoformat() + "T", first, local.isoformat()[len(naive.isoformat()):], naive
+
+
 class BusinessCalendar:
     """Working time in one zone, from a rule giving each date's working spans."""
 
@@ -64,7 +76,7 @@ class BusinessCalendar:
         self._arrays: tuple[list, list, list, list, list] = ([], [], [], [], [])
         self._lock = threading.Lock()
         self._warned = False
-        self._iso_parts: dict[int, tuple[datetime, str]] = {}  # interval start us -> add_iso's parts
+        self._iso_parts: dict[int, tuple[str, int, str, datetime]] = {}  # interval start us -> _iso_parts
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r}, {self.zone.zone!r}, horizon={self.horizon})"
@@ -185,18 +197,39 @@ class BusinessCalendar:
             t = (start - EPOCH) // ONE_US
         except TypeError:  # naive
             t = to_us(start)
-        if not 0 < working_us <= MAX_DURATION_US:
-            due = self.add(start, timedelta(microseconds=working_us))
-            return due.isoformat(), self.is_provisional(due)
-        due, start_us, local = self._forward(t, working_us)
-        provisional = not self._known[0] <= due < self._known[1]
+        if not (0 < working_us <= MAX_DURATION_US and self._safe[0] <= t < self._safe[1]):
+            if not 0 < working_us <= MAX_DURATION_US:
+                due_moment = self.add(start, timedelta(microseconds=working_us))
+                return due_moment.isoformat(), self.is_provisional(due_moment)
+            self._cover(t)
+        # _forward's two bisections, inline: this runs for every line of a batch
+        starts, ends, cum, cum_end, local_starts = self._arrays
+        i = bisect.bisect_right(starts, t) - 1
+        target = working_us + (cum[i] + min(t - starts[i], ends[i] - starts[i]) if i >= 0 else 0)
+        if target > cum_end[-1]:
+            self._cover_working_time(target)  # later years only: cum values stay the same
+            starts, ends, cum, cum_end, local_starts = self._arrays
+        j = bisect.bisect_left(cum_end, target)
+        start_us = starts[j]
+        due = start_us + target - cum[j]
+        known_lo, known_hi = self._known
+        if not (known_lo <= t and due < known_hi):
+            self._note_provisional(t, due)
+        provisional = not known_lo <= due < known_hi
+        local = local_starts[j]
         if local is None:
             return self._from_us(due).isoformat(), provisional
         parts = self._iso_parts.get(start_us)
-        if parts is None:  # the interval's local start without its zone, and its UTC offset as written
-            naive = local.replace(tzinfo=None)
-            parts = self._iso_parts[start_us] = (naive, local.isoformat()[len(naive.isoformat()):])
-        return (parts[0] + timedelta(microseconds=due - start_us)).isoformat() + parts[1], provisional
+        if parts is None:
+            parts = self._iso_parts[start_us] = _iso_parts(local)
+        day, first, offset, naive = parts
+        seconds, micro = divmod(due - start_us, 1_000_000)
+        seconds += first
+        if micro or seconds >= 86400:  # a fraction of a second, or past the start's local day
+            return (naive + timedelta(microseconds=due - start_us)).isoformat() + offset, provisional
+        hour, seconds = divmod(seconds, 3600)
+        minute, second = divmod(seconds, 60)
+        return f"{day}{TWO_DIGITS[hour]}:{TWO_DIGITS[minute]}:{TWO_DIGITS[second]}{offset}", provisional
 
     def _forward(self, t: int, d: int) -> tuple[int, int, datetime | None]:
         """(due, start of its interval, in us; that start as a local datetime or None) for d > 0."""
