@@ -67,6 +67,7 @@ class BusinessCalendar:
         self.known_from = known_from
         self._spans_for = spans_for
         self._first_year = self._last_year = 0  # years laid out: [first, last]
+        self._years: dict[int, list[tuple[int, int, datetime | None]]] = {}  # _year_intervals
         self._safe = (0, 0)  # moments whose year and both neighbours are laid out
         # moments outside [known_lo, known_hi) are provisional; kept as ints for the hot path
         self._known = (self._local_us(known_from, 0) if known_from else -(1 << 62),
@@ -88,11 +89,18 @@ class BusinessCalendar:
         naive = datetime.combine(day, time(minute // 60, minute % 60))
         return to_us(self.zone.localize(naive))
 
-    def _year_intervals(self, year: int) -> list[tuple[int, int]]:
-        day, out = date(year, 1, 1), []
-        while day.year == year:
-            out.extend((self._local_us(day, a), self._local_us(day, b)) for a, b in self._spans_for(day))
-            day += timedelta(days=1)
+    def _year_intervals(self, year: int) -> list[tuple[int, int, datetime | None]]:
+        """The year's intervals with their local starts (`_local_start`), worked out once: a lay-out
+        that adds an earlier year rebuilds the arrays from these."""
+        out = self._years.get(year)
+        if out is None:
+            day, out = date(year, 1, 1), []
+            while day.year == year:
+                for a, b in self._spans_for(day):
+                    a, b = self._local_us(day, a), self._local_us(day, b)
+                    out.append((a, b, self._local_start(a, b)))
+                day += timedelta(days=1)
+            self._years[year] = out
         return out
 
     def _lay_out(self, first: int, last: int) -> None:
@@ -108,7 +116,7 @@ class BusinessCalendar:
             years = range(first, last + 1)
         total = cum_end[-1] if cum_end else 0
         for year in years:
-            for a, b in self._year_intervals(year):
+            for a, b, local in self._year_intervals(year):
                 if ends and a <= ends[-1]:  # touching the previous interval (24x7 at midnight)
                     total += max(0, b - ends[-1])
                     ends[-1], cum_end[-1] = max(b, ends[-1]), total
@@ -117,7 +125,7 @@ class BusinessCalendar:
                 starts.append(a), ends.append(b), cum.append(total)
                 total += b - a
                 cum_end.append(total)
-                local_starts.append(self._local_start(a, b))
+                local_starts.append(local)
         self._arrays = (starts, ends, cum, cum_end, local_starts)
         self._first_year, self._last_year = first, last
         self._safe = (to_us(datetime(first + 1, 1, 1, tzinfo=timezone.utc)),
