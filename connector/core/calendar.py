@@ -20,7 +20,9 @@ from connector.core.errors import BadInput
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_US = timedelta(microseconds=1)
+ONE_DAY = timedelta(days=1)
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # far enough for any SLA; bounds the lazy lay-out of years
 MAX_HOURS = 1_000_000  # about 500 years of 8-hour days
 MAX_DURATION_US = MAX_HOURS * 3600 * 1_000_000
@@ -62,6 +64,10 @@ class BusinessCalendar:
             self.zone = pytz.timezone(zone)
         except pytz.UnknownTimeZoneError:
             raise BadInput(f"unknown time zone {zone!r}") from None
+        # a zone with daylight saving or other changes (pytz's DstTzInfo): its UTC transition
+        # times and, per transition, the offset in us; None for a fixed offset
+        self._transitions = getattr(self.zone, "_utc_transition_times", None)
+        self._offsets_us = [info[0] // ONE_US for info in getattr(self.zone, "_transition_info", ())]
         self.name = name
         self.horizon = horizon
         self.known_from = known_from
@@ -87,6 +93,14 @@ class BusinessCalendar:
         if minute == 1440:
             day, minute = day + timedelta(days=1), 0
         naive = datetime.combine(day, time(minute // 60, minute % 60))
+        times = self._transitions
+        if times is not None:
+            # pytz's localize looks for the offsets in force a day before and a day after; when no
+            # transition lies between them it returns the moment at that one offset (no ambiguity,
+            # no gap): the same answer, without its two normalize() calls (a tenth of the time)
+            i = bisect.bisect_right(times, naive - ONE_DAY)
+            if i == bisect.bisect_right(times, naive + ONE_DAY):
+                return (naive - NAIVE_EPOCH) // ONE_US - self._offsets_us[max(0, i - 1)]
         return to_us(self.zone.localize(naive))
 
     def _year_intervals(self, year: int) -> list[tuple[int, int, datetime | None]]:
