@@ -1,5 +1,5 @@
 """Hand-checked due dates on the vendor's default calendar (10:00-18:00 Mon-Fri, Moscow, RU)."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import pytz
@@ -89,6 +89,8 @@ def test_beyond_the_horizon_is_provisional_and_warned_once(caplog):
     (msk(2026, 11, 24, 10), 10_000_000, "more than any SLA needs"),
     (msk(2026, 11, 24, 10), 900_000, "no working time left"),
     (msk(1850, 1, 1, 10), 1, "supported range"),
+    (datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=3))), 1, "supported range"),  # in UTC, year 0
+    (datetime(9999, 12, 31, 22, tzinfo=timezone(timedelta(hours=-5))), 0, "supported range"),  # year 10000
 ])
 def test_bad_input_is_a_clear_error(start, hours, message):
     with pytest.raises(BadInput, match=message):

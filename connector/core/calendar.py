@@ -155,7 +155,10 @@ class BusinessCalendar:
     def _extend_to(self, us: int) -> None:
         if self._safe[0] <= us < self._safe[1]:
             return
-        year = (EPOCH + timedelta(microseconds=us)).year
+        try:
+            year = (EPOCH + timedelta(microseconds=us)).year
+        except OverflowError:  # in UTC before year 1 or after 9999: out of range all the same
+            year = FIRST_YEAR - 2 if us < 0 else LAST_YEAR + 2
         if not self._first_year:  # first use: that year and its neighbours (a command asks one thing)
             self._lay_out(year - 1, year + 1)
         else:
