@@ -1,5 +1,5 @@
 """Hand-checked due dates on the vendor's default calendar (10:00-18:00 Mon-Fri, Moscow, RU)."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import pytz
@@ -89,7 +89,29 @@ def test_beyond_the_horizon_is_provisional_and_warned_once(caplog):
     (msk(2026, 11, 24, 10), 10_000_000, "more than any SLA needs"),
     (msk(2026, 11, 24, 10), 900_000, "no working time left"),
     (msk(1850, 1, 1, 10), 1, "supported range"),
+    (datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=3))), 1, "supported range"),  # in UTC, year 0
+    (datetime(9999, 12, 31, 22, tzinfo=timezone(timedelta(hours=-5))), 0, "supported range"),  # year 10000
 ])
 def test_bad_input_is_a_clear_error(start, hours, message):
     with pytest.raises(BadInput, match=message):
         build_calendar("default").add(start, timedelta(hours=hours))
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "Europe/Berlin", "America/New_York", "Europe/Dublin",
+                                  "Australia/Lord_Howe", "Africa/Casablanca", "America/Sao_Paulo", "Asia/Kathmandu",
+                                  "Pacific/Apia", "UTC", "Etc/GMT-3"])
+def test_local_moments_are_those_pytz_localize_gives(zone):
+    """The lay-out reads local openings and closings at the offset of the day when no transition is
+    near (`_local_us`): the answers of pytz's localize, also in gaps, repeats and odd offsets."""
+    from connector.core.calendar import to_us
+
+    cal = build_calendar({"zone": zone, "holidays": "none", "hours": ["10:00-18:00"]})
+    tz = pytz.timezone(zone)
+    moments = [datetime(year, 1, 1) + timedelta(days=d) for year in (1900, 1975, 2011, 2026, 2199)
+               for d in range(0, 365, 9)]
+    for utc in getattr(tz, "_utc_transition_times", [])[1:]:  # around every transition, each 30 minutes
+        if 1900 <= utc.year < 2200:
+            moments += [utc.replace(second=0) + timedelta(minutes=m) for m in range(-26 * 60, 26 * 60 + 1, 30)]
+    for naive in moments:
+        day, minute = naive.date(), naive.hour * 60 + naive.minute
+        assert cal._local_us(day, minute) == to_us(tz.localize(naive)), naive

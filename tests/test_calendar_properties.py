@@ -48,3 +48,16 @@ def test_adding_a_then_b_is_adding_a_plus_b(cal, start, a, b):
 @given(calendars, moments, durations)
 def test_between_start_and_due_is_the_duration(cal, start, hours):
     assert cal.between(start, cal.add(start, hours)) == hours
+
+
+whole_seconds = moments.map(lambda moment: moment.replace(microsecond=0))
+whole_durations = st.integers(min_value=0, max_value=300 * 3600).map(lambda s: timedelta(seconds=s))
+
+
+@settings(max_examples=500, deadline=None)
+@given(calendars, st.one_of(moments, whole_seconds), st.one_of(durations, whole_durations))
+def test_add_iso_writes_what_add_answers(cal, start, hours):
+    """The batch's path (`add_iso`) gives add's answer as isoformat writes it, and its provisional mark."""
+    due = cal.add(start, hours)
+    assert cal.add_iso(start, hours // US) == (due.isoformat(), cal.is_provisional(due))
+

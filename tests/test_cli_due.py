@@ -72,3 +72,32 @@ def test_console_script_runs():
     done = subprocess.run([sys.executable, "-m", "connector", "due", "--start", "2026-12-30T15:00:00+03:00",
                            "--hours", "16"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "2027-01-12T15:00:00+03:00"
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_batch_lines_as_json_dumps_writes_them_answer_as_any_other_json(zone):
+    """The batch reads lines shaped as json.dumps writes them without json.loads; the same objects
+    written another way (compact separators: json.loads) get the same answers and the same errors."""
+    import io
+
+    from connector.cli.due import _PLAIN_LINE, _batch
+    from connector.config.calendars import load_calendar_file
+
+    starts = ["2026-11-24T10:00:00Z", "2026-11-24T10:00:00+03:00", "2026-11-24T10:00:00.250000+05:30",
+              "2026-11-24 10:00:00+03:00", "2026-11-24T10:00:00", " 2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z ",
+              "2027-12-31T17:00:00+03:00", "2026-13-01T10:00:00Z", "yesterday", "", "2026-11-24T10:00:00\u00a0Z"]
+    hours = ["0", "-0", "1", "1.0", "2.50", "0.1", "1e2", "1E+2", "25e-1", "-1", "1e999", "-0.0", "40"]
+    plain = [f'{{"start": {json.dumps(s)}, "hours": {h}}}\n' for s in starts for h in hours]
+    other = [line.replace('", "hours": ', '","hours":').replace('{"start": ', '{"start":') for line in plain]
+    assert sum(bool(_PLAIN_LINE.match(line)) for line in plain) > len(plain) // 2
+    assert not any(_PLAIN_LINE.match(line) for line in other)
+
+    def answer(lines):
+        out, err = io.StringIO(), io.StringIO()
+        failed = _batch(load_calendar_file("default"), zone, lines, out, err)
+        return failed, out.getvalue(), err.getvalue()
+
+    failed, out, err = answer(plain)
+    assert (failed, out, err) == answer(other)
+    assert 0 < failed < len(plain) and out.count("\n") == len(plain) - failed
+    assert '{"start": "2026-11-24T10:00:00Z", "hours": 1.0, "due": "2026-11-24T14:00:00+03:00"}' in out
