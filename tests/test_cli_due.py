@@ -101,3 +101,15 @@ def test_batch_lines_as_json_dumps_writes_them_answer_as_any_other_json(zone):
     assert (failed, out, err) == answer(other)
     assert 0 < failed < len(plain) and out.count("\n") == len(plain) - failed
     assert '{"start": "2026-11-24T10:00:00Z", "hours": 1.0, "due": "2026-11-24T14:00:00+03:00"}' in out
+
+
+def test_due_puts_the_calendar_log_level_back():
+    """`due` quiets the engine's provisional warning for itself only: whatever runs in the same
+    process afterwards (a service, the next test) still gets it."""
+    import logging
+
+    engine_log = logging.getLogger("connector.core.calendar")
+    engine_log.setLevel(logging.NOTSET)  # as a fresh process has it
+    result = CliRunner().invoke(cli, ["due", "--start", "2024-03-01T10:00:00+03:00", "--hours", "1"])
+    assert result.exit_code == 0, result.output
+    assert engine_log.level == logging.NOTSET

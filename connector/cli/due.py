@@ -142,8 +142,19 @@ def due(start: str | None, hours: float | None, batch: bool, no_shortened: bool,
     """
     if zone is not None and zone not in pytz.all_timezones_set:
         raise BadInput(f"unknown time zone {zone!r} (an IANA zone, e.g. Europe/Berlin)")
-    # the note below says it for this command; the engine's log warning is for services
-    logging.getLogger("connector.core.calendar").setLevel(logging.ERROR)
+    # the note below says it for this command; the engine's log warning is for services (and
+    # for whatever runs in this process after the command: the level is put back)
+    engine_log = logging.getLogger("connector.core.calendar")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    try:
+        _due(start, hours, zone, batch, no_shortened, calendar_path)
+    finally:
+        engine_log.setLevel(level)
+
+
+def _due(start: str | None, hours: float | None, zone: str | None, batch: bool, no_shortened: bool,
+         calendar_path: str) -> None:
     calendar = load_calendar_file(calendar_path, shortened=False if no_shortened else None)
     if batch:
         if start is not None or hours is not None:
