@@ -61,7 +61,8 @@ class BusinessCalendar:
                        self._local_us(horizon, 1440) if horizon else 1 << 62)
         # starts, ends, working us before each start (from the first year), the same at each end,
         # local start datetimes; one tuple, swapped whole under the lock, so readers never mix
-        self._arrays: tuple[list, list, list, list, list] = ([], [], [], [], [])
+        self._arrays: tuple[list[int], list[int], list[int], list[int], list[datetime | None]] = (
+            [], [], [], [], [])
         self._lock = threading.Lock()
         self._warned = False
 
@@ -76,7 +77,8 @@ class BusinessCalendar:
         return to_us(self.zone.localize(naive))
 
     def _year_intervals(self, year: int) -> list[tuple[int, int]]:
-        day, out = date(year, 1, 1), []
+        day = date(year, 1, 1)
+        out: list[tuple[int, int]] = []
         while day.year == year:
             out.extend((self._local_us(day, a), self._local_us(day, b)) for a, b in self._spans_for(day))
             day += timedelta(days=1)
@@ -88,7 +90,8 @@ class BusinessCalendar:
         if not FIRST_YEAR <= first <= last <= LAST_YEAR:
             raise BadInput(f"date out of the supported range (years {FIRST_YEAR}-{LAST_YEAR})")
         if self._first_year and first == self._first_year:
-            starts, ends, cum, cum_end, local_starts = (list(a) for a in self._arrays)
+            starts, ends, cum, cum_end = (list(a) for a in self._arrays[:4])
+            local_starts = list(self._arrays[4])
             years = range(self._last_year + 1, last + 1)
         else:
             starts, ends, cum, cum_end, local_starts = [], [], [], [], []
@@ -101,7 +104,9 @@ class BusinessCalendar:
                     ends[-1], cum_end[-1] = max(b, ends[-1]), total
                     local_starts[-1] = self._local_start(starts[-1], ends[-1])
                     continue
-                starts.append(a), ends.append(b), cum.append(total)
+                starts.append(a)
+                ends.append(b)
+                cum.append(total)
                 total += b - a
                 cum_end.append(total)
                 local_starts.append(self._local_start(a, b))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from connector.core import flags as flagging
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
@@ -180,7 +180,7 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
     flags += flagging.scope(request.request_type, request.topic, request.channel, best.tier, best.coverages)
     kb = kb_access(facts, day, rules.policy)
     announced = any(f.code == "warranty_expiring_soon" for f in flags) and kb.until == best.valid_until
-    if kb.ends_within(day) and not announced:  # the warranty's own flag already says it otherwise
+    if kb.until is not None and kb.ends_within(day) and not announced:  # the warranty's own flag already says it otherwise
         flags.append(Flag("kb_access_ending", (
             f"closed knowledge-base access ends after {kb.until} ({(kb.until - day).days + 1} day(s) left):"
             f" {kb.reason}")))
@@ -189,7 +189,8 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
                        tuple(flags), (found, *note, *best.reasons), best.coverages, kb)
 
 
-def _products_to_try(product: str | None, facts: CustomerFacts) -> tuple[list[str | None], list[str], str]:
+def _products_to_try(product: str | None,
+                     facts: CustomerFacts) -> tuple[Sequence[str | None], list[str], str]:
     """Products to resolve, a reason, and an unknown_product explanation ("" when known)."""
     if product is not None and product in facts.products:
         return [product], [], ""
@@ -268,8 +269,8 @@ def _earliest(at: datetime, coverages: list[Coverage], metric: str, rules: Ruleb
     return best
 
 
-def _rank(result: Entitlement) -> tuple:
+def _rank(result: Entitlement) -> tuple[int, tuple[int, float], tuple[int, float], bool]:
     """Sort key: the best entitlement first (tier, then earliest targets, then KB access)."""
-    def due(target: DueTarget | None) -> tuple:
+    def due(target: DueTarget | None) -> tuple[int, float]:
         return (1, 0.0) if target is None else (0, target.due.timestamp())
     return (-result.tier, due(result.first_response), due(result.resolution), not result.kb_access)
