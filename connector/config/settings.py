@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping, TypeVar
 
@@ -133,7 +134,7 @@ def _platform(name: str, doc: Mapping[str, Any], base: Path, problems: Problems)
     where = f"platforms.{name}"
     creds_doc = doc.get("credentials", {})
     keys = {k.removesuffix("_env").removesuffix("_file") for k in creds_doc}
-    credentials = {k: problems.attempt(lambda k=k: secret(creds_doc, k, f"{where}.credentials", base), None) or ""
+    credentials = {k: problems.attempt(partial(secret, creds_doc, k, f"{where}.credentials", base), None) or ""
                    for k in sorted(keys)}
     webhook_secret = problems.attempt(lambda: secret(doc, "webhook_secret", where, base), None) or ""
     if webhook_secret and len(webhook_secret) < 16:
