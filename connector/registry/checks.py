@@ -45,7 +45,8 @@ def _message(error) -> str:
 
 def schema_problems(source: RegistrySource, progress: Progress) -> tuple[list[str], dict[str, set[int]]]:
     """Schema problems, and per list the indexes of the items that failed (skipped later)."""
-    doc, problems, bad = source.document, [], {}
+    doc, problems = source.document, []
+    bad: dict[str, set[int]] = {}
     shallow = {k: [] if isinstance(v, list) else v for k, v in doc.items()} if isinstance(doc, dict) else doc
     problems += [f"{source.place(e.path)}: {_message(e)}" for e in validator(SCHEMA).iter_errors(shallow)]
     if not isinstance(doc, dict):
