@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import Engine
@@ -199,6 +200,6 @@ def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], a
         for name, adapter in sorted(adapters.items()):
             if lever.name not in adapter.supports:
                 continue
-            step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
+            step = partial(progress, name) if progress else (lambda _d, _t: None)
             reports.append(sync_platform(engine, rules, adapter, dry_run, origin, progress=step, lever=lever))
     return reports
