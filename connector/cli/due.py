@@ -6,7 +6,7 @@ import logging
 import math
 import sys
 from datetime import datetime, timedelta
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from typing import Any, Iterable, TextIO
 
 import click
