@@ -92,7 +92,7 @@ def test_the_status_history_starts_with_the_status_before_the_first_change():
 
 def plan(changed, **desired):
     """A write-back plan of `changed` fields towards `desired` (the SLA readings are not used here)."""
-    return WriteBack(Carried(**desired), frozenset(changed), None, None, None)  # type: ignore[arg-type]
+    return WriteBack(Carried(**desired), frozenset(changed), None, None, None)
 
 
 def test_a_select_list_tier_is_written_as_its_option_and_read_back_as_the_tier():
