@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import responses
@@ -96,7 +97,7 @@ def plan(changed, **desired):
 
 
 def test_a_select_list_tier_is_written_as_its_option_and_read_back_as_the_tier():
-    options = {"tier_field": "select", "tier_values": {"warranty": "Warranty (8/40)"}}
+    options: dict[str, Any] = {"tier_field": "select", "tier_values": {"warranty": "Warranty (8/40)"}}
     ticket = reading.to_ticket(JSM.answer("issue_SUP-124"), [], [], {}, "e@x.example", None,
                                JSM.spec["settings"]["fields"], "sla_", options)
     body = writing.edit_body(ticket, plan({"tier"}, tier="warranty"), JSM.spec["settings"]["fields"], "sla_",
