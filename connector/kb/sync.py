@@ -95,7 +95,7 @@ class SyncReport:
             done += f"; {self.registered} portal registration(s) that had failed done now"
         return done + (f"; STOPPED: {self.error}" if self.error else "")
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """A JSON-ready summary (the plan only in a dry run)."""
         doc = {"platform": self.platform, "lever": self.lever, "run_id": self.run_id, "dry_run": self.dry_run,
                "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
