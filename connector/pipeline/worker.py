@@ -184,8 +184,8 @@ class Worker:
         first = event.first_failed_at or now
         window = timedelta(seconds=self.settings["retry_window_seconds"])
         message = str(error)
-        if transient and now - first < window:
-            delay = self.backoff(event, error)  # type: ignore[arg-type]
+        if transient and isinstance(error, PlatformError) and now - first < window:  # platform errors only
+            delay = self.backoff(event, error)
             self.store.retry(event, self.owner, message, delay, now)
             self.metrics.failed.labels(event.platform, "retried").inc()
             log.warning("event %s (%s ticket %s): %s; retry in %.1f s", event.id, event.platform,
