@@ -56,7 +56,8 @@ def generate(rng: random.Random) -> dict:
                      for p in held[i]]
     contacts = [{"email": f"user{n}@c{n % CUSTOMERS}.example", "customer": f"C{n % CUSTOMERS:05}",
                  "name": f"User {n}"} for n in range(CONTACTS)]
-    purchases, seen = [], set()
+    purchases: list[dict[str, str]] = []
+    seen: set[tuple[str, str, str, str]] = set()
     while len(purchases) < PURCHASES:
         i = len(purchases) // 10
         row = (f"C{i:05}", f"P{rng.choice(held[i]):03}", rng.choice(("product", "update_package")),

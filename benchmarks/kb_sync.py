@@ -95,7 +95,8 @@ def applying(grants: int, paced: bool = True) -> dict:
         def log_request(self, *args, **kwargs) -> None:  # noqa: D102 - no access log on stderr
             pass
 
-    fake, counts = FakeZendesk(base="http://127.0.0.1", job_seconds=0.3), {}
+    fake = FakeZendesk(base="http://127.0.0.1", job_seconds=0.3)
+    counts: dict[str, int] = {}
     server = make_server("127.0.0.1", 0, wsgi_app(fake, SteadyRate(RATE, burst=3), counts), threaded=True,
                          request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, name="zendesk-stub", daemon=True)

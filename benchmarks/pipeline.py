@@ -99,7 +99,7 @@ def main() -> int:
             stub.terminate()
             stub.wait(timeout=30)
     timed = [e for e in report["log"][calls_before:] if e[0] is not None]
-    puts = {}
+    puts: dict[str, int] = {}
     for ticket, kind, *_ in timed:
         if kind == "put":
             puts[ticket] = puts.get(ticket, 0) + 1

@@ -27,6 +27,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import requests
 import sqlalchemy as sa
@@ -235,7 +236,7 @@ def ingest_while_busy(admin: str, folder: Path, stub: int, backlog: int, seconds
 def growth(admin: str, folder: Path, stub: int) -> dict:
     """The rate over 100 tickets at 300 and at 30,000 pending events, 1,000,000 finished ones stored
     and ANALYZE taken during the backlog; /healthz latency with that history."""
-    out = {}
+    out: dict[str, Any] = {}
     for pending in (300, 30000):
         db = Database(admin, folder, f"connector_bench_growth_{pending}")  # a new name: a new migration
         try:

@@ -57,7 +57,8 @@ def wait_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited early: {process.stderr.read().decode()[-2000:]}")
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise SystemExit(f"server exited early: {error[-2000:]}")
         try:
             requests.get(url, timeout=1)
             return
@@ -154,8 +155,8 @@ def main() -> int:
             ours = measure("connector", f"http://127.0.0.1:{port}/webhooks/zendesk", args)
             bare = measure("bare Flask", f"http://127.0.0.1:{bare_port}/webhooks/zendesk", args)
             stored = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["events"]
-            processed = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-            processed = sum(float(line.rsplit(" ", 1)[1]) for line in processed.splitlines()
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            processed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                             if line.startswith("connector_events_processed_total{"))
         finally:
             for server in servers:

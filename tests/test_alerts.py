@@ -5,7 +5,9 @@ after a platform failure, never doubled by two racing jobs)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -72,7 +74,12 @@ def world(engine, write_json):
         return AlertJob(ClockStore(engine), runtime.adapters, runtime.rules, settings, clock)
 
     class World:
-        pass
+        runtime: Connector
+        platform: FakePlatform
+        clock: Clock
+        process: Callable[..., dict[str, Any]]
+        job: Callable[..., AlertJob]
+        store: ClockStore
     w = World()
     w.runtime, w.platform, w.clock, w.process, w.job, w.store = runtime, platform, clock, process, job, ClockStore(engine)
     return w

@@ -159,7 +159,7 @@ def test_an_unreachable_platform_is_exit_1_saying_so_once_per_attempt(runner, ze
     retries whose lines named the request twice)."""
     from connector.platforms.zendesk import ZendeskAdapter
 
-    waits = []
+    waits: list[float] = []
     monkeypatch.setattr(ZendeskAdapter, "sleep", staticmethod(waits.append))  # the retries' waits, not slept
     config = open(zendesk_config).read().replace("https://acme-support.zendesk.com", "http://127.0.0.1:9")
     open(zendesk_config, "w").write(config)

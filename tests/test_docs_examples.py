@@ -97,7 +97,7 @@ def test_the_docs_show_examples_of_the_main_commands():
 def test_every_documented_option_exists(where, line):
     args = parts(line)
     command: click.Command = cli
-    path = []
+    path: list[str] = []
     words = iter(args)
     for word in words:
         if word.startswith("-"):  # a group's own option (events --config F prune): skip its value

@@ -34,7 +34,7 @@ def ticket_124(**changes):
 
 def plan(fr, res, changed=("first_response_due", "resolution_due")):
     desired = Carried(first_response_due=fr, resolution_due=res)
-    return WriteBack(desired, frozenset(changed), None, None, None)  # type: ignore[arg-type]
+    return WriteBack(desired, frozenset(changed), None, None, None)
 
 
 # ticket 124 was created 2024-05-13T08:00Z; Freshdesk holds fr_due_by 2024-05-14T08:00Z, due_by 2024-05-16T08:00Z
@@ -70,7 +70,7 @@ def test_tags_keep_every_tag_the_connector_does_not_own():
     doc, ticket = ticket_124(tags=["vertical", "sla_unknown_product", "sla_warn_resolution_75", "vip"])
     assert ticket.carried.flags == {"unknown_product"}
     flags = Carried(flags=frozenset({"outside_tier_scope"}))
-    desired = WriteBack(flags, frozenset({"flags"}), None, None, None)  # type: ignore[arg-type]
+    desired = WriteBack(flags, frozenset({"flags"}), None, None, None)
     assert writing.update_body(ticket, desired, FIELDS, "sla_", {}, doc, None) == {
         "tags": ["vertical", "sla_warn_resolution_75", "vip", "sla_outside_tier_scope"]}
 
@@ -158,5 +158,5 @@ def test_a_write_without_a_read_in_this_process_reads_the_tags_first():
     _, ticket = ticket_124(tags=["vertical"])
     FD.expect("GET", "/api/v2/tickets/124", {**FD.answer("ticket_124"), "tags": ["vertical", "vip"]})
     put = FD.expect("PUT", "/api/v2/tickets/124", "ticket_124_written", body={"tags": ["vertical", "vip", "sla_x"]})
-    desired = WriteBack(Carried(flags=frozenset({"x"})), frozenset({"flags"}), None, None, None)  # type: ignore
+    desired = WriteBack(Carried(flags=frozenset({"x"})), frozenset({"flags"}), None, None, None)
     assert FD.adapter().write_back(ticket, desired) and put.call_count == 1

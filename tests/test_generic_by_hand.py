@@ -11,6 +11,7 @@ import time
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -26,7 +27,8 @@ EXAMPLE = re.findall(r"```toml\n(.*?)```", (ROOT / "webhooks/generic/README.md")
 BASE = "https://tracker.example.com"
 SECRET = "in-house-tracker-webhook-secret-01"
 AUTH = {"Authorization": "Bearer in-house-api-key", "Accept": "application/json"}
-TICKET = {"id": 501, "created_at": "2024-05-13T10:00:00+03:00", "requester_id": 31, "company_id": "vektor",
+TICKET: dict[str, Any] = {
+          "id": 501, "created_at": "2024-05-13T10:00:00+03:00", "requester_id": 31, "company_id": "vektor",
           "status": "new", "first_reply_at": None, "tags": [],
           "fields": {"product": "kompas_3d", "kind": "error", "sla_tier": None, "sla_first_response_due": None,
                      "sla_resolution_due": None}}

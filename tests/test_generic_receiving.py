@@ -9,8 +9,10 @@ import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 
 from connector.platforms import standard_webhooks
 from connector.web import create_app
@@ -23,7 +25,7 @@ ZAMMAD = {"base_url": "https://zammad.test", "webhook_secret": ZAMMAD_TOKEN, "cr
           "options": {"preset": "zammad"}}
 GLPI = {"base_url": "https://glpi.test", "webhook_secret": GLPI_SECRET, "credentials": {"user_token": "t"},
         "options": {"preset": "glpi", "time_zone": "Europe/Moscow"}}
-HAND = {"base_url": "https://tracker.test", "webhook_secret": SECRET, "options": {
+HAND: dict[str, Any] = {"base_url": "https://tracker.test", "webhook_secret": SECRET, "options": {
     "event": {"ticket_id": "/ticket/id", "kind": "/action", "delivery_id": "header:X-Delivery"},
     "read": {"ticket": {"path": "/api/tickets/{ticket_id}"}},
     "facts": {"created_at": "ticket/created"}, "carried": {"tier": "ticket/tier"},
@@ -37,7 +39,7 @@ def fixture(name):
 
 @pytest.fixture
 def make_app(tmp_path):
-    made = []
+    made: list[Flask] = []
 
     def make(section, **signature):
         section = json.loads(json.dumps(section))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import responses
@@ -92,11 +93,11 @@ def test_the_status_history_starts_with_the_status_before_the_first_change():
 
 def plan(changed, **desired):
     """A write-back plan of `changed` fields towards `desired` (the SLA readings are not used here)."""
-    return WriteBack(Carried(**desired), frozenset(changed), None, None, None)  # type: ignore[arg-type]
+    return WriteBack(Carried(**desired), frozenset(changed), None, None, None)
 
 
 def test_a_select_list_tier_is_written_as_its_option_and_read_back_as_the_tier():
-    options = {"tier_field": "select", "tier_values": {"warranty": "Warranty (8/40)"}}
+    options: dict[str, Any] = {"tier_field": "select", "tier_values": {"warranty": "Warranty (8/40)"}}
     ticket = reading.to_ticket(JSM.answer("issue_SUP-124"), [], [], {}, "e@x.example", None,
                                JSM.spec["settings"]["fields"], "sla_", options)
     body = writing.edit_body(ticket, plan({"tier"}, tier="warranty"), JSM.spec["settings"]["fields"], "sla_",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def after_write(issue: dict, note: str, **changes) -> dict:
     return {**done, **changes}
 
 
-def write(issue_after: dict, put_status: int = 204, put_answer=None):
+def write(issue_after: Callable[[str], dict] | None, put_status: int = 204, put_answer=None):
     issue = fresh_issue()
     ticket = as_read(issue)
     plan = warranty_plan(ticket)

@@ -26,6 +26,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -41,7 +42,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "zendesk"
 SECRET = "scale-out-test-signing-secret-0123456789"
 TICKETS = int(os.environ.get("CONNECTOR_SCALE_TICKETS", "400"))
 KINDS = ("ticket_created", "ticket_status_changed__pending", "ticket_comment_added__public_agent")
-FAULTS = [{"from": 1.0, "to": 2.0, "fault": "429"}, {"from": 3.0, "to": 4.5, "fault": "503"},
+FAULTS: list[dict[str, Any]] = [{"from": 1.0, "to": 2.0, "fault": "429"}, {"from": 3.0, "to": 4.5, "fault": "503"},
           {"from": 5.5, "to": 6.5, "fault": "timeout"}, {"from": 7.5, "to": 9.0, "fault": "down"}]
 SENDING = 10.0  # seconds the deliveries are spread over at least: the faults meet work
 FIELDS = {"tier": "360001", "first_response_due": "360002", "resolution_due": "360003",

@@ -97,7 +97,8 @@ def test_two_schedulers_on_one_database_run_the_daily_sync_once(engine):
     store, clock, sync = ClockStore(engine), Clock(msk(12, 2)), Counter()
     first, second = Scheduler(store, [daily(sync)], clock), Scheduler(ClockStore(engine), [daily(sync)], clock)
     clock.now = msk(12, 3, 0, 1)
-    barrier, outcomes = threading.Barrier(2), []
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
 
     def tick(scheduler):
         barrier.wait(timeout=10)

@@ -144,7 +144,7 @@ def test_a_failed_job_result_is_a_failed_outcome_with_its_error():
     def gone(query, body):  # the user was deleted between the read and the job
         fake.users.clear()
         return original(query, body)
-    fake._update_many = gone
+    fake._update_many = gone  # type: ignore[method-assign]  # the fake's endpoint, replaced for this test
     [outcome] = quiet_adapter().apply_access([revoke("ivan@zavod.example")])
     assert not outcome.ok and outcome.detail == "RecordNotFound; User not found"
 
@@ -195,7 +195,7 @@ def test_a_second_apply_of_the_same_plan_changes_nothing():
 def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 5)
-    limited = []
+    limited: list[str] = []
 
     def once(method, path):
         if path == "/api/v2/users/update_many" and not limited:
@@ -381,7 +381,7 @@ def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_
     def stale(query, body):  # the search index does not have the user yet
         status, answer = original(query, body)
         return status, {**answer, "users": [u for u in answer["users"] if u["id"] != lagging]}
-    fake._search = stale
+    fake._search = stale  # type: ignore[method-assign]  # the fake's endpoint, replaced for this test
     [outcome] = quiet_adapter().apply_access([grant("late@c1.example")])
     assert outcome.ok and outcome.detail == "granted"
     assert set(fake.tags_of("late@c1.example")) == {"vip", "kb_closed"}  # its own tag survives

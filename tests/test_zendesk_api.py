@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -31,7 +32,8 @@ def answer(name: str) -> dict:
 
 
 def settings(**changes) -> PlatformSettings:
-    base = dict(name="zendesk", base_url=BASE, webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
+    base: dict[str, Any] = dict(
+                name="zendesk", base_url=BASE, webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
                 credentials={"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
                 fields=FIELDS, tag_prefix="sla_")
     base.update(changes)

@@ -92,7 +92,7 @@ def test_timestamps_within_five_minutes_either_way_pass(offset):
     adapter().verify(d, SECRET, sent_at(d) + offset)
 
 
-FORGERIES = {
+FORGERIES: dict[str, tuple[dict[str, str], timedelta]] = {
     "stale: replayed 6 minutes later": (dict(), timedelta(minutes=6)),
     "from the future: 6 minutes ahead": (dict(), timedelta(minutes=-6)),
     "forged signature": (dict(x_zendesk_webhook_signature="EiqWE3SXTPQpPulBV6OSuuGziIishZNc1VwNZYqZrHU="), timedelta(0)),

@@ -7,7 +7,7 @@ import math
 import re
 import sys
 from datetime import datetime, timedelta
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from typing import Any, Iterable, TextIO
 
 import click
@@ -95,11 +95,13 @@ def _batch(calendar: BusinessCalendar, zone: str | None, lines: Iterable[str], o
                 if type(item) is not dict or "start" not in item or "hours" not in item:
                     raise BadInput('expected an object with "start" and "hours"')
                 start, hours = item["start"], item["hours"]
-                duration = durations.get(hours) if type(hours) in (int, float) else None
-                if duration is None:
+                cached = durations.get(hours) if type(hours) in (int, float) else None
+                if cached is None:
                     duration = parse_hours(hours) // ONE_US
                     if len(durations) < 10_000:
                         durations[hours] = duration
+                else:
+                    duration = cached
                 due, provisional = add_iso(parse_moment(start, zone), duration)
                 extra = ', "provisional": true' if provisional else ""
                 block.append(f'{{"start": {quote(start)}, "hours": {hours!r}, "due": "{due}"{extra}}}\n')

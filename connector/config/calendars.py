@@ -17,7 +17,7 @@ from connector.config.documents import read_document
 from connector.config.holidays_source import ru_holidays
 from connector.config.schemas import validate
 from connector.core.calendar import BusinessCalendar
-from connector.core.day_rules import DayRules, NoHolidays, parse_dates, weekly_hours
+from connector.core.day_rules import DayRules, NoHolidays, ProductionCalendar, parse_dates, weekly_hours
 from connector.core.errors import BadInput
 from connector.core.production import RussianProductionCalendar
 
@@ -52,11 +52,11 @@ def _builtin(name: str, shortened: bool) -> BusinessCalendar:
     return _from_mapping(VENDOR if name == "default" else ALWAYS, Path.cwd(), shortened)
 
 
-def _from_mapping(doc: dict, base_dir: Path, shortened: bool | None) -> BusinessCalendar:
+def _from_mapping(doc: dict[str, Any], base_dir: Path, shortened: bool | None) -> BusinessCalendar:
     weekdays = doc.get("weekdays", VENDOR["weekdays"])
     week = weekly_hours(weekdays, doc.get("hours", VENDOR["hours"]))
-    ru = doc.get("holidays", "ru") == "ru"
-    production = russian_production_calendar() if ru else NoHolidays()
+    ru = russian_production_calendar() if doc.get("holidays", "ru") == "ru" else None
+    production: ProductionCalendar = ru or NoHolidays()
     days_off = parse_dates(doc.get("days_off", ()))
     if doc.get("days_off_ics"):
         # imported here: icalendar and its recurrence library load in a tenth of a second, more
@@ -70,9 +70,9 @@ def _from_mapping(doc: dict, base_dir: Path, shortened: bool | None) -> Business
                      parse_dates(doc.get("shortened_days", ())),
                      doc.get("shortened", True) if shortened is None else shortened)
     horizon = date.fromisoformat(doc["horizon"]) if "horizon" in doc else (
-        production.horizon if ru else None)
+        ru.horizon if ru else None)
     return BusinessCalendar(doc.get("name", "custom"), doc["zone"], rules, horizon,
-                            production.known_from if ru else None)
+                            ru.known_from if ru else None)
 
 
 def load_calendar_file(path: str | Path, shortened: bool | None = None) -> BusinessCalendar:

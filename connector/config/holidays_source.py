@@ -12,6 +12,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 SNAPSHOT = "ru_holidays_snapshot.json"
 YEARS = range(2020, 2036)  # the snapshot's years
@@ -39,11 +40,11 @@ def ru_holidays(year: int) -> tuple[frozenset[date], frozenset[date]]:
     return _snapshot().get(year) or from_package(year)
 
 
-def snapshot_document() -> dict:
+def snapshot_document() -> dict[str, Any]:
     """What the snapshot file holds, from the installed package."""
     import holidays
 
-    years = {}
+    years: dict[str, dict[str, list[str]]] = {}
     for year in YEARS:
         off, working = from_package(year)
         years[str(year)] = {"days_off": sorted(d.isoformat() for d in off),

@@ -55,7 +55,7 @@ def ics_days_off(path: Path, zone: tzinfo) -> frozenset[date]:
         for name in ("DTSTART", "DTEND"):
             if name in event and not isinstance(_decoded(event, name), date):  # a broken value decodes as text
                 raise BadInput(f"not a valid iCalendar file: event {str(event.get('SUMMARY', '?'))!r}: {name} "
-                               f"{str(event[name].to_ical(), 'utf-8', 'replace')[:100]!r} is not a date", str(path))
+                               f"{_written(event[name])[:100]!r} is not a date", str(path))
     days: set[date] = set()
     try:
         for count, event in enumerate(recurring_ical_events.of(calendar).after(SPAN[0]), 1):
@@ -82,6 +82,13 @@ def _decoded(event: Any, name: str) -> object:
         return event.decoded(name)
     except Exception:  # noqa: BLE001 - icalendar raises many kinds for one broken value
         return None
+
+
+def _written(prop: Any) -> str:
+    """A property's value as the file writes it: bytes for most value types, str for a few
+    (UTC-OFFSET, GEO)."""
+    raw = prop.to_ical()
+    return raw if isinstance(raw, str) else str(raw, "utf-8", "replace")
 
 
 def _day(value: date | datetime) -> date:

@@ -8,16 +8,18 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from connector.core.errors import ConnectorError, ValidationFailed
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from jsonschema import Draft202012Validator
     from referencing import Registry
 
 
-def _schema_dir():
+def _schema_dir() -> Traversable:
     return resources.files("connector") / "schemas"
 
 
@@ -51,7 +53,7 @@ def require(name: str, what: str) -> None:
     validator(name).check_schema(_registry()[name].contents)
 
 
-def pointer(path) -> str:
+def pointer(path: Iterable[object]) -> str:
     """A JSON Pointer for a jsonschema error path."""
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping, TypeVar
 
@@ -16,16 +17,17 @@ from connector.config.documents import read_document
 from connector.config.schemas import validate
 from connector.core.errors import BadInput, ValidationFailed
 
-SERVER_DEFAULTS = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
-ACCESS_DEFAULTS = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
-ALERT_DEFAULTS = {"enabled": True, "every_seconds": 60.0,
-                  "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
-ADMIN_DEFAULTS = {"token": None, "session_hours": 12.0}
+SERVER_DEFAULTS: Mapping[str, Any] = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
+ACCESS_DEFAULTS: Mapping[str, Any] = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
+ALERT_DEFAULTS: Mapping[str, Any] = {"enabled": True, "every_seconds": 60.0,
+                                     "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
+ADMIN_DEFAULTS: Mapping[str, Any] = {"token": None, "session_hours": 12.0}
 DEFAULT_DATABASE = "sqlite:///connector.db in the current directory"  # storage's own default
 T = TypeVar("T")
-WORKER_DEFAULTS = {"threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
-                   "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0, "platform_timeout_seconds": 10.0}
-EVENT_DEFAULTS = {"keep_days": 30.0, "prune_every_seconds": 3600.0, "prune_batch": 1000}
+WORKER_DEFAULTS: Mapping[str, Any] = {
+    "threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
+    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0, "platform_timeout_seconds": 10.0}
+EVENT_DEFAULTS: Mapping[str, Any] = {"keep_days": 30.0, "prune_every_seconds": 3600.0, "prune_batch": 1000}
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _platform(name: str, doc: Mapping[str, Any], base: Path, problems: Problems)
     where = f"platforms.{name}"
     creds_doc = doc.get("credentials", {})
     keys = {k.removesuffix("_env").removesuffix("_file") for k in creds_doc}
-    credentials = {k: problems.attempt(lambda k=k: secret(creds_doc, k, f"{where}.credentials", base), None) or ""
+    credentials = {k: problems.attempt(partial(secret, creds_doc, k, f"{where}.credentials", base), None) or ""
                    for k in sorted(keys)}
     webhook_secret = problems.attempt(lambda: secret(doc, "webhook_secret", where, base), None) or ""
     if webhook_secret and len(webhook_secret) < 16:

@@ -66,8 +66,8 @@ class BusinessCalendar:
             raise BadInput(f"unknown time zone {zone!r}") from None
         # a zone with daylight saving or other changes (pytz's DstTzInfo): its UTC transition
         # times and, per transition, the offset in us; None for a fixed offset
-        self._transitions = getattr(self.zone, "_utc_transition_times", None)
-        self._offsets_us = [info[0] // ONE_US for info in getattr(self.zone, "_transition_info", ())]
+        self._transitions: list[datetime] | None = getattr(self.zone, "_utc_transition_times", None)
+        self._offsets_us: list[int] = [info[0] // ONE_US for info in getattr(self.zone, "_transition_info", ())]
         self.name = name
         self.horizon = horizon
         self.known_from = known_from
@@ -80,7 +80,8 @@ class BusinessCalendar:
                        self._local_us(horizon, 1440) if horizon else 1 << 62)
         # starts, ends, working us before each start (from the first year), the same at each end,
         # local start datetimes; one tuple, swapped whole under the lock, so readers never mix
-        self._arrays: tuple[list, list, list, list, list] = ([], [], [], [], [])
+        self._arrays: tuple[list[int], list[int], list[int], list[int], list[datetime | None]] = (
+            [], [], [], [], [])
         self._lock = threading.Lock()
         self._warned = False
         self._iso_parts: dict[int, tuple[str, int, str, datetime]] = {}  # interval start us -> _iso_parts
@@ -123,7 +124,8 @@ class BusinessCalendar:
         if not FIRST_YEAR <= first <= last <= LAST_YEAR:
             raise BadInput(f"date out of the supported range (years {FIRST_YEAR}-{LAST_YEAR})")
         if self._first_year and first == self._first_year:
-            starts, ends, cum, cum_end, local_starts = (list(a) for a in self._arrays)
+            starts, ends, cum, cum_end = (list(a) for a in self._arrays[:4])
+            local_starts = list(self._arrays[4])
             years = range(self._last_year + 1, last + 1)
         else:
             starts, ends, cum, cum_end, local_starts = [], [], [], [], []
@@ -136,7 +138,9 @@ class BusinessCalendar:
                     ends[-1], cum_end[-1] = max(b, ends[-1]), total
                     local_starts[-1] = self._local_start(starts[-1], ends[-1])
                     continue
-                starts.append(a), ends.append(b), cum.append(total)
+                starts.append(a)
+                ends.append(b)
+                cum.append(total)
                 total += b - a
                 cum_end.append(total)
                 local_starts.append(local)

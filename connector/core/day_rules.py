@@ -42,7 +42,7 @@ def parse_dates(texts: Sequence[str]) -> frozenset[date]:
 
 def parse_spans(texts: Sequence[str], where: str) -> Spans:
     """["10:00-13:00", "14:00-18:00"] -> ((600, 780), (840, 1080)), checked sorted and disjoint."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     for text in texts:
         m = _SPAN.match(text)
         if not m:
@@ -78,7 +78,8 @@ class DayRules:
     working_days: frozenset[date] = frozenset()
     shortened_days: frozenset[date] = frozenset()
     shortened: bool = True
-    _years: dict = field(default_factory=dict, compare=False, repr=False)
+    _years: dict[int, tuple[frozenset[date], frozenset[date], frozenset[date]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         both = self.days_off & self.working_days
@@ -90,7 +91,7 @@ class DayRules:
         """Hours of an extra working day: those of the first open weekday (Monday's, usually)."""
         return next(spans for spans in self.week if spans)
 
-    def _year(self, year: int) -> tuple[frozenset, frozenset, frozenset]:
+    def _year(self, year: int) -> tuple[frozenset[date], frozenset[date], frozenset[date]]:
         if year not in self._years:
             self._years[year] = (self.production.days_off(year), self.production.working_days(year),
                                  self.production.shortened_days(year))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Sequence
 
 from connector.core import flags as flagging
+from connector.core.calendar import BusinessCalendar
 from connector.core.coverage import Coverage, basic_coverage, contract_coverages, warranty_coverage
 from connector.core.errors import BadInput
 from connector.core.flags import Flag
@@ -25,24 +26,15 @@ TOPICS = ("installation", "functionality", "other")
 CHANNELS = ("email", "phone", "portal", "office", "messenger", "remote")
 
 
-class WorkingCalendar(Protocol):
-    """What resolution needs of a business calendar (see connector.core.calendar)."""
-
-    zone: Any
-
-    def add(self, start: datetime, duration: timedelta) -> datetime:
-        """The due moment `duration` of working time after `start`."""
-
-
 @dataclass(frozen=True)
 class Rulebook:
     """The policy, and the calendar for a calendar document (cached by the caller)."""
 
     policy: Policy
-    calendar_for: Callable[[Any], WorkingCalendar]
+    calendar_for: Callable[[Any], BusinessCalendar]  # the SLA clocks and alerts count on it too
 
     @property
-    def vendor_calendar(self) -> WorkingCalendar:
+    def vendor_calendar(self) -> BusinessCalendar:
         """The policy's calendar; its zone is the one registry dates are in."""
         return self.calendar_for(self.policy.calendar)
 
@@ -180,7 +172,8 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
     flags += flagging.scope(request.request_type, request.topic, request.channel, best.tier, best.coverages)
     kb = kb_access(facts, day, rules.policy)
     announced = any(f.code == "warranty_expiring_soon" for f in flags) and kb.until == best.valid_until
-    if kb.ends_within(day) and not announced:  # the warranty's own flag already says it otherwise
+    # kb.until is not None when it ends_within; announced: the warranty's own flag already says it
+    if kb.until is not None and kb.ends_within(day) and not announced:
         flags.append(Flag("kb_access_ending", (
             f"closed knowledge-base access ends after {kb.until} ({(kb.until - day).days + 1} day(s) left):"
             f" {kb.reason}")))
@@ -189,7 +182,8 @@ def resolve(request: EntitlementRequest, registry: RegistryView, rules: Rulebook
                        tuple(flags), (found, *note, *best.reasons), best.coverages, kb)
 
 
-def _products_to_try(product: str | None, facts: CustomerFacts) -> tuple[list[str | None], list[str], str]:
+def _products_to_try(product: str | None,
+                     facts: CustomerFacts) -> tuple[Sequence[str | None], list[str], str]:
     """Products to resolve, a reason, and an unknown_product explanation ("" when known)."""
     if product is not None and product in facts.products:
         return [product], [], ""
@@ -268,8 +262,8 @@ def _earliest(at: datetime, coverages: list[Coverage], metric: str, rules: Ruleb
     return best
 
 
-def _rank(result: Entitlement) -> tuple:
+def _rank(result: Entitlement) -> tuple[int, tuple[int, float], tuple[int, float], bool]:
     """Sort key: the best entitlement first (tier, then earliest targets, then KB access)."""
-    def due(target: DueTarget | None) -> tuple:
+    def due(target: DueTarget | None) -> tuple[int, float]:
         return (1, 0.0) if target is None else (0, target.due.timestamp())
     return (-result.tier, due(result.first_response), due(result.resolution), not result.kb_access)

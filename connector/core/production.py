@@ -5,7 +5,7 @@ package's days (a snapshot of it for the years shipped, the package itself beyon
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from typing import Any, Callable
 
 from connector.core.day_rules import parse_dates
 
@@ -17,7 +17,7 @@ class RussianProductionCalendar:
     """Official RU days off, working weekend days and shortened days for any year; known
     (decreed) only for the years in the data file, fixed-date holidays beyond."""
 
-    def __init__(self, data: dict, package: HolidaySource) -> None:
+    def __init__(self, data: dict[str, Any], package: HolidaySource) -> None:
         self._years = {int(y): body for y, body in data["years"].items()}
         self._package = package
         self.known_from = date(min(self._years), 1, 1)

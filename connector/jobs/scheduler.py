@@ -106,27 +106,37 @@ class Job:
         """Whether the job runs once a day (claimed across processes)."""
         return self.at is not None
 
+    def _daily_at(self) -> tuple[clock_time, tzinfo]:
+        """A daily job's time of day and zone."""
+        assert self.at is not None and self.zone is not None, f"daily job {self.name} needs a time and a zone"
+        return self.at, self.zone
+
+    def _interval(self) -> timedelta:
+        """An interval job's interval."""
+        assert self.every is not None, f"job {self.name} needs an interval (every) or a time of day (at)"
+        return self.every
+
     def slot(self, now: datetime) -> datetime:
         """The slot a run at `now` belongs to (claimed once across processes)."""
         if self.daily:
-            return daily_slot(now, self.at, self.zone)  # type: ignore[arg-type]
-        return interval_slot(now, self.every)  # type: ignore[arg-type]
+            return daily_slot(now, *self._daily_at())
+        return interval_slot(now, self._interval())
 
     def first(self, now: datetime) -> datetime:
         """When to look first: an interval job at once; a daily job at its latest slot (a missed
         run is caught up; a claim tells whether it ran already)."""
-        return daily_slot(now, self.at, self.zone) if self.daily else now  # type: ignore[arg-type]
+        return daily_slot(now, *self._daily_at()) if self.daily else now
 
     def following(self, now: datetime) -> datetime:
         """The next time after a run (or a look) at `now`: the next slot."""
         if not self.daily:
-            return interval_slot(now, self.every) + self.every  # type: ignore[operator]
-        return next_daily(now, self.at, self.zone)  # type: ignore[arg-type]
+            return interval_slot(now, self._interval()) + self._interval()
+        return next_daily(now, *self._daily_at())
 
     def describe(self, zone: tzinfo = timezone.utc) -> str:
         """For the startup line and logs; the next run shown in `zone`."""
         when = (f"daily at {self.at:%H:%M} {getattr(self.zone, 'zone', self.zone)}" if self.daily
-                else f"every {self.every.total_seconds():g}s")  # type: ignore[union-attr]
+                else f"every {self._interval().total_seconds():g}s")
         return f"{self.name} {when}" + (f", next {shown(self.next_at, zone)}" if self.next_at else "")
 
 
@@ -136,7 +146,8 @@ class Scheduler:
 
     def __init__(self, store: ClockStore, jobs: Sequence[Job] = (), clock: Callable[[], datetime] = utcnow,
                  max_wait: float = MAX_WAIT, zone: tzinfo = timezone.utc, stale: timedelta = STALE) -> None:
-        self.store, self.jobs, self.clock, self.max_wait = store, [], clock, max_wait
+        self.store, self.clock, self.max_wait = store, clock, max_wait
+        self.jobs: list[Job] = []
         self.zone = zone  # for messages only
         self.stale = stale
         self.owner = f"{socket.gethostname()}:{os.getpid()}"

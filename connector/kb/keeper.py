@@ -45,8 +45,8 @@ class AccessKeeper:
         if entitlement.matched_by in ("domain", "platform") and not dry_run:
             # the customer's staff, not a contact: the nightly sync must know them too
             record_staff(self.engine, email, customer.id, entitlement.matched_by, adapter.name, now)
-        changes = [c for c in (self._kb_change(adapter, email, entitlement, now),
-                               self._registration(adapter, email, entitlement)) if c is not None]
+        changes = [c for c in (self._kb_change(adapter, email, entitlement, customer.id, now),
+                               self._registration(adapter, email, entitlement, customer.id)) if c is not None]
         if not changes:
             return None
         if dry_run:
@@ -56,11 +56,12 @@ class AccessKeeper:
             done.append(self._apply(adapter, change, customer.name, now))
         return {"access": done}
 
-    def _kb_change(self, adapter: Adapter, email: str, ent: Entitlement, now: datetime) -> AccessChange | None:
+    def _kb_change(self, adapter: Adapter, email: str, ent: Entitlement, customer_id: str,
+                   now: datetime) -> AccessChange | None:
         """Grant or revoke when today's access differs from what the connector last did."""
         if not self.settings.get("kb", True) or "kb" not in adapter.supports:
             return None
-        customer_id, day = ent.customer.id, self.rules.today(now)
+        day = self.rules.today(now)
         access = ent.kb if self.rules.today(ent.at) == day else None  # resolved today already
         if access is None:
             with reading(self.engine) as conn:  # the event's connection (connector.storage.unit)
@@ -72,7 +73,7 @@ class AccessKeeper:
             return AccessChange(email, REVOKE, access.reason, customer_id)
         return None
 
-    def _registration(self, adapter: Adapter, email: str, ent: Entitlement) -> AccessChange | None:
+    def _registration(self, adapter: Adapter, email: str, ent: Entitlement, customer_id: str) -> AccessChange | None:
         """Register warranty and contract requesters (the tiers whose terms include it), once."""
         if not self.settings.get("register_portal_users", True) or "portal" not in adapter.supports:
             return None
@@ -82,7 +83,7 @@ class AccessKeeper:
             return None
         basis = next((c.reason for c in ent.coverages if c.tier == ent.tier), ent.tier.code)
         return AccessChange(email, REGISTER, f"the {ent.tier.code} tier includes registration in the portal"
-                            f" ({basis})", ent.customer.id, until=ent.valid_until)
+                            f" ({basis})", customer_id, until=ent.valid_until)
 
     def _apply(self, adapter: Adapter, change: AccessChange, customer_name: str, now: datetime) -> str:
         """Apply one change and audit it. A side step never fails the ticket: a platform error is

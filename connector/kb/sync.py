@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import Engine
@@ -94,7 +95,7 @@ class SyncReport:
             done += f"; {self.registered} portal registration(s) that had failed done now"
         return done + (f"; STOPPED: {self.error}" if self.error else "")
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """A JSON-ready summary (the plan only in a dry run)."""
         doc = {"platform": self.platform, "lever": self.lever, "run_id": self.run_id, "dry_run": self.dry_run,
                "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
@@ -199,6 +200,6 @@ def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], a
         for name, adapter in sorted(adapters.items()):
             if lever.name not in adapter.supports:
                 continue
-            step = (lambda d, t, _n=name: progress(_n, d, t)) if progress else (lambda _d, _t: None)
+            step = partial(progress, name) if progress else (lambda _d, _t: None)
             reports.append(sync_platform(engine, rules, adapter, dry_run, origin, progress=step, lever=lever))
     return reports

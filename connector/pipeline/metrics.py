@@ -1,6 +1,8 @@
 """Prometheus metrics of one connector process (own registry, so tests and apps don't collide)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -24,7 +26,7 @@ class Metrics:
         self.platform_calls = Counter("connector_platform_calls_total", "Calls to platform APIs, by HTTP status (or timeout, unreachable)",
                                       ["platform", "status"], registry=self.registry)
 
-    def platform_call(self, platform: str):
+    def platform_call(self, platform: str) -> Callable[[str, int | str], None]:
         """A PlatformClient `on_response` hook counting calls of one platform by HTTP status, or
         `timeout` / `unreachable` when no answer came."""
         return lambda _path, status: self.platform_calls.labels(platform, str(status)).inc()

@@ -48,7 +48,7 @@ class Processor:
     def _target(self, ent: Entitlement, due: DueTarget | None) -> Target:
         """The SLA target and its calendar: those of the coverage that gave the earliest due."""
         calendar = self.rules.calendar_for(self.rules.target_calendar(ent, due))
-        return Target(None if due is None else timedelta(hours=due.hours), calendar)  # type: ignore[arg-type]
+        return Target(None if due is None else timedelta(hours=due.hours), calendar)
 
     def plan(self, ticket: Ticket, now: datetime) -> tuple[Entitlement, WriteBack]:
         """The entitlement and what the ticket should carry now."""

@@ -22,11 +22,10 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from connector.core.errors import ConnectorError, PlatformError
 from connector.pipeline.metrics import Metrics
-from connector.pipeline.process import Processor
 from connector.platforms.client import within_lease
 from connector.storage.events import EventStore, StoredEvent
 from connector.storage.moments import utcnow
@@ -113,11 +112,18 @@ class EventClock:
         return self.anchor + timedelta(seconds=time.monotonic() - self.started)
 
 
+class EventProcessor(Protocol):
+    """What a worker needs of the processor (connector.pipeline.process.Processor): an event
+    processed, the record of what it did."""
+
+    def process(self, event: StoredEvent) -> dict[str, Any]: ...
+
+
 class Worker:
     """One worker thread's loop over the event store. `clock` None: the database's clock
     (production); tests give one."""
 
-    def __init__(self, store: EventStore, processor: Processor, settings: Mapping[str, Any],
+    def __init__(self, store: EventStore, processor: EventProcessor, settings: Mapping[str, Any],
                  metrics: Metrics | None = None, clock: Callable[[], datetime] | None = None,
                  name: str = "w", leases: LeaseKeeper | None = None, webhooks: Webhooks | None = None) -> None:
         self.store, self.processor, self.settings = store, processor, settings
@@ -178,8 +184,8 @@ class Worker:
         first = event.first_failed_at or now
         window = timedelta(seconds=self.settings["retry_window_seconds"])
         message = str(error)
-        if transient and now - first < window:
-            delay = self.backoff(event, error)  # type: ignore[arg-type]
+        if transient and isinstance(error, PlatformError) and now - first < window:  # platform errors only
+            delay = self.backoff(event, error)
             self.store.retry(event, self.owner, message, delay, now)
             self.metrics.failed.labels(event.platform, "retried").inc()
             log.warning("event %s (%s ticket %s): %s; retry in %.1f s", event.id, event.platform,

@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterable, Protocol
 
 from connector.config.schemas import validate
 from connector.core.errors import BadInput, PayloadTooLarge
@@ -34,7 +34,14 @@ MAX_FIELD = 200  # the event store's columns for ids and kinds
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def receive(adapter: Adapter, headers: Mapping[str, str], body: bytes, token: str | None, secret: str,
+class Headers(Protocol):
+    """A request's headers as `receive` reads them: a mapping, or the web framework's Headers
+    (not a Mapping: it keeps repeated names)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def receive(adapter: Adapter, headers: Headers, body: bytes, token: str | None, secret: str,
             now: datetime, max_bytes: int) -> TicketEvent:
     """The event one delivery reports, checked in the order above."""
     if len(body) > max_bytes:

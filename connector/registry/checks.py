@@ -7,14 +7,17 @@ import json
 import re
 from datetime import date
 from functools import lru_cache
-from typing import Any, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
 
 from connector.config.calendars import build_calendar
 from connector.config.schemas import _registry, validator
 from connector.core.errors import ConnectorError
 from connector.registry.fastcheck import Unsupported, compile_schema
-from connector.registry.records import DATE_FIELDS, KEYS, LISTS, REFERENCES, key_of, to_record
+from connector.registry.records import DATE_FIELDS, KEYS, LISTS, REFERENCES, Key, Record, key_of, to_record
 from connector.registry.sources import RegistrySource
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 SCHEMA = "registry.schema.json"
 Progress = Callable[[str], None]
@@ -32,9 +35,10 @@ def _row_checks(name: str) -> tuple[Any, Callable[[Any], bool] | None]:
     return full, fast
 
 
-def _message(error) -> str:
+def _message(error: ValidationError) -> str:
     """jsonschema's message, except for unknown fields, which it words for schema authors."""
-    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict) \
+            or not isinstance(error.schema, Mapping):  # (an additionalProperties error's schema is one)
         return error.message
     known = error.schema.get("properties", {})
     patterns = error.schema.get("patternProperties", {})
@@ -45,7 +49,8 @@ def _message(error) -> str:
 
 def schema_problems(source: RegistrySource, progress: Progress) -> tuple[list[str], dict[str, set[int]]]:
     """Schema problems, and per list the indexes of the items that failed (skipped later)."""
-    doc, problems, bad = source.document, [], {}
+    doc, problems = source.document, []
+    bad: dict[str, set[int]] = {}
     shallow = {k: [] if isinstance(v, list) else v for k, v in doc.items()} if isinstance(doc, dict) else doc
     problems += [f"{source.place(e.path)}: {_message(e)}" for e in validator(SCHEMA).iter_errors(shallow)]
     if not isinstance(doc, dict):
@@ -103,8 +108,8 @@ def _built(doc_json: str) -> None:
     build_calendar(json.loads(doc_json))
 
 
-def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[tuple]], replace: bool,
-                   progress: Progress = lambda _m: None) -> tuple[list[str], dict[str, list[dict]]]:
+def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[Key]], replace: bool,
+                   progress: Progress = lambda _m: None) -> tuple[list[str], dict[str, list[Record]]]:
     """Every problem of the document, and (when there are none) its records per list.
 
     `stored_keys` are the keys already in the database; references may point at them unless
@@ -122,8 +127,8 @@ def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[
         absent = [name for name in LISTS if name not in doc]
         if absent:
             problems.append(f"{source.origin}: --replace needs every list; missing: {', '.join(absent)}")
-    records: dict[str, list[dict]] = {}
-    keys: dict[str, dict[tuple, int]] = {}
+    records: dict[str, list[Record]] = {}
+    keys: dict[str, dict[Key, int]] = {}
     for name in LISTS:
         if not isinstance(doc.get(name), list):
             continue
@@ -151,9 +156,9 @@ def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[
     return problems, records
 
 
-def _platform_id_problems(source: RegistrySource, records: Mapping[str, list[dict]]) -> list[str]:
+def _platform_id_problems(source: RegistrySource, records: Mapping[str, list[Record]]) -> list[str]:
     """An organisation id on a platform names one customer (a domain may name several)."""
-    seen: dict[tuple, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     found = []
     for record in records.get("customers", ()):
         for platform, org in record["platform_ids"]:
@@ -164,8 +169,9 @@ def _platform_id_problems(source: RegistrySource, records: Mapping[str, list[dic
     return found
 
 
-def _reference_problems(source: RegistrySource, records: Mapping[str, list[dict]], keys: Mapping[str, dict],
-                        stored_keys: Mapping[str, Collection[tuple]], replace: bool) -> list[str]:
+def _reference_problems(source: RegistrySource, records: Mapping[str, list[Record]],
+                        keys: Mapping[str, dict[Key, int]], stored_keys: Mapping[str, Collection[Key]],
+                        replace: bool) -> list[str]:
     """Every customer and product a row names must exist (in the file, or stored unless replace)."""
     doc = source.document
     found = []

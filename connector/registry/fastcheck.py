@@ -29,7 +29,7 @@ class Unsupported(Exception):
     """The schema uses a keyword this compiler does not handle."""
 
 
-def compile_schema(schema: dict, registry: Registry, base: str) -> Predicate:
+def compile_schema(schema: dict[str, Any], registry: Registry, base: str) -> Predicate:
     """A predicate that is True only for instances valid under `schema` (a sound under-approximation)."""
     checks: list[Predicate] = []
     for keyword, value in schema.items():
@@ -39,7 +39,7 @@ def compile_schema(schema: dict, registry: Registry, base: str) -> Predicate:
     return lambda v: all(check(v) for check in checks)
 
 
-def _keyword(keyword: str, value: Any, schema: dict, registry: Registry, base: str) -> Predicate:
+def _keyword(keyword: str, value: Any, schema: dict[str, Any], registry: Registry, base: str) -> Predicate:
 
 
     """The predicate of one schema keyword."""
@@ -62,7 +62,7 @@ def _keyword(keyword: str, value: Any, schema: dict, registry: Registry, base: s
         rx = re.compile(value)
         return lambda v: not isinstance(v, str) or rx.search(v) is not None
     if keyword in ("minLength", "maxLength"):
-        fits = (lambda n: n >= value) if keyword == "minLength" else (lambda n: n <= value)
+        fits: Callable[[int], bool] = (lambda n: n >= value) if keyword == "minLength" else (lambda n: n <= value)
         return lambda v: not isinstance(v, str) or fits(len(v))
     if keyword == "exclusiveMinimum":
         return lambda v: isinstance(v, bool) or not isinstance(v, (int, float)) or v > value
@@ -83,7 +83,7 @@ def _keyword(keyword: str, value: Any, schema: dict, registry: Registry, base: s
     raise Unsupported(keyword)
 
 
-def _unique(values: list) -> bool:
+def _unique(values: list[Any]) -> bool:
 
 
     """Whether a list of strings has no repeats."""
@@ -93,7 +93,7 @@ def _unique(values: list) -> bool:
         return False
 
 
-def _object_members(schema: dict, registry: Registry, base: str) -> Predicate:
+def _object_members(schema: dict[str, Any], registry: Registry, base: str) -> Predicate:
     """properties + patternProperties + additionalProperties, as JSON Schema combines them."""
     named = {k: compile_schema(s, registry, base) for k, s in schema.get("properties", {}).items()}
     patterns = [(re.compile(p), compile_schema(s, registry, base))

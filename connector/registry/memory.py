@@ -9,14 +9,14 @@ from typing import Any, Mapping, Sequence
 from connector.core.errors import ValidationFailed
 from connector.core.registry import CustomerFacts
 from connector.registry.checks import check_registry
-from connector.registry.records import LISTS, facts_of
+from connector.registry.records import LISTS, Record, facts_of
 from connector.registry.sources import RegistrySource, read_source
 
 
 class MemoryRegistry:
     """`RegistryView` over checked records (see `connector.registry.records`)."""
 
-    def __init__(self, records: Mapping[str, list[dict]]) -> None:
+    def __init__(self, records: Mapping[str, list[Record]]) -> None:
 
         """Index the records the way the SQL tables are indexed."""
         self.products = {r["code"]: r for r in records.get("products", [])}
@@ -29,7 +29,7 @@ class MemoryRegistry:
                 self.by_domain[domain].append(customer["id"])
             for platform, org in customer["platform_ids"]:
                 self.by_platform[org].append((platform, customer["id"]))
-        self.facts: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+        self.facts: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
         for name in ("licenses", "purchases", "contracts"):
             for record in records.get(name, []):
                 self.facts[record["customer"]][name].append(record)

@@ -38,7 +38,7 @@ DATE_FIELDS = {"products": ("withdrawn_on",), "licenses": ("since",), "purchases
                "contracts": ("starts", "ends")}
 
 Record = dict[str, Any]
-Key = tuple
+Key = tuple[Any, ...]  # the values of the list's key fields (KEYS), in order
 
 
 def _day(value: Any) -> date | None:

@@ -18,6 +18,7 @@ import csv
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ class RegistrySource:
     rows: dict[str, list[int]] = field(default_factory=dict)  # CSV: list -> line of each item
     columns: dict[str, list[str]] = field(default_factory=dict)  # CSV: list -> header
 
-    def place(self, path: tuple | list) -> str:
+    def place(self, path: Sequence[Any]) -> str:
         """The human place of a JSON path: `file /pointer` or `file.csv line N, column C`."""
         path = list(path)
         if not self.rows or not path or path[0] not in self.rows or len(path) < 2:
@@ -110,7 +111,7 @@ def unusable_values(source: RegistrySource) -> list[str]:
     """Values no registry holds, each with its place: nesting deeper than MAX_DEPTH, numbers that
     are not finite or over MAX_NUMBER, strings with NUL characters or lone surrogates."""
     found: list[str] = []
-    stack: list[tuple[Any, tuple]] = [(source.document, ())]
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(source.document, ())]
     while stack and len(found) < 100:
         node, path = stack.pop()
         if len(path) > MAX_DEPTH:

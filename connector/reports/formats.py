@@ -44,8 +44,8 @@ def _same(value: Any) -> Any:
 
 
 def _ticket_values(line: ReportLine, moment: Callable[[datetime | None], str | None],
-                   safe: Callable[[str], str] = _same, flags: Callable[[tuple], Any] = list,
-                   hours: Callable[[float], Any] = lambda h: round(h, 2)) -> tuple:
+                   safe: Callable[[str], str] = _same, flags: Callable[[tuple[str, ...]], Any] = list,
+                   hours: Callable[[float], Any] = lambda h: round(h, 2)) -> tuple[Any, ...]:
     """The values of TICKET_FIELDS, in order; `safe` applied to those from a platform or the
     registry, `flags` to the flag codes, `hours` to the paused hours (one pass per row: a report
     may have 100,000)."""
@@ -144,7 +144,7 @@ def _hours(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict:
+def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """WeasyPrint's URL fetcher: the page is self-contained, so nothing is ever loaded."""
     raise ValueError(f"the report loads nothing from outside ({url[:60]})")
 
@@ -155,7 +155,8 @@ def to_pdf(report: Report) -> bytes:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: pango is missing
         raise BadInput(f"PDF needs WeasyPrint and the pango libraries: {exc}") from None
-    return HTML(string=to_html(report).decode("utf-8"), url_fetcher=_no_fetching).write_pdf()
+    pdf: bytes = HTML(string=to_html(report).decode("utf-8"), url_fetcher=_no_fetching).write_pdf()
+    return pdf
 
 
 def render(report: Report, fmt: str) -> bytes:

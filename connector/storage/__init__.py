@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
-from typing import Iterator
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 from alembic import command
@@ -65,7 +65,7 @@ def create_engine_for(url: str | None, connections: int = 5) -> Engine:
         raise BadInput(f"unusable database URL: {exc}", shown(database_url(url))) from None
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 
     """Per-connection SQLite settings."""

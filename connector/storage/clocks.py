@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from connector.core.alerts import StoredClock
@@ -66,20 +65,23 @@ RETRYABLE = (FAILED,)
 
 
 
+@overload
+def _store(moment: datetime) -> datetime: ...
+@overload
+def _store(moment: None) -> None: ...
 def _store(moment: datetime | None) -> datetime | None:
     """Moments are stored in UTC: SQLite keeps the wall time only, so every moment must be UTC."""
     return None if moment is None else moment.astimezone(timezone.utc)
 
 
-def _insert(engine: Engine, table: sa.Table):
+def _insert(engine: Engine, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which has ON CONFLICT (SQLite >= 3.24 and PostgreSQL)."""
     if engine.dialect.name == "postgresql":
-        insert = postgresql_insert
+        return postgresql.insert(table)
     elif engine.dialect.name == "sqlite":
-        insert = sqlite_insert
+        return sqlite.insert(table)
     else:  # pragma: no cover - the connector supports these two
         raise BadInput(f"unsupported database {engine.dialect.name!r} (SQLite or PostgreSQL)")
-    return insert(table)
 
 
 def _clock(row: Any) -> StoredClock:

@@ -79,7 +79,7 @@ class StoredEvent:
     attempts: int
     body: bytes
     last_error: str | None = None
-    result: dict | None = None
+    result: dict[str, Any] | None = None
     first_failed_at: datetime | None = None
     next_attempt_at: datetime | None = None
     covers_through: int | None = None
@@ -95,13 +95,13 @@ class StoredEvent:
                    utc(row._mapping.get("db_now")) if "db_now" in row._mapping else None)
 
 
-def _unfinished(status: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def _unfinished(status: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     """`status IN ('pending', 'processing')` with the values written out, not bound: only then can
     SQLite and PostgreSQL prove that the partial indexes' condition holds and use them."""
     return status.in_([sa.literal_column(f"'{value}'") for value in UNFINISHED])
 
 
-def _moment(postgres: bool) -> sa.ColumnElement:
+def _moment(postgres: bool) -> sa.ColumnElement[datetime]:
     """The moment a statement compares with: the `now` parameter given (tests), else the database's
     clock. SQLite has no time type to compute with: the caller always gives `now` there."""
     given = sa.bindparam("now", type_=sa.DateTime(timezone=True))
@@ -211,7 +211,7 @@ class EventStore:
         with self.engine.begin() as own:
             return work(own)
 
-    def finish(self, event: StoredEvent, owner: str, result: dict, now: datetime | None = None,
+    def finish(self, event: StoredEvent, owner: str, result: dict[str, Any], now: datetime | None = None,
                conn: sa.Connection | None = None) -> bool:
         """Mark done with its result; the ticket's later pending events up to the claim's
         watermark are done too (the ticket was read after the claim: that read saw them).
@@ -301,7 +301,7 @@ class EventStore:
         e = events.c
         finished = e.status.in_([sa.literal_column("'done'"), sa.literal_column("'failed'")])
 
-        def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+        def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
             rows = sa.select(sa.literal(1)).select_from(events).where(*where)
             if cap is not None:
                 rows = rows.limit(cap)

@@ -116,11 +116,11 @@ class LedgerStore:
         with self.engine.begin() as conn:
             conn.execute(upsert)
 
-    def _select(self, *where: Any) -> tuple[sa.Select, Any]:
+    def _select(self, *where: Any) -> tuple[sa.Select[*tuple[Any, ...]], Any]:
         """A select of the entry's columns, and the row reader; moments are read on SQLite as
         text parsed by `datetime.fromisoformat` (SQLAlchemy's own parsing costs seconds per
         100,000 rows); on PostgreSQL the driver's aware datetimes."""
-        columns = [ticket_ledger.c[name] for name in COLUMNS]
+        columns: list[sa.ColumnElement[Any]] = [ticket_ledger.c[name] for name in COLUMNS]
         if self.engine.dialect.name == "sqlite":
             columns = [sa.type_coerce(c, sa.String) if c.name in MOMENTS else c for c in columns]
             return sa.select(*columns).where(*where), _reader(_sqlite_moment)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from connector.core.kb_access import Desired, kb_access
 from connector.core.policy import Policy
-from connector.core.registry import Customer, CustomerFacts, License, Purchase
+from connector.core.registry import Contract, Customer, CustomerFacts, License, Purchase
 from connector.registry.records import to_contract
 from connector.storage import tables as t
 from connector.storage.moments import utc
@@ -43,7 +43,7 @@ def people_and_facts(engine: Engine, staff: bool = True, licenses: bool = False
     customers (licenses only when asked for). Whole-table reads, for rules applied to the whole
     registry at once (KB access, the information mailing)."""
     purchases: dict[str, list[Purchase]] = defaultdict(list)
-    contracts: dict[str, list] = defaultdict(list)
+    contracts: dict[str, list[Contract]] = defaultdict(list)
     held: dict[str, list[License]] = defaultdict(list)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())

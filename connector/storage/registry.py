@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, RowMapping
 
 from connector.core.entitlement import Entitlement, EntitlementRequest, Rulebook, resolve
 from connector.core.registry import ALL_PRODUCTS, CustomerFacts
 from connector.registry.records import Key, Record, facts_of, key_of
 from connector.storage import tables as t
 
+T = TypeVar("T")
 CHUNK = 5000  # rows per executemany: bounds memory and gives progress a beat
 # record field -> column, per list (the rest have the same name)
 COLUMNS: dict[str, dict[str, str]] = {
@@ -33,19 +34,21 @@ _by_email = sa.select(t.contacts.c.customer_id).where(t.contacts.c.email == sa.b
 _by_domain = sa.select(t.customer_domains.c.customer_id).where(t.customer_domains.c.domain == sa.bindparam("d"))
 
 
-def _text(column: sa.ColumnElement) -> sa.ColumnElement:
+def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 
     """A column as text, the same way on both dialects."""
     return sa.cast(column, sa.String)
 
 
-def _facts_query() -> sa.CompoundSelect:
+def _facts_query() -> sa.CompoundSelect[Any]:
     """Everything about one customer in one round trip: a UNION ALL of uniform text columns
     (kind, a..f), dates as ISO text and JSON as text, which both dialects cast the same way."""
-    c, p, none = sa.bindparam("c"), sa.bindparam("p"), sa.null()
+    c: sa.BindParameter[str] = sa.bindparam("c")
+    p: sa.BindParameter[str | None] = sa.bindparam("p")
+    none = sa.null()
 
-    def row(kind: str, *columns) -> list:
+    def row(kind: str, *columns: sa.ColumnElement[Any]) -> list[sa.Label[str]]:
         return [sa.literal(kind, sa.String).label("kind"),
                 *(_text(col).label(name) for col, name in zip(columns, "abcdef")),
                 *(_text(none).label(name) for name in "abcdef"[len(columns):])]
@@ -94,7 +97,8 @@ class SqlRegistry:
 
     def customer_facts(self, customer_id: str, product: str | None) -> CustomerFacts:
         """The customer's licenses, purchases, contracts and the products they name (one query)."""
-        rows: dict[str, list] = {"customer": [], "license": [], "purchase": [], "contract": [], "product": []}
+        rows: dict[str, list[list[Any]]] = {"customer": [], "license": [], "purchase": [], "contract": [],
+                                            "product": []}
         for kind, *values in self.connection.execute(_facts, {"c": customer_id, "p": product}).all():
             rows[kind].append(values)
         if not rows["customer"]:
@@ -117,7 +121,7 @@ def resolve_stored(request: EntitlementRequest, engine: Engine, rules: Rulebook)
         return resolve(request, SqlRegistry(conn), rules)
 
 
-def contract_record(row: Mapping[str, Any]) -> Record:
+def contract_record(row: Mapping[str, Any] | RowMapping) -> Record:
 
 
     """A contracts record from a row (column names as stored)."""
@@ -127,7 +131,7 @@ def contract_record(row: Mapping[str, Any]) -> Record:
             "products": products if products == ALL_PRODUCTS else tuple(sorted(products))}
 
 
-def _to_record(name: str, row: Mapping[str, Any]) -> Record:
+def _to_record(name: str, row: RowMapping) -> Record:
 
 
     """A record from a row: column names back to field names."""
@@ -166,7 +170,7 @@ def read_records(conn: sa.Connection, name: str) -> dict[Key, Record]:
     return {key_of(name, r): r for r in rows}
 
 
-def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+def _chunks(items: list[T], size: int = CHUNK) -> Iterable[list[T]]:
 
 
     """`items` in slices of `size`."""
@@ -197,7 +201,8 @@ def write_records(conn: sa.Connection, name: str, created: list[Record], updated
         # bind names differ from column names: SQLAlchemy reserves those for its own SET/VALUES
         keyed = [{**{"v_" + c: v for c, v in row.items()}, **{"k_" + c: row[c] for c in PRIMARY[name]}}
                  for row in rows]
-        values = {c.name: sa.bindparam("v_" + c.name) for c in table.columns if c.name not in PRIMARY[name]}
+        values: dict[str, sa.BindParameter[Any]] = {c.name: sa.bindparam("v_" + c.name) for c in table.columns
+                                                    if c.name not in PRIMARY[name]}
         for chunk in _chunks(keyed):
             conn.execute(table.update().where(_where_key(table)).values(values), chunk)
     if name == "customers":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -15,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from connector.core.errors import ConnectorError, ValidationFailed
 from connector.registry.checks import check_registry
-from connector.registry.records import LISTS, key_of
-from connector.registry.sources import read_source
+from connector.registry.records import LISTS, Key, Record, key_of
+from connector.registry.sources import RegistrySource, read_source
 from connector.storage import tables as t
 from connector.storage.moments import utc, utcnow
 from connector.storage.registry import delete_records, read_records, write_records
@@ -109,7 +110,7 @@ def _quiet(_message: str) -> None:
     pass
 
 
-def _size(source) -> int:
+def _size(source: RegistrySource) -> int:
 
 
     """How many rows the document holds."""
@@ -117,8 +118,8 @@ def _size(source) -> int:
     return sum(len(v) for v in doc.values() if isinstance(v, list)) if isinstance(doc, dict) else 0
 
 
-def _apply(conn: sa.Connection, records: dict[str, list[dict]], stored: dict[str, dict], replace: bool,
-           report: ImportReport, progress: Progress) -> None:
+def _apply(conn: sa.Connection, records: dict[str, list[Record]], stored: dict[str, dict[Key, Record]],
+           replace: bool, report: ImportReport, progress: Progress) -> None:
     """Write parents first, then remove children first, so foreign keys hold at every step."""
     removals = {}
     for name in LISTS:
@@ -136,7 +137,7 @@ def _apply(conn: sa.Connection, records: dict[str, list[dict]], stored: dict[str
         delete_records(conn, name, removals.get(name, []))
 
 
-def registry_status(engine: Engine) -> tuple[dict[str, int], tuple | None]:
+def registry_status(engine: Engine) -> tuple[dict[str, int], tuple[datetime, str, str] | None]:
     """Rows per registry list, and the last import (when, source, summary) or None."""
     lists = {"products": t.products, "customers": t.customers, "contacts": t.contacts, "licenses": t.licenses,
              "purchases": t.purchases, "contracts": t.contracts}

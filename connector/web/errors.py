@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ConnectorError)
     def connector_error(exc: ConnectorError):
-        body = {"error": exc.message}
+        body: dict[str, str | list[str]] = {"error": exc.message}
         if exc.where:
             body["where"] = exc.where
         if isinstance(exc, ValidationFailed):

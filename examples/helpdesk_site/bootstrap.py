@@ -22,15 +22,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 USERNAME = "connector"
 PASSWORD = "connector-test-password"  # the test site's API user; the demo's has no password (token only)
 QUEUE_SLUG = "support"
 KB_GROUP = "closed-kb-readers"
 STAFF_GROUP = "helpdesk-staff"
-CLOSED = {"slug": "closed-kb", "title": "Closed knowledge base",
+CLOSED: dict[str, Any] = {"slug": "closed-kb", "title": "Closed knowledge base",
           "item": ("Licence server failover", "How to run two licence servers for KOMPAS-3D")}
-PUBLIC = {"slug": "public-kb", "title": "Public knowledge base",
+PUBLIC: dict[str, Any] = {"slug": "public-kb", "title": "Public knowledge base",
           "item": ("Installing KOMPAS-3D", "Run the installer as an administrator")}
 WRITTEN = ("tier", "first_response_due", "resolution_due", "flags")  # staff only: agents see them, requesters not
 # name -> data type; the connector writes the first four and reads the last three.

@@ -6,7 +6,7 @@ from typing import Iterator, Sequence
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.core.kb_access import GRANT
-from connector.platforms.base import AccessOutcome, Adapter
+from connector.platforms.base import AccessOutcome, Adapter, Alert
 
 
 class OfflineAdapter(Adapter):
@@ -48,7 +48,7 @@ class MemoryPlatform(OfflineAdapter):
     def __init__(self, holders: Sequence[str] = (), batch: int = 2, fail_after: int | None = None,
                  name: str = "memory") -> None:
         super().__init__(PlatformSettings(name))
-        self.name = name  # the registry's platform ids are looked up by it
+        self.name = name  # type: ignore[misc]  # a per-instance name: the registry's platform ids are looked up by it
         self.holders = set(holders)
         self.batch, self.fail_after = batch, fail_after
         self.calls: list[tuple[str, str]] = []  # (action, email) as applied
@@ -106,7 +106,8 @@ class FakePlatform(FakeTickets):
 
     def __init__(self, *args, fail: int = 0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fail, self.attempts, self.alerts = fail, 0, []
+        self.fail, self.attempts = fail, 0
+        self.alerts: list[Alert] = []
         self.during_alert = None  # called inside alert(), to race another job against this one
 
     def alert(self, alert):

@@ -9,6 +9,7 @@ report against EXPECTED row by row.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytz
 
@@ -30,7 +31,7 @@ def msk(text: str) -> datetime:
 
 
 NOW = msk("2026-02-10 12:00")
-REGISTRY = {
+REGISTRY: dict[str, Any] = {
     "products": [{"code": "KOMPAS", "name": "KOMPAS-3D"}, {"code": "PILOT", "name": "Pilot-ICE"}],
     "customers": [{"id": "C-AL", "name": "Alpha Design", "email_domains": ["alpha.ru"]},
                   {"id": "C-BE", "name": "Beta Works"}],

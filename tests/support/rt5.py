@@ -272,7 +272,7 @@ def _connector_snippet(url: str, secret_file: Path, user: str) -> str:
                           ("ConnectorRTUser", user)):
         pattern = re.compile(r"^Set\(\$" + option + r",\s*'[^']*'\);", re.M)
         line = f"Set(${option}, {_perl_str(value)});"
-        text, n = pattern.subn(lambda _m, line=line: line, text)
+        text, n = pattern.subn(line.replace("\\", r"\\"), text)  # backslashes escaped: the line as it is
         if n != 1:
             raise RT5StartError(f"webhooks/rt5/connector.pm: expected one `Set(${option}, '...')` line, found {n}")
     return text

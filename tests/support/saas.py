@@ -49,7 +49,7 @@ class Platform:
         def sleep(seconds: float) -> None:
             found.waits.append(round(seconds, 3))  # type: ignore[attr-defined]
             now[0] += seconds
-        found.sleep, found.clock = sleep, lambda: now[0]  # type: ignore[method-assign]
+        found.sleep, found.clock = sleep, lambda: now[0]  # type: ignore[attr-defined]
         return found
 
     def answer(self, name: str) -> Any:

@@ -65,9 +65,10 @@ def freshdesk_dues(ticket: Ticket, plan: WriteBack, current: Mapping[str, Any],
     now_fr, now_res = parse_moment(current.get("fr_due_by")), parse_moment(current.get("due_by"))
     fr_ok = fr is not None and fr > created
     res_ok = res is not None and res > created
-    if fr_ok and (res if res_ok else now_res) is not None and fr > (res if res_ok else now_res):  # type: ignore
+    res_then = res if res_ok else now_res  # the due_by the ticket will have
+    if fr_ok and fr is not None and res_then is not None and fr > res_then:
         fr_ok = False
-    if res_ok and not fr_ok and now_fr is not None and now_fr > res:  # the ticket's fr_due_by is later
+    if res_ok and res is not None and not fr_ok and now_fr is not None and now_fr > res:  # its fr_due_by is later
         res_ok = False
         fr_ok = fr is not None and fr > created and (now_res is None or fr <= now_res)
     skipped = [n for n, ok, wanted in (("fr_due_by", fr_ok, fr), ("due_by", res_ok, res)) if wanted and not ok]
@@ -82,9 +83,12 @@ def freshdesk_dues(ticket: Ticket, plan: WriteBack, current: Mapping[str, Any],
 
 
 def update_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_prefix: str,
-                options: Mapping[str, Any], current: Mapping[str, Any], responder_id: int | None) -> dict | None:
+                options: Mapping[str, Any], current: Mapping[str, Any],
+                responder_id: int | None) -> dict[str, Any] | None:
     """The update-ticket body for the plan's changes (`current` = the ticket as read), or None."""
-    desired, body, custom = plan.desired, {}, {}
+    desired = plan.desired
+    body: dict[str, Any] = {}
+    custom: dict[str, str | None] = {}
     if "tier" in plan.changed:
         tier = desired.tier
         custom[fields["tier"]] = (options.get("tier_values") or {}).get(tier, tier) if tier else None

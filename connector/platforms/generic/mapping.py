@@ -102,7 +102,8 @@ class _Problems:
     """Collects problems, each under its key; `parse` turns a parser's error into one."""
 
     def __init__(self, name: str) -> None:
-        self.name, self.found = name, []
+        self.name = name
+        self.found: list[str] = []
 
     def add(self, key: str, message: str) -> None:
         """Record a problem of `key` (under platforms.<name>.)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput, PlatformRejected
@@ -20,6 +20,7 @@ from connector.platforms.generic.sources import Selector, clean, moment, resolve
 
 log = logging.getLogger(__name__)
 ALLOWED = {"request_type": REQUEST_TYPES, "topic": TOPICS, "channel": CHANNELS}
+K = TypeVar("K")  # a group's keys: our names (facts, carried values), or common statuses (status_since)
 
 
 def read_answers(mapping: TrackerMapping, ticket_id: str, get: Callable[[str], Any],
@@ -41,12 +42,12 @@ class TicketReader:
     def __init__(self, mapping: TrackerMapping, answers: Mapping[str, Any]) -> None:
         self.m, self.answers = mapping, answers
 
-    def raw(self, group: Mapping[str, Selector], name: str) -> Any:
+    def raw(self, group: Mapping[K, Selector], name: K) -> Any:
         """The value a selector of `group` finds (None when there is no selector or no value)."""
         selector = group.get(name)
         return None if selector is None else selector.first(self.answers)
 
-    def when(self, group: Mapping[str, Selector], name: str, key: str) -> datetime | None:
+    def when(self, group: Mapping[K, Selector], name: K, key: str) -> datetime | None:
         """A moment; an unreadable fact is the tracker answering what the mapping does not
         expect (the event fails, naming the option), but an unreadable value of the connector's
         own is None: someone typed into its field, and the write-back puts the right one back."""
@@ -102,8 +103,8 @@ class TicketReader:
             raise PlatformRejected(f"{self.m.key('facts.created_at')}: the tracker's answer has no creation "
                                    f"time at {self.m.facts['created_at'].ref.text}")
         status = self.status_of(self.raw(self.m.facts, "status"))
-        since = self.when(self.m.status_since, status.value, f"status_since.{status.value}") \
-            if status in self.m.status_since else None
+        since = self.when(self.m.status_since, status, f"status_since.{status.value}") \
+            if status is not None and status in self.m.status_since else None
         first = self.when(self.m.facts, "first_response_at", "facts.first_response_at")
         flags = self.raw(self.m.carried, "flags")
         flag_set = flags if isinstance(flags, list) else (text(flags).split(",") if clean(flags) else [])

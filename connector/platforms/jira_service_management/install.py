@@ -46,7 +46,7 @@ def jql_of(options: Mapping[str, Any], where: str) -> str:
     return jql
 
 
-def check_fields(client: PlatformClient, fields: Mapping[str, str], where: str) -> list[str]:
+def check_fields(client: PlatformClient, fields: Mapping[str, str], where: str) -> str:
     """Every configured field exists on the site (`GET /rest/api/3/field`) and the due fields are
     Date Time pickers; BadInput naming the key otherwise. The line to print."""
     known = {f.get("id"): f for f in client.call("GET", "/rest/api/3/field") or [] if isinstance(f, Mapping)}

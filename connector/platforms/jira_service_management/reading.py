@@ -132,9 +132,9 @@ def status_history(created: datetime, histories: Sequence[Mapping[str, Any]], cu
                 changes.append((at, item))
     first = (changes[0][1].get("from"), changes[0][1].get("fromString")) if changes else \
         (current_id, current.get("name"))
-    history = [StatusAt(created, status(*first))]
-    history += [StatusAt(max(at, created), status(item.get("to"), item.get("toString"))) for at, item in changes]
-    return history
+    timeline = [StatusAt(created, status(*first))]
+    timeline += [StatusAt(max(at, created), status(item.get("to"), item.get("toString"))) for at, item in changes]
+    return timeline
 
 
 def unclassified_authors(comments: Sequence[Mapping[str, Any]], reporter_id: Any) -> list[str]:
@@ -158,7 +158,7 @@ def author_role(author: Mapping[str, Any], reporter_id: Any, roles: Mapping[str,
         return Author.REQUESTER
     if author.get("accountType") in ("customer", "app"):
         return Author.END_USER
-    return roles.get(account, Author.END_USER)
+    return roles.get(account, Author.END_USER) if account else Author.END_USER
 
 
 def comments(items: Sequence[Mapping[str, Any]], reporter_id: Any, roles: Mapping[str, Author]) -> list[Comment]:

@@ -81,13 +81,14 @@ def create_user(client: PlatformClient, options: Mapping[str, Any], email: str, 
     """A new unprivileged user for `email` (and its portal membership); (id, what was done)."""
     email = email.strip().lower()
     first, last = names_for(email, name, family)
-    body = {"user": {"login": login_for(email), "firstname": first, "lastname": last, "mail": email,
+    login = login_for(email)
+    body = {"user": {"login": login, "firstname": first, "lastname": last, "mail": email,
                      "generate_password": True}, "send_information": False}
     created = api.write(client, "POST", "/users.json", body, f"a user for {email}") or {}
     uid = (created.get("user") or {}).get("id")
     if not isinstance(uid, int):
         raise PlatformRejected("POST /users.json: no user id in the answer")
-    done = f"created Redmine user {body['user']['login']} (id {uid})"
+    done = f"created Redmine user {login} (id {uid})"
     project = options.get("portal_project")
     if project:
         role = options.get("portal_role") or DEFAULT_PORTAL_ROLE

@@ -124,6 +124,11 @@ def is_staff(user: Mapping[str, Any] | None, project_id: Any, options: Mapping[s
     return False
 
 
+def _user(users: Mapping[int, Any], user_id: Any) -> Any:
+    """The user with this id as read, else an empty one (no id, or not read)."""
+    return (users.get(user_id) if isinstance(user_id, int) else None) or {}
+
+
 def author_of(user_id: Any, issue: Mapping[str, Any], users: Mapping[int, Any], options: Mapping[str, Any]) -> Author:
     """Who wrote a note, as the domain names it."""
     user = users.get(user_id) if isinstance(user_id, int) else None
@@ -189,8 +194,8 @@ def to_ticket(issue: Mapping[str, Any], users: Mapping[int, Any], fields: Mappin
     def value(name: str) -> Any:
         return values.get(ids[name]) if name in ids else None
 
-    author = users.get((issue.get("author") or {}).get("id")) or {}
-    assignee = users.get((issue.get("assigned_to") or {}).get("id")) or {}
+    author = _user(users, (issue.get("author") or {}).get("id"))
+    assignee = _user(users, (issue.get("assigned_to") or {}).get("id"))
     comments = [Comment(created, Author.REQUESTER, True, opening=True)]
     comments += [Comment(api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"),
                          author_of((j.get("user") or {}).get("id"), issue, users, options),

@@ -103,7 +103,8 @@ def to_ticket(doc: Mapping[str, Any], history: Sequence[Mapping[str, Any]], user
         raise PlatformRejected(f"RT ticket {tid} has no creation time")
     requestors = [str(r.get("id")) for r in doc.get("Requestor") or [] if isinstance(r, Mapping) and r.get("id")]
     privileged = {name: bool(int(str(u.get("Privileged") or 0))) for name, u in users.items()}
-    comments, statuses = [], []
+    comments: list[Comment] = []
+    statuses: list[StatusAt] = []
     for transaction in history:
         kind, name = transaction.get("Type"), _creator(transaction)
         at = rt_moment(transaction.get("Created"), f"ticket {tid} transaction {transaction.get('id')}")

@@ -229,7 +229,8 @@ class ZendeskKbLever:
 
     def _absorb(self, batch: _Batch, status: Mapping[str, Any]) -> None:
         """Take a finished job's results into the batch and move it on."""
-        results = status.get("results") if isinstance(status.get("results"), list) else []
+        given = status.get("results")
+        results: list[Any] = given if isinstance(given, list) else []
         whole = None if status.get("status") == "completed" else \
             f"job {status.get('status')}: {status.get('message') or 'no message'}"
         if batch.stage == "create":

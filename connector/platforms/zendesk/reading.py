@@ -140,12 +140,17 @@ def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: st
                    flags=flags, assignee=assignee_email)
 
 
+def _user(users: Mapping[int, Mapping[str, Any]], user_id: int | None) -> Mapping[str, Any]:
+    """The sideloaded user with this id, else an empty one (no id, or not sideloaded)."""
+    return (users.get(user_id) if user_id is not None else None) or {}
+
+
 def to_ticket(ticket: Mapping[str, Any], audits: list[Mapping[str, Any]],
               users: Mapping[int, Mapping[str, Any]], fields: Mapping[str, str], tag_prefix: str,
               tier_values: Mapping[str, str] | None = None) -> Ticket:
     """The domain ticket from the API's ticket, its audits (time order) and the users involved."""
-    requester = users.get(ticket.get("requester_id")) or {}
-    assignee = users.get(ticket.get("assignee_id")) or {}
+    requester = _user(users, ticket.get("requester_id"))
+    assignee = _user(users, ticket.get("assignee_id"))
     values = custom_values(ticket)
     org = ticket.get("organization_id") or requester.get("organization_id")
     return Ticket(

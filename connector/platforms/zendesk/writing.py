@@ -53,7 +53,8 @@ def update_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_
     """
     if not plan.needed:
         return None
-    desired, body = plan.desired, {}
+    desired = plan.desired
+    body: dict[str, Any] = {}
     custom = []
     for name in FIELD_NAMES:
         if name not in plan.changed:

@@ -3,13 +3,14 @@ when run from the `alembic` command line (`alembic -c connector/storage/alembic.
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from connector.storage.tables import metadata
 
 config = context.config
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     # batch mode lets later migrations alter tables on SQLite, which lacks most ALTER TABLE forms
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
