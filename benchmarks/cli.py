@@ -18,6 +18,7 @@ The machine may be shared: the load average is printed beside the figures, and C
 
     .venv/bin/python benchmarks/cli.py [--lines 100000] [--runs 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ PEER = ROOT / "benchmarks" / "peer_businesstimedelta_batch.py"
 START_TARGET = 0.3  # seconds
 BATCH_TARGET = 150  # times businesstimedelta's lines/s
 SEED = 2026
-OFFSETS = (timezone(timedelta(hours=3)), timezone.utc, timezone(timedelta(hours=5)))
+OFFSETS = (timezone(timedelta(hours=3)), UTC, timezone(timedelta(hours=5)))
 SLA_HOURS = (0.5, 1, 2, 4, 8, 16, 24, 40)
 
 
@@ -47,7 +48,7 @@ def generate(count: int, seed: int = SEED) -> list[str]:
     """`count` JSON lines: starts to the second over 2026 (in +03:00, Z or +05:00), hours half from
     the usual SLA targets, half any multiple of 0.01 h (36 s) up to 80 h."""
     rng = random.Random(seed)
-    year = datetime(2026, 1, 1, tzinfo=timezone.utc) - timedelta(hours=3)  # midnight in Moscow
+    year = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(hours=3)  # midnight in Moscow
     lines = []
     for _ in range(count):
         start = (year + timedelta(seconds=rng.randrange(365 * 86400))).astimezone(rng.choice(OFFSETS))
@@ -81,9 +82,12 @@ def startup(runs: int) -> bool:
     commands = [
         ("connector --help", connector + ["--help"], True),
         ("connector due --help", connector + ["due", "--help"], True),
-        ("connector due --start ... --hours 16", connector + ["due", "--start", "2026-12-30T15:00:00+03:00",
-                                                             "--hours", "16"], True),
-        ('python -c pass', [sys.executable, "-c", "pass"], False),
+        (
+            "connector due --start ... --hours 16",
+            connector + ["due", "--start", "2026-12-30T15:00:00+03:00", "--hours", "16"],
+            True,
+        ),
+        ("python -c pass", [sys.executable, "-c", "pass"], False),
         ('python -c "import businesstimedelta"', [sys.executable, "-c", "import businesstimedelta"], False),
     ]
     print(f"start-up: {runs} runs each after a warm-up, wall seconds (and CPU seconds); {load()}")
@@ -98,10 +102,12 @@ def startup(runs: int) -> bool:
         if ours:
             verdict = "ok" if wall < START_TARGET else f"MISSES the target {START_TARGET} s"
             ok &= wall < START_TARGET
-        print(f"  {name:38} {wall:8.3f} {min(t for t, _ in times):8.3f} "
-              f"{statistics.median(c for _, c in times):8.3f}  {verdict}")
+        print(
+            f"  {name:38} {wall:8.3f} {min(t for t, _ in times):8.3f} "
+            f"{statistics.median(c for _, c in times):8.3f}  {verdict}"
+        )
     single = medians["connector due --start ... --hours 16"]
-    for peer in ('python -c pass', 'python -c "import businesstimedelta"'):
+    for peer in ("python -c pass", 'python -c "import businesstimedelta"'):
         print(f"  connector due / {peer}: {single / medians[peer]:.1f} x")
     print(f"  target: each connector command under {START_TARGET} s")
     return ok
@@ -127,8 +133,10 @@ def batch(count: int) -> bool:
         print(f"  {'':44} {'lines/s':>10} {'wall s':>8} {'CPU s':>8}")
         print(f"  {'connector due --batch --no-shortened (med 3)':44} {count / wall:10,.0f} {wall:8.3f} {cpu:8.3f}")
         print(f"  {'connector due --batch (default, med 3)':44} {count / d_wall:10,.0f} {d_wall:8.3f} {d_cpu:8.3f}")
-        print(f"  {'businesstimedelta peer process (1 run)':44} {count / peer_wall:10,.0f} "
-              f"{peer_wall:8.3f} {peer_cpu:8.3f}")
+        print(
+            f"  {'businesstimedelta peer process (1 run)':44} {count / peer_wall:10,.0f} "
+            f"{peer_wall:8.3f} {peer_cpu:8.3f}"
+        )
         ratio = peer_wall / wall
         print(f"  ratio (wall)  {ratio:8.1f} x   (target >= {BATCH_TARGET} x)")
         print(f"  ratio (CPU)   {peer_cpu / cpu:8.1f} x")
@@ -139,7 +147,7 @@ def batch(count: int) -> bool:
         if len(ours_answers) != count or len(peer_answers) != count:
             print(f"  WRONG COUNT: {len(ours_answers)} answers from connector, {len(peer_answers)} from the peer")
             return False
-        wrong = [(a, b) for a, b in zip(ours_answers, peer_answers) if json.loads(a) != json.loads(b)]
+        wrong = [(a, b) for a, b in zip(ours_answers, peer_answers, strict=True) if json.loads(a) != json.loads(b)]
         for a, b in wrong[:5]:
             print(f"  DISAGREE ours {a} peer {b}")
         if wrong:

@@ -8,6 +8,7 @@ compared, then both rates and the ratio are printed.
 
     python benchmarks/due_dates.py [--starts N] [--hours H]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,11 +74,13 @@ def peer_rules(years: range, shortened: bool = True):
     short = set().union(*(ru.shortened_days(y) for y in years)) if shortened else set()
     # btd.Rules ignores a time-off block that ends with the working day (17:00-18:00), so a
     # shortened day is skipped by the weekday rule and gets a 10:00-17:00 block of its own
-    rules = [WeekdaysExcept(short, start_time=dt.time(10), end_time=dt.time(18), working_days=[0, 1, 2, 3, 4], tz=MOSCOW),
-             DatesRule(saturdays - short, dt.time(10), dt.time(18), tz=MOSCOW),
-             DatesRule(short, dt.time(10), dt.time(17), tz=MOSCOW),
-             # a set, not a list: btd tests `date in holidays` day by day, so this is its fastest correct form
-             btd.HolidayRule(frozenset(off), tz=MOSCOW)]
+    rules = [
+        WeekdaysExcept(short, start_time=dt.time(10), end_time=dt.time(18), working_days=[0, 1, 2, 3, 4], tz=MOSCOW),
+        DatesRule(saturdays - short, dt.time(10), dt.time(18), tz=MOSCOW),
+        DatesRule(short, dt.time(10), dt.time(17), tz=MOSCOW),
+        # a set, not a list: btd tests `date in holidays` day by day, so this is its fastest correct form
+        btd.HolidayRule(frozenset(off), tz=MOSCOW),
+    ]
     return btd.Rules(rules)
 
 
@@ -109,7 +112,7 @@ def main() -> int:
 
     ours, our_answers = rate(lambda m: calendar.add(m, hours), moments)
     peer, peer_answers = rate(lambda m: (m + delta).astimezone(MOSCOW), moments)
-    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers) if a != b]
+    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers, strict=True) if a != b]
     print(f"due dates: {args.starts} starts over 2026, +{args.hours:g} working hours, default calendar")
     print(f"  connector          {ours:12,.0f} /s")
     print(f"  businesstimedelta  {peer:12,.0f} /s")

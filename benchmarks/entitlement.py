@@ -10,6 +10,7 @@ Targets (issue 3): import under 60 s; on SQLite at least 5,000 resolutions/s and
 PostgreSQL is measured when reachable (default postgresql://postgres@127.0.0.1:5432/test, in a
 schema of its own that is dropped afterwards).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,34 +50,63 @@ def generate(rng: random.Random) -> dict:
     customers, licenses, held = [], [], {}
     for i in range(CUSTOMERS):
         domain = f"c{i // 2}.example" if i % 100 == 0 else f"c{i}.example"  # 1% share a domain
-        customers.append({"id": f"C{i:05}", "name": f"Customer {i}", "email_domains": [domain],
-                          **({"platform_ids": {"zendesk": str(100000 + i)}} if i % 2 else {})})
+        customers.append(
+            {
+                "id": f"C{i:05}",
+                "name": f"Customer {i}",
+                "email_domains": [domain],
+                **({"platform_ids": {"zendesk": str(100000 + i)}} if i % 2 else {}),
+            }
+        )
         held[i] = rng.sample(range(PRODUCTS), rng.randint(1, 4))
-        licenses += [{"customer": f"C{i:05}", "product": f"P{p:03}", "since": day(rng, date(2015, 1, 1), date(2023, 1, 1))}
-                     for p in held[i]]
-    contacts = [{"email": f"user{n}@c{n % CUSTOMERS}.example", "customer": f"C{n % CUSTOMERS:05}",
-                 "name": f"User {n}"} for n in range(CONTACTS)]
+        licenses += [
+            {"customer": f"C{i:05}", "product": f"P{p:03}", "since": day(rng, date(2015, 1, 1), date(2023, 1, 1))}
+            for p in held[i]
+        ]
+    contacts = [
+        {"email": f"user{n}@c{n % CUSTOMERS}.example", "customer": f"C{n % CUSTOMERS:05}", "name": f"User {n}"}
+        for n in range(CONTACTS)
+    ]
     purchases: list[dict[str, str]] = []
     seen: set[tuple[str, str, str, str]] = set()
     while len(purchases) < PURCHASES:
         i = len(purchases) // 10
-        row = (f"C{i:05}", f"P{rng.choice(held[i]):03}", rng.choice(("product", "update_package")),
-               day(rng, date(2019, 1, 1), date(2025, 6, 30)))
+        row = (
+            f"C{i:05}",
+            f"P{rng.choice(held[i]):03}",
+            rng.choice(("product", "update_package")),
+            day(rng, date(2019, 1, 1), date(2025, 6, 30)),
+        )
         if row not in seen:
             seen.add(row)
-            purchases.append(dict(zip(("customer", "product", "kind", "date"), row)))
+            purchases.append(dict(zip(("customer", "product", "kind", "date"), row, strict=True)))
     contracts = []
     for n in range(CONTRACTS):
         i = n * (CUSTOMERS // CONTRACTS)
         starts = date.fromisoformat(day(rng, date(2024, 1, 1), date(2025, 6, 1)))
-        contracts.append({"number": f"SLA-{n:04}", "customer": f"C{i:05}", "counterparty": "dealer",
-                          "starts": starts.isoformat(), "ends": (starts + timedelta(days=364)).isoformat(),
-                          "products": "*" if n % 2 else [f"P{p:03}" for p in held[i]],
-                          "sla": {"calendar": "24x7" if n % 3 == 0 else "default",
-                                  "first_response_hours": rng.choice((2, 4, 8, 12)),
-                                  "resolution_hours": rng.choice((16, 24, 40, None))}})
-    return {"products": products, "customers": customers, "contacts": contacts, "licenses": licenses,
-            "purchases": purchases, "contracts": contracts}
+        contracts.append(
+            {
+                "number": f"SLA-{n:04}",
+                "customer": f"C{i:05}",
+                "counterparty": "dealer",
+                "starts": starts.isoformat(),
+                "ends": (starts + timedelta(days=364)).isoformat(),
+                "products": "*" if n % 2 else [f"P{p:03}" for p in held[i]],
+                "sla": {
+                    "calendar": "24x7" if n % 3 == 0 else "default",
+                    "first_response_hours": rng.choice((2, 4, 8, 12)),
+                    "resolution_hours": rng.choice((16, 24, 40, None)),
+                },
+            }
+        )
+    return {
+        "products": products,
+        "customers": customers,
+        "contacts": contacts,
+        "licenses": licenses,
+        "purchases": purchases,
+        "contracts": contracts,
+    }
 
 
 def requests(rng: random.Random, n: int) -> list[EntitlementRequest]:
@@ -85,8 +115,13 @@ def requests(rng: random.Random, n: int) -> list[EntitlementRequest]:
     for _ in range(n):
         k = rng.randrange(CONTACTS)
         roll = rng.random()
-        email = (f"user{k}@c{k % CUSTOMERS}.example" if roll < 0.9 else
-                 f"someone@c{k % CUSTOMERS}.example" if roll < 0.95 else f"nobody{k}@unknown.example")
+        email = (
+            f"user{k}@c{k % CUSTOMERS}.example"
+            if roll < 0.9
+            else f"someone@c{k % CUSTOMERS}.example"
+            if roll < 0.95
+            else f"nobody{k}@unknown.example"
+        )
         at = ZONE.localize(datetime(2025, 1, 1, 8) + timedelta(minutes=rng.randrange(365 * 24 * 60)))
         product = f"P{rng.randrange(PRODUCTS):03}" if rng.random() < 0.8 else None
         out.append(EntitlementRequest(email, at, product, rng.choice(REQUEST_TYPES)))
@@ -113,10 +148,14 @@ def measure(url: str, folder: Path, sample: list[EntitlementRequest], label: str
         total = time.perf_counter() - started
     engine.dispose()
     latencies.sort()
-    result = {"database": label, "import_s": round(report.seconds, 1), "reimport_s": round(again.seconds, 1),
-              "resolutions_per_s": round(len(sample) / total),
-              "p50_ms": round(statistics.median(latencies) * 1000, 3),
-              "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3)}
+    result = {
+        "database": label,
+        "import_s": round(report.seconds, 1),
+        "reimport_s": round(again.seconds, 1),
+        "resolutions_per_s": round(len(sample) / total),
+        "p50_ms": round(statistics.median(latencies) * 1000, 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
+    }
     print(json.dumps(result), flush=True)
     return result
 
@@ -139,8 +178,10 @@ def main() -> int:
         if not args.no_postgres:
             results += _postgres(args.postgres, folder, sample)
     sqlite = results[0]
-    print(f"targets: import < 60 s (sqlite: {sqlite['import_s']} s); >= 5,000 resolutions/s on SQLite"
-          f" ({sqlite['resolutions_per_s']:,}); p99 < 5 ms on SQLite ({sqlite['p99_ms']} ms)")
+    print(
+        f"targets: import < 60 s (sqlite: {sqlite['import_s']} s); >= 5,000 resolutions/s on SQLite"
+        f" ({sqlite['resolutions_per_s']:,}); p99 < 5 ms on SQLite ({sqlite['p99_ms']} ms)"
+    )
     ok = sqlite["import_s"] < 60 and sqlite["resolutions_per_s"] >= 5000 and sqlite["p99_ms"] < 5
     return 0 if ok else 1
 

@@ -20,6 +20,7 @@ minute: per 100 people who are not users yet, one search (who is a user?) and on
 job that creates them with the tag, and one job status read per 100 jobs (`show_many` takes 100
 ids): not the requests the connector happened to make.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,11 @@ def planning(folder: Path, rng: random.Random, sample_size: int) -> dict:
     (folder / "registry.json").write_text(json.dumps(generate(rng)))
     engine = open_database(f"sqlite:///{folder / 'bench.db'}")
     imported = import_registry(folder / "registry.json", engine)
-    print(f"registry: generated and imported {CONTACTS:,} contacts of {CUSTOMERS:,} customers in"
-          f" {time.perf_counter() - t0:.1f} s (import {imported.seconds:.1f} s)", flush=True)
+    print(
+        f"registry: generated and imported {CONTACTS:,} contacts of {CUSTOMERS:,} customers in"
+        f" {time.perf_counter() - t0:.1f} s (import {imported.seconds:.1f} s)",
+        flush=True,
+    )
     policy = load_policy()
     emails = [f"user{n}@c{n % CUSTOMERS}.example" for n in range(CONTACTS)]
     holders = rng.sample(emails, CONTACTS * 3 // 10) + [f"stranger{n}@elsewhere.example" for n in range(2000)]
@@ -78,10 +82,18 @@ def planning(folder: Path, rng: random.Random, sample_size: int) -> dict:
         per_contact = (time.perf_counter() - t1) / sample_size
     engine.dispose()
     peer = per_contact * CONTACTS
-    result = {"contacts": len(desired), "holders": len(holders), "grants": grants, "revokes": len(plan) - grants,
-              "plan_s": round(total, 2), "read_and_rule_s": round(read, 2), "plan_access_s": round(total - read, 2),
-              "peer_per_contact_ms": round(per_contact * 1000, 3), "peer_extrapolated_s": round(peer, 1),
-              "speedup_vs_peer": round(peer / total, 1)}
+    result = {
+        "contacts": len(desired),
+        "holders": len(holders),
+        "grants": grants,
+        "revokes": len(plan) - grants,
+        "plan_s": round(total, 2),
+        "read_and_rule_s": round(read, 2),
+        "plan_access_s": round(total - read, 2),
+        "peer_per_contact_ms": round(per_contact * 1000, 3),
+        "peer_extrapolated_s": round(peer, 1),
+        "speedup_vs_peer": round(peer / total, 1),
+    }
     print("planning: " + json.dumps(result), flush=True)
     return result
 
@@ -97,8 +109,9 @@ def applying(grants: int, paced: bool = True) -> dict:
 
     fake = FakeZendesk(base="http://127.0.0.1", job_seconds=0.3)
     counts: dict[str, int] = {}
-    server = make_server("127.0.0.1", 0, wsgi_app(fake, SteadyRate(RATE, burst=3), counts), threaded=True,
-                         request_handler=Quiet)
+    server = make_server(
+        "127.0.0.1", 0, wsgi_app(fake, SteadyRate(RATE, burst=3), counts), threaded=True, request_handler=Quiet
+    )
     thread = threading.Thread(target=server.serve_forever, name="zendesk-stub", daemon=True)
     thread.start()
     retries = []
@@ -107,17 +120,21 @@ def applying(grants: int, paced: bool = True) -> dict:
         def emit(self, record: logging.LogRecord) -> None:
             if "rate limited" in record.getMessage():
                 retries.append(record)
+
     client_log = logging.getLogger("connector.platforms.client")
     client_log.addHandler(RetryCount())
     client_log.setLevel(logging.INFO)
     try:
-        settings = PlatformSettings(name="zendesk", base_url=f"http://127.0.0.1:{server.server_port}",
-                                    credentials={"email": "bench@ascon.example", "api_token": "bench"},
-                                    options={"api_requests_per_minute": RATE if paced else None,
-                                             "job_poll_seconds": 0.5})
+        settings = PlatformSettings(
+            name="zendesk",
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            credentials={"email": "bench@ascon.example", "api_token": "bench"},
+            options={"api_requests_per_minute": RATE if paced else None, "job_poll_seconds": 0.5},
+        )
         adapter = ZendeskAdapter(settings, ZendeskAdapter.client_for(settings))
-        plan = [AccessChange(f"staff{n}@c{n % 997}.example", GRANT, "warranty", f"C{n % 997:05}")
-                for n in range(grants)]
+        plan = [
+            AccessChange(f"staff{n}@c{n % 997}.example", GRANT, "warranty", f"C{n % 997:05}") for n in range(grants)
+        ]
         started = time.perf_counter()
         outcomes = list(adapter.apply_access(plan))
         elapsed = time.perf_counter() - started
@@ -131,11 +148,21 @@ def applying(grants: int, paced: bool = True) -> dict:
     fewest = 2 * batches + -(-batches // 100)  # a search and a create_many job per 100; one status read per 100 jobs
     floor = fewest * 60 / RATE
     jobs = sum(1 for m, p, _ in fake.requests if m in ("POST", "PUT") and p.startswith("/api/v2/users/"))
-    result = {"paced": paced, "grants": grants, "elapsed_s": round(elapsed, 1), "requests": counts.get("requests", 0),
-              "requests_served": served, "fewest_requests": fewest, "jobs": jobs,
-              "rate_limited_429": counts.get("429", 0), "retried_429": len(retries),
-              "floor_s": round(floor, 1), "elapsed_over_floor": round(elapsed / floor, 2),
-              "failed": len(failed), "tagged_on_stub": tagged}
+    result = {
+        "paced": paced,
+        "grants": grants,
+        "elapsed_s": round(elapsed, 1),
+        "requests": counts.get("requests", 0),
+        "requests_served": served,
+        "fewest_requests": fewest,
+        "jobs": jobs,
+        "rate_limited_429": counts.get("429", 0),
+        "retried_429": len(retries),
+        "floor_s": round(floor, 1),
+        "elapsed_over_floor": round(elapsed / floor, 2),
+        "failed": len(failed),
+        "tagged_on_stub": tagged,
+    }
     print(f"applying ({'paced' if paced else 'unpaced'}): " + json.dumps(result), flush=True)
     return result
 
@@ -145,8 +172,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts-sample", type=int, default=2000, help="contacts the per-contact peer resolves")
     parser.add_argument("--grants", type=int, default=10_000)
-    parser.add_argument("--unpaced-grants", type=int, default=1000,
-                        help="a second run without client pacing, to show 429s waited out (0: skip)")
+    parser.add_argument(
+        "--unpaced-grants",
+        type=int,
+        default=1000,
+        help="a second run without client pacing, to show 429s waited out (0: skip)",
+    )
     args = parser.parse_args()
     os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"]))
     rng = random.Random(5)
@@ -155,18 +186,29 @@ def main() -> int:
     apply = applying(args.grants)
     if args.unpaced_grants:
         bounced = applying(args.unpaced_grants, paced=False)
-        ok_bounced = bounced["failed"] == 0 and bounced["tagged_on_stub"] == bounced["grants"] \
+        ok_bounced = (
+            bounced["failed"] == 0
+            and bounced["tagged_on_stub"] == bounced["grants"]
             and bounced["retried_429"] == bounced["rate_limited_429"]
-        print(f"unpaced: {bounced['rate_limited_429']} 429s received, {bounced['retried_429']} waited out and"
-              f" retried, failed {bounced['failed']} -> {'OK' if ok_bounced else 'MISSED'}")
+        )
+        print(
+            f"unpaced: {bounced['rate_limited_429']} 429s received, {bounced['retried_429']} waited out and"
+            f" retried, failed {bounced['failed']} -> {'OK' if ok_bounced else 'MISSED'}"
+        )
     ok_plan = plan["plan_s"] < 10
-    ok_apply = apply["failed"] == 0 and apply["tagged_on_stub"] == apply["grants"] \
-        and apply["retried_429"] == apply["rate_limited_429"] and apply["elapsed_over_floor"] <= 1.1
-    print(f"targets: planning {plan['contacts']:,} contacts < 10 s ({plan['plan_s']} s, {plan['speedup_vs_peer']}x"
-          f" the per-contact path); applying {apply['grants']:,} grants near the floor ({apply['elapsed_s']} s,"
-          f" floor {apply['floor_s']} s, x{apply['elapsed_over_floor']}), failed {apply['failed']},"
-          f" 429s {apply['rate_limited_429']} all retried: {apply['retried_429'] == apply['rate_limited_429']}"
-          f" -> {'OK' if ok_plan and ok_apply else 'MISSED'}")
+    ok_apply = (
+        apply["failed"] == 0
+        and apply["tagged_on_stub"] == apply["grants"]
+        and apply["retried_429"] == apply["rate_limited_429"]
+        and apply["elapsed_over_floor"] <= 1.1
+    )
+    print(
+        f"targets: planning {plan['contacts']:,} contacts < 10 s ({plan['plan_s']} s, {plan['speedup_vs_peer']}x"
+        f" the per-contact path); applying {apply['grants']:,} grants near the floor ({apply['elapsed_s']} s,"
+        f" floor {apply['floor_s']} s, x{apply['elapsed_over_floor']}), failed {apply['failed']},"
+        f" 429s {apply['rate_limited_429']} all retried: {apply['retried_429'] == apply['rate_limited_429']}"
+        f" -> {'OK' if ok_plan and ok_apply else 'MISSED'}"
+    )
     return 0 if ok_plan and ok_apply else 1
 
 

@@ -8,6 +8,7 @@ without shortened days unless --shortened (then they are modelled by an extra ru
 
     python benchmarks/peer_businesstimedelta_batch.py [--shortened] < lines.jsonl > dues.jsonl
 """
+
 from __future__ import annotations
 
 import argparse

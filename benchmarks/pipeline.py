@@ -11,6 +11,7 @@ not timed. Prints the backlog, tickets/s, calls per ticket and writes per ticket
 
     python benchmarks/pipeline.py [--tickets N] [--workers W] [--database URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -35,15 +36,21 @@ from connector.pipeline.worker import Worker  # noqa: E402
 from connector.platforms.base import TicketEvent  # noqa: E402
 from connector.storage.registry_import import import_registry  # noqa: E402
 
-FIELDS = {"tier": "360001", "first_response_due": "360002", "resolution_due": "360003",
-          "product": "360004", "request_type": "360005", "topic": "360006"}
+FIELDS = {
+    "tier": "360001",
+    "first_response_due": "360002",
+    "resolution_due": "360003",
+    "product": "360004",
+    "request_type": "360005",
+    "topic": "360006",
+}
 REGISTRY = ROOT / "tests" / "fixtures" / "zendesk" / "registry.json"  # ticket 123's requester, under warranty
 KINDS = ("ticket.created", "ticket.status_changed", "ticket.comment_added")
 
 
 def store_events(runtime, first: int, tickets: int) -> None:
     """Three events per ticket, as the webhooks would have stored them."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for n in range(first, first + tickets):
         for kind in KINDS:
             runtime.store.add(TicketEvent("zendesk", str(100000 + n), kind, f"bench-{n}-{kind}"), b"{}", now)
@@ -51,10 +58,12 @@ def store_events(runtime, first: int, tickets: int) -> None:
 
 def drain(runtime, processor, workers: int) -> float:
     """Process every stored event with `workers` threads; the seconds it took."""
+
     def work(name: str) -> None:
         worker = Worker(runtime.store, processor, runtime.config.worker, runtime.metrics, name=name)
         while worker.run_once():
             pass
+
     started = time.perf_counter()
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]
     for t in threads:
@@ -71,18 +80,31 @@ def main() -> int:
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     port = free_port()
-    stub = subprocess.Popen([sys.executable, "-m", "tests.support.stub_platform", str(port), "--lifetime", "900"],
-                            cwd=ROOT, stderr=subprocess.PIPE)
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.stub_platform", str(port), "--lifetime", "900"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
     warm = 50
     with tempfile.TemporaryDirectory() as tmp:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_up(f"{base}/_log", stub)
-            config = config_from_mapping({
-                "database_url": args.database or f"sqlite:///{tmp}/connector.db",
-                "platforms": {"zendesk": {"base_url": base, "webhook_secret": "x" * 32, "fields": FIELDS,
-                                          "credentials": {"email": "bench@example.com", "api_token": "t"}}}},
-                Path(tmp), "benchmark")  # [access] as by default: KB access and portal registration on
+            config = config_from_mapping(
+                {
+                    "database_url": args.database or f"sqlite:///{tmp}/connector.db",
+                    "platforms": {
+                        "zendesk": {
+                            "base_url": base,
+                            "webhook_secret": "x" * 32,
+                            "fields": FIELDS,
+                            "credentials": {"email": "bench@example.com", "api_token": "t"},
+                        }
+                    },
+                },
+                Path(tmp),
+                "benchmark",
+            )  # [access] as by default: KB access and portal registration on
             runtime = compose(config)
             import_registry(REGISTRY, runtime.engine)
             processor = runtime.processor()  # what `connector serve` runs, after-steps included
@@ -105,12 +127,16 @@ def main() -> int:
             puts[ticket] = puts.get(ticket, 0) + 1
     rate = args.tickets / elapsed
     redundant = sum(n - 1 for n in puts.values() if n > 1)
-    print(f"pipeline: {args.tickets} tickets x {len(KINDS)} events, {args.workers} worker threads, stub Zendesk"
-          f" applying writes, {'SQLite' if not args.database else args.database.split(':')[0]}; warm-up {warm} tickets")
+    print(
+        f"pipeline: {args.tickets} tickets x {len(KINDS)} events, {args.workers} worker threads, stub Zendesk"
+        f" applying writes, {'SQLite' if not args.database else args.database.split(':')[0]}; warm-up {warm} tickets"
+    )
     print(f"  backlog    {backlog['pending']} events pending at the start")
     print(f"  processed  {rate:8,.0f} tickets/s  ({elapsed:.1f} s)  (target >= 200/s)")
-    print(f"  calls      {len(timed) / args.tickets:.2f} platform calls per ticket; writes: {len(puts)} tickets"
-          f" written, {redundant} redundant write(s)")
+    print(
+        f"  calls      {len(timed) / args.tickets:.2f} platform calls per ticket; writes: {len(puts)} tickets"
+        f" written, {redundant} redundant write(s)"
+    )
     print(f"  events     {json.dumps(counts)}")
     ok = counts == {"done": (args.tickets + warm) * len(KINDS)} and len(puts) == args.tickets and not redundant
     return 0 if ok and rate >= 200 else 1

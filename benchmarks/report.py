@@ -11,6 +11,7 @@ HTML page. Each command runs 3 times; the best time is printed.
 
 Target (issue 13): the CSV report of 100,000 rows in under 2 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `benchmarks` importable
@@ -32,7 +33,7 @@ from connector.storage.ledger import entry_row, ticket_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = Path(sys.executable).with_name("connector")
-YEAR = datetime(2026, 1, 1, 7, tzinfo=timezone.utc)
+YEAR = datetime(2026, 1, 1, 7, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
@@ -47,17 +48,35 @@ def entry(n: int, customer: str, rng: random.Random) -> LedgerEntry:
     res_due = created + res_target * 1.5 if res_target else None
     solved = created + rng.uniform(0.5, 1.6) * res_target if res_target and rng.random() < 0.7 else None
     return LedgerEntry(
-        platform="zendesk", ticket_id=str(n), created_at=created, requester_email=f"user{n % 500}@{customer}.example",
-        requester_name=None, subject=f"ticket {n}", customer_id=customer, customer_name=f"Customer {customer}",
-        product=rng.choice(("KOMPAS", "VERT", "PILOT")), request_type=rng.choice(("error", "information", "proposal")),
-        topic=None, channel="email", tier=tier, contract="C-1" if tier == "individual" else None,
+        platform="zendesk",
+        ticket_id=str(n),
+        created_at=created,
+        requester_email=f"user{n % 500}@{customer}.example",
+        requester_name=None,
+        subject=f"ticket {n}",
+        customer_id=customer,
+        customer_name=f"Customer {customer}",
+        product=rng.choice(("KOMPAS", "VERT", "PILOT")),
+        request_type=rng.choice(("error", "information", "proposal")),
+        topic=None,
+        channel="email",
+        tier=tier,
+        contract="C-1" if tier == "individual" else None,
         flags=("warranty_expiring_soon",) if rng.random() < 0.05 else (),
-        first_response_target=fr_target, first_response_due=fr_due, first_response_at=replied,
-        first_response_elapsed=(replied - created) if replied else fr_target, first_response_state="stopped",
+        first_response_target=fr_target,
+        first_response_due=fr_due,
+        first_response_at=replied,
+        first_response_elapsed=(replied - created) if replied else fr_target,
+        first_response_state="stopped",
         first_response_breached_at=fr_due if replied and replied > fr_due else None,
-        resolution_target=res_target, resolution_due=res_due, resolved_at=solved,
-        resolution_paused=rng.choice((timedelta(0), 2 * HOUR)), resolution_state="stopped" if solved else "running",
-        resolution_breached_at=None, processed_at=created + 2 * HOUR)
+        resolution_target=res_target,
+        resolution_due=res_due,
+        resolved_at=solved,
+        resolution_paused=rng.choice((timedelta(0), 2 * HOUR)),
+        resolution_state="stopped" if solved else "running",
+        resolution_breached_at=None,
+        processed_at=created + 2 * HOUR,
+    )
 
 
 def fill(url: str, rows: int) -> None:
@@ -68,7 +87,7 @@ def fill(url: str, rows: int) -> None:
     entries = [(n, "C-1") for n in range(rows)] + [(rows + n, f"C-{2 + n % 200}") for n in range(rows // 10)]
     with engine.begin() as conn:
         for i in range(0, len(entries), 5000):
-            conn.execute(ticket_ledger.insert(), [entry_row(entry(n, c, rng)) for n, c in entries[i:i + 5000]])
+            conn.execute(ticket_ledger.insert(), [entry_row(entry(n, c, rng)) for n, c in entries[i : i + 5000]])
     engine.dispose()
     print(f"ledger: {len(entries):,} rows written in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -82,8 +101,13 @@ def timed(args: list[str], url: str, out: Path) -> float:
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run([str(CONNECTOR), "report", *args, "--database", url, "--output", str(out)],
-                              capture_output=True, text=True, timeout=600, cwd=ROOT)
+        done = subprocess.run(
+            [str(CONNECTOR), "report", *args, "--database", url, "--output", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
@@ -106,8 +130,10 @@ def main() -> None:
         csv_s = timed(["--customer", "C-1", *period], url, out.with_suffix(".csv"))
         lines = out.with_suffix(".csv").read_bytes().count(b"\n") - 1
         csv_cpu = CPU[0]
-        print(f"report --customer (CSV): {lines:,} rows in {csv_s:.2f} s through the CLI, {csv_cpu:.2f} CPU s"
-              " (target: under 2 s)")
+        print(
+            f"report --customer (CSV): {lines:,} rows in {csv_s:.2f} s through the CLI, {csv_cpu:.2f} CPU s"
+            " (target: under 2 s)"
+        )
         json_s = timed(["--customer", "C-1", *period, "--format", "json"], url, out.with_suffix(".json"))
         print(f"report --customer (JSON): {json_s:.2f} s")
         all_s = timed(["--all", *period], url, out.with_suffix(".all.csv"))
@@ -115,8 +141,10 @@ def main() -> None:
         html_s = timed(["--customer", "C-1", *period, "--format", "html"], url, out.with_suffix(".html"))
         size = os.path.getsize(out.with_suffix(".html"))
         print(f"report --customer (HTML): {html_s:.2f} s, {size / 1e6:.1f} MB")
-        print(f"target {'met' if csv_s < 2 else 'NOT met'}: {csv_s:.2f} s for {lines:,} rows"
-              f" ({csv_cpu:.2f} CPU s; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(
+            f"target {'met' if csv_s < 2 else 'NOT met'}: {csv_s:.2f} s for {lines:,} rows"
+            f" ({csv_cpu:.2f} CPU s; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
 
 
 if __name__ == "__main__":

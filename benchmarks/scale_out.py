@@ -15,6 +15,7 @@ transactions are pg_stat_database's commits and rollbacks of the run's database,
 
 The machine this runs on may be shared: the figures are printed with the command that gave them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,14 @@ from connector.storage.registry_import import import_registry  # noqa: E402
 REGISTRY = ROOT / "tests" / "fixtures" / "zendesk" / "registry.json"
 TICK = os.sysconf("SC_CLK_TCK")
 KINDS = ("ticket.created", "ticket.status_changed", "ticket.comment_added")
-FIELDS = {"tier": 360001, "first_response_due": 360002, "resolution_due": 360003, "product": 360004,
-          "request_type": 360005, "topic": 360006}
+FIELDS = {
+    "tier": 360001,
+    "first_response_due": 360002,
+    "resolution_due": 360003,
+    "product": 360004,
+    "request_type": 360005,
+    "topic": 360006,
+}
 SECRET = "benchmark-signing-secret-0123456789"
 
 
@@ -79,16 +86,22 @@ class Database:
         if self.admin_url is None:
             return []
         with self.admin.connect() as conn:
-            return list(conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.name})
-                        .scalars())
+            return list(
+                conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.name}).scalars()
+            )
 
     def transactions(self) -> int:
         if self.admin_url is None:
             return 0
         with self.admin.connect() as conn:
             conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
-            return int(conn.execute(sa.text("SELECT xact_commit + xact_rollback FROM pg_stat_database"
-                                            " WHERE datname = :d"), {"d": self.name}).scalar() or 0)
+            return int(
+                conn.execute(
+                    sa.text("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = :d"),
+                    {"d": self.name},
+                ).scalar()
+                or 0
+            )
 
     def drop(self) -> None:
         if self.admin_url is not None:
@@ -100,23 +113,39 @@ class Database:
 def config(folder: Path, url: str, stub: int, name: str, port: int = 8080, threads: int = 2) -> Path:
     path = folder / f"{name}.toml"
     fields = "\n".join(f"{k} = {v}" for k, v in FIELDS.items())
-    path.write_text(f'database_url = "{url}"\n[server]\nport = {port}\n[worker]\nthreads = {threads}\n'
-                    f'poll_seconds = 0.2\n[alerts]\nenabled = false\n[platforms.zendesk]\n'
-                    f'base_url = "http://127.0.0.1:{stub}"\nwebhook_secret = "{SECRET}"\n'
-                    f'[platforms.zendesk.credentials]\nemail = "bench@example.com"\napi_token = "t"\n'
-                    f'[platforms.zendesk.fields]\n{fields}\n', encoding="utf-8")
+    path.write_text(
+        f'database_url = "{url}"\n[server]\nport = {port}\n[worker]\nthreads = {threads}\n'
+        f"poll_seconds = 0.2\n[alerts]\nenabled = false\n[platforms.zendesk]\n"
+        f'base_url = "http://127.0.0.1:{stub}"\nwebhook_secret = "{SECRET}"\n'
+        f'[platforms.zendesk.credentials]\nemail = "bench@example.com"\napi_token = "t"\n'
+        f"[platforms.zendesk.fields]\n{fields}\n",
+        encoding="utf-8",
+    )
     return path
 
 
 def store(engine, first: int, tickets: int, status: str = "pending", history: bool = False) -> None:
     """Three events per ticket in one statement (as the webhooks would have stored them)."""
-    now = datetime.now(timezone.utc)
-    rows = [dict(platform="zendesk", delivery_id=f"b{n}-{k}", ticket_id=str(100000 + n), kind=kind, received_at=now,
-                 body=b"{}", status=status, attempts=0, next_attempt_at=now, finished_at=now if history else None)
-            for n in range(first, first + tickets) for k, kind in enumerate(KINDS)]
+    now = datetime.now(UTC)
+    rows = [
+        dict(
+            platform="zendesk",
+            delivery_id=f"b{n}-{k}",
+            ticket_id=str(100000 + n),
+            kind=kind,
+            received_at=now,
+            body=b"{}",
+            status=status,
+            attempts=0,
+            next_attempt_at=now,
+            finished_at=now if history else None,
+        )
+        for n in range(first, first + tickets)
+        for k, kind in enumerate(KINDS)
+    ]
     with engine.begin() as conn:
         for i in range(0, len(rows), 5000):
-            conn.execute(events.insert(), rows[i:i + 5000])
+            conn.execute(events.insert(), rows[i : i + 5000])
 
 
 def start_workers(count: int, path: Path, folder: Path) -> list[subprocess.Popen]:
@@ -124,8 +153,11 @@ def start_workers(count: int, path: Path, folder: Path) -> list[subprocess.Popen
     started = []
     for i in range(count):
         log = open(folder / f"worker{i}.log", "w+")
-        started.append(subprocess.Popen([sys.executable, "-m", "connector", "worker", "--config", str(path)],
-                                        stderr=log, stdout=log, cwd=folder))
+        started.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "connector", "worker", "--config", str(path)], stderr=log, stdout=log, cwd=folder
+            )
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if all("connector worker:" in (folder / f"worker{i}.log").read_text() for i in range(count)):
@@ -181,11 +213,16 @@ def processing_run(admin: str | None, folder: Path, stub: int, workers: int, tic
     finally:
         db.drop()
     events_n = 3 * tickets
-    return {"workers": workers, "database": "postgresql" if admin else "sqlite", "tickets": tickets,
-            "seconds": round(seconds, 2), "tickets_per_s": round(tickets / seconds, 1),
-            "cpu_ms_per_event": round((cpu1 - cpu0 + pg_cpu) * 1000 / events_n, 2),
-            "pg_cpu_ms_per_event": round(pg_cpu * 1000 / events_n, 2),
-            "transactions_per_ticket": round(xacts / tickets, 2) if admin else None}
+    return {
+        "workers": workers,
+        "database": "postgresql" if admin else "sqlite",
+        "tickets": tickets,
+        "seconds": round(seconds, 2),
+        "tickets_per_s": round(tickets / seconds, 1),
+        "cpu_ms_per_event": round((cpu1 - cpu0 + pg_cpu) * 1000 / events_n, 2),
+        "pg_cpu_ms_per_event": round(pg_cpu * 1000 / events_n, 2),
+        "transactions_per_ticket": round(xacts / tickets, 2) if admin else None,
+    }
 
 
 def ingest_while_busy(admin: str, folder: Path, stub: int, backlog: int, seconds: float) -> dict:
@@ -197,8 +234,9 @@ def ingest_while_busy(admin: str, folder: Path, stub: int, backlog: int, seconds
         import_registry(REGISTRY, engine)
         store(engine, 0, backlog // 3)
         path = config(folder, db.url, stub, "ingest", port=port, threads=2)
-        serve = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path)],
-                                 stderr=subprocess.PIPE, cwd=folder)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "connector", "serve", "--config", str(path)], stderr=subprocess.PIPE, cwd=folder
+        )
         try:
             wait_up(f"http://127.0.0.1:{port}/healthz", serve)
             latencies, statuses, total, senders = [], [], int(200 * seconds), 8
@@ -212,10 +250,12 @@ def ingest_while_busy(admin: str, folder: Path, stub: int, backlog: int, seconds
                         time.sleep(pause)
                     body, headers = signed_headers_for(SECRET, 900000 + i)
                     t0 = time.perf_counter()
-                    answer = session.post(f"http://127.0.0.1:{port}/webhooks/zendesk", data=body, headers=headers,
-                                          timeout=30)
+                    answer = session.post(
+                        f"http://127.0.0.1:{port}/webhooks/zendesk", data=body, headers=headers, timeout=30
+                    )
                     latencies.append(time.perf_counter() - t0)
                     statuses.append(answer.status_code)
+
             threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
             for t in threads:
                 t.start()
@@ -229,8 +269,14 @@ def ingest_while_busy(admin: str, folder: Path, stub: int, backlog: int, seconds
         engine.dispose()
     finally:
         db.drop()
-    return {"rate": round(rate), "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2),
-            "not_202": bad, "backlog_left": left, "workers_busy_throughout": left > 0}
+    return {
+        "rate": round(rate),
+        "p50_ms": round(pct(latencies, 50), 2),
+        "p99_ms": round(pct(latencies, 99), 2),
+        "not_202": bad,
+        "backlog_left": left,
+        "workers_busy_throughout": left > 0,
+    }
 
 
 def growth(admin: str, folder: Path, stub: int) -> dict:
@@ -243,11 +289,15 @@ def growth(admin: str, folder: Path, stub: int) -> dict:
             engine = open_database(db.url)
             import_registry(REGISTRY, engine)
             with engine.begin() as conn:  # the history: 1,000,000 done events, in one statement
-                conn.execute(sa.text(
-                    "INSERT INTO events (platform, delivery_id, ticket_id, kind, received_at, body, status, attempts,"
-                    " next_attempt_at, finished_at) SELECT 'zendesk', 'h' || n, (n % 300000)::text, 'ticket.updated',"
-                    " now() - interval '2 days', '\\x7b7d', 'done', 0, now() - interval '2 days',"
-                    " now() - interval '1 day' FROM generate_series(1, 1000000) AS n"))
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO events (platform, delivery_id, ticket_id, kind, received_at, body, status,"
+                        " attempts, next_attempt_at, finished_at)"
+                        " SELECT 'zendesk', 'h' || n, (n % 300000)::text, 'ticket.updated',"
+                        " now() - interval '2 days', '\\x7b7d', 'done', 0, now() - interval '2 days',"
+                        " now() - interval '1 day' FROM generate_series(1, 1000000) AS n"
+                    )
+                )
             path = config(folder, db.url, stub, "growth")
             procs = start_workers(2, path, folder)
             base = 1_000_000
@@ -273,8 +323,9 @@ def growth(admin: str, folder: Path, stub: int) -> dict:
 def healthz(url: str, folder: Path, stub: int) -> dict:
     port = free_port()
     path = config(folder, url, stub, "health", port=port, threads=0)
-    serve = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path)],
-                             stderr=subprocess.PIPE, cwd=folder)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "connector", "serve", "--config", str(path)], stderr=subprocess.PIPE, cwd=folder
+    )
     try:
         wait_up(f"http://127.0.0.1:{port}/healthz", serve)
         session, times = requests.Session(), []
@@ -292,25 +343,36 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--postgres", default=os.environ.get("CONNECTOR_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres", default=os.environ.get("CONNECTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--growth", action="store_true", help="also the 1,000,000-event history runs (slow)")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-processing", action="store_true", help="only the other parts")
     args = parser.parse_args()
     os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"]))
     stub_port = free_port()
-    stub = subprocess.Popen([sys.executable, "-m", "tests.support.stub_platform", str(stub_port), "--lifetime", "7200"],
-                            cwd=ROOT)
-    results: dict = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "cpus": os.cpu_count(),
-                     "load_before": os.getloadavg()[0]}
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.stub_platform", str(stub_port), "--lifetime", "7200"], cwd=ROOT
+    )
+    results: dict = {
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+    }
     try:
         wait_up(f"http://127.0.0.1:{stub_port}/_log", stub)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            runs = [] if args.skip_processing else [
-                processing_run(args.postgres, folder, stub_port, int(w), args.tickets, f"connector_bench_w{w}")
-                for w in args.workers.split(",")] + [processing_run(None, folder, stub_port, 1, args.tickets, "sqlite")]
+            runs = (
+                []
+                if args.skip_processing
+                else [
+                    processing_run(args.postgres, folder, stub_port, int(w), args.tickets, f"connector_bench_w{w}")
+                    for w in args.workers.split(",")
+                ]
+                + [processing_run(None, folder, stub_port, 1, args.tickets, "sqlite")]
+            )
             results["processing"] = runs
             for run in runs:
                 print("processing: " + json.dumps(run), flush=True)
@@ -328,12 +390,19 @@ def main() -> int:
     if 1 in pg and 2 in pg:
         speedup = pg[2]["tickets_per_s"] / pg[1]["tickets_per_s"]
         cpu = pg[2]["cpu_ms_per_event"] / pg[1]["cpu_ms_per_event"]
-        print(f"targets: 2 workers {speedup:.2f}x one (>= 1.5x); CPU per event {cpu:.2f}x one's (<= 1.15x);"
-              f" transactions per ticket {max(r['transactions_per_ticket'] for r in pg.values())} (<= 4)"
-              + (f"; p99 while busy {results['ingest_while_busy']['p99_ms']} ms (< 25 ms)"
-                 if "ingest_while_busy" in results else ""))
-    print(f"load average {results['load_before']:.1f} before, {results['load_after']:.1f} after"
-          f" on {results['cpus']} CPUs (a shared machine: figures are noisy)")
+        print(
+            f"targets: 2 workers {speedup:.2f}x one (>= 1.5x); CPU per event {cpu:.2f}x one's (<= 1.15x);"
+            f" transactions per ticket {max(r['transactions_per_ticket'] for r in pg.values())} (<= 4)"
+            + (
+                f"; p99 while busy {results['ingest_while_busy']['p99_ms']} ms (< 25 ms)"
+                if "ingest_while_busy" in results
+                else ""
+            )
+        )
+    print(
+        f"load average {results['load_before']:.1f} before, {results['load_after']:.1f} after"
+        f" on {results['cpus']} CPUs (a shared machine: figures are noisy)"
+    )
     print(json.dumps(results))
     return 0
 

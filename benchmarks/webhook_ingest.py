@@ -9,6 +9,7 @@ each request is a ticket of its own, so the workers have work throughout).
 
     python benchmarks/webhook_ingest.py [--requests N] [--concurrency C] [--rate R] [--workers W]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -72,10 +73,13 @@ def signed_headers_for(secret: str, ticket: int) -> tuple[bytes, dict]:
     doc = json.loads(BODY)
     doc["detail"]["id"] = str(ticket)
     body = json.dumps(doc).encode()
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return body, {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-                  "X-Zendesk-Webhook-Signature": sign(secret, stamp, body),
-                  "X-Zendesk-Webhook-Invocation-Id": uuid.uuid4().hex}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return body, {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Signature": sign(secret, stamp, body),
+        "X-Zendesk-Webhook-Invocation-Id": uuid.uuid4().hex,
+    }
 
 
 def blast(url: str, count: int, concurrency: int, rate: float | None) -> tuple[float, list[float], list[int]]:
@@ -119,9 +123,11 @@ def measure(name: str, url: str, args) -> dict:
     rate, latencies, statuses = blast(url, args.requests, args.concurrency, None)
     steady_rate, steady, steady_statuses = blast(url, int(args.rate * 5), 4, args.rate)
     bad = [s for s in statuses + steady_statuses if s != 202]
-    print(f"  {name:<10} {rate:8,.0f} req/s   p50 {pct(latencies, 50):6.2f} ms  p99 {pct(latencies, 99):6.2f} ms"
-          f"   | at {steady_rate:5.0f}/s: p50 {pct(steady, 50):6.2f} ms  p99 {pct(steady, 99):6.2f} ms"
-          + (f"   {len(bad)} answers not 202!" if bad else ""))
+    print(
+        f"  {name:<10} {rate:8,.0f} req/s   p50 {pct(latencies, 50):6.2f} ms  p99 {pct(latencies, 99):6.2f} ms"
+        f"   | at {steady_rate:5.0f}/s: p50 {pct(steady, 50):6.2f} ms  p99 {pct(steady, 99):6.2f} ms"
+        + (f"   {len(bad)} answers not 202!" if bad else "")
+    )
     return {"rate": rate, "p99_steady": pct(steady, 99), "bad": len(bad)}
 
 
@@ -135,37 +141,54 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "connector.toml"
         port, bare_port, stub_port = free_port(), free_port(), free_port()
-        fields = "\n".join(f"{k} = {3600001 + i}" for i, k in enumerate(
-            ("tier", "first_response_due", "resolution_due", "product", "request_type", "topic")))
-        config.write_text(f'database_url = "sqlite:///{tmp}/connector.db"\n[server]\nport = {port}\n'
-                          f'[worker]\nthreads = {args.workers}\n[alerts]\nenabled = false\n[platforms.zendesk]\n'
-                          f'base_url = "http://127.0.0.1:{stub_port}"\nwebhook_secret = "{SECRET}"\n'
-                          f'[platforms.zendesk.credentials]\nemail = "bench@example.com"\napi_token = "unused"\n'
-                          f'[platforms.zendesk.fields]\n{fields}\n')
+        fields = "\n".join(
+            f"{k} = {3600001 + i}"
+            for i, k in enumerate(("tier", "first_response_due", "resolution_due", "product", "request_type", "topic"))
+        )
+        config.write_text(
+            f'database_url = "sqlite:///{tmp}/connector.db"\n[server]\nport = {port}\n'
+            f"[worker]\nthreads = {args.workers}\n[alerts]\nenabled = false\n[platforms.zendesk]\n"
+            f'base_url = "http://127.0.0.1:{stub_port}"\nwebhook_secret = "{SECRET}"\n'
+            f'[platforms.zendesk.credentials]\nemail = "bench@example.com"\napi_token = "unused"\n'
+            f"[platforms.zendesk.fields]\n{fields}\n"
+        )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         stub = subprocess.Popen([sys.executable, "-m", "tests.support.stub_platform", str(stub_port)], cwd=ROOT)
-        servers = [subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(config)],
-                                    stderr=subprocess.PIPE, env=env, cwd=tmp),
-                   subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stderr=subprocess.PIPE, env=env),
-                   stub]
+        servers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "connector", "serve", "--config", str(config)],
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=tmp,
+            ),
+            subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stderr=subprocess.PIPE, env=env),
+            stub,
+        ]
         try:
             wait_up(f"http://127.0.0.1:{port}/healthz", servers[0])
             wait_up(f"http://127.0.0.1:{bare_port}/", servers[1])
-            print(f"webhook ingest: {args.requests} signed Zendesk events, {args.concurrency} senders, loopback, waitress")
+            print(
+                f"webhook ingest: {args.requests} signed Zendesk events, {args.concurrency} senders, loopback, waitress"
+            )
             ours = measure("connector", f"http://127.0.0.1:{port}/webhooks/zendesk", args)
             bare = measure("bare Flask", f"http://127.0.0.1:{bare_port}/webhooks/zendesk", args)
             stored = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["events"]
             metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-            processed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                            if line.startswith("connector_events_processed_total{"))
+            processed = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in metrics.splitlines()
+                if line.startswith("connector_events_processed_total{")
+            )
         finally:
             for server in servers:
                 server.terminate()
                 server.wait(timeout=30)
     ratio = ours["rate"] / bare["rate"]
-    print(f"  ratio      {ratio:8.2f} of the bare endpoint's rate (target >= 0.5); "
-          f"p99 at {args.rate:.0f}/s {ours['p99_steady']:.2f} ms (target < 25 ms); backlog at the end: "
-          f"{json.dumps(stored)}; processed meanwhile by {args.workers} worker thread(s): {processed:.0f}")
+    print(
+        f"  ratio      {ratio:8.2f} of the bare endpoint's rate (target >= 0.5); "
+        f"p99 at {args.rate:.0f}/s {ours['p99_steady']:.2f} ms (target < 25 ms); backlog at the end: "
+        f"{json.dumps(stored)}; processed meanwhile by {args.workers} worker thread(s): {processed:.0f}"
+    )
     return 0 if ratio >= 0.5 and ours["p99_steady"] < 25 and not ours["bad"] else 1
 
 

@@ -12,6 +12,7 @@ PUT /api/v2/users/update_many (per-user bodies; `tags` replaces the list), GET
 /api/v2/job_statuses/show_many. Jobs do their work when queued and report `queued` until
 `job_seconds` have passed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,35 +22,76 @@ import math
 import threading
 import time
 import uuid
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BASE = "https://acme-support.zendesk.com"
 USER_TEMPLATE: dict[str, Any] = {
-    "id": 0, "url": "", "name": "", "email": "", "created_at": "2024-05-01T09:00:00Z",
-    "updated_at": "2024-05-01T09:00:00Z", "time_zone": "Moscow", "iana_time_zone": "Europe/Moscow",
-    "phone": None, "shared_phone_number": None, "photo": None, "locale_id": 1, "locale": "en-US",
-    "organization_id": None, "role": "end-user", "verified": False, "external_id": None, "tags": [],
-    "alias": "", "active": True, "shared": False, "shared_agent": False, "last_login_at": None,
-    "two_factor_auth_enabled": None, "signature": "", "details": "", "notes": "", "role_type": None,
-    "custom_role_id": None, "moderator": False, "ticket_restriction": "requested",
-    "only_private_comments": False, "restricted_agent": True, "suspended": False,
-    "default_group_id": None, "report_csv": False, "user_fields": {},
+    "id": 0,
+    "url": "",
+    "name": "",
+    "email": "",
+    "created_at": "2024-05-01T09:00:00Z",
+    "updated_at": "2024-05-01T09:00:00Z",
+    "time_zone": "Moscow",
+    "iana_time_zone": "Europe/Moscow",
+    "phone": None,
+    "shared_phone_number": None,
+    "photo": None,
+    "locale_id": 1,
+    "locale": "en-US",
+    "organization_id": None,
+    "role": "end-user",
+    "verified": False,
+    "external_id": None,
+    "tags": [],
+    "alias": "",
+    "active": True,
+    "shared": False,
+    "shared_agent": False,
+    "last_login_at": None,
+    "two_factor_auth_enabled": None,
+    "signature": "",
+    "details": "",
+    "notes": "",
+    "role_type": None,
+    "custom_role_id": None,
+    "moderator": False,
+    "ticket_restriction": "requested",
+    "only_private_comments": False,
+    "restricted_agent": True,
+    "suspended": False,
+    "default_group_id": None,
+    "report_csv": False,
+    "user_fields": {},
 }
 
 
-def user_record(user_id: int, email: str, tags: list[str] | None = None, name: str | None = None,
-                base: str = BASE) -> dict[str, Any]:
+def user_record(
+    user_id: int, email: str, tags: list[str] | None = None, name: str | None = None, base: str = BASE
+) -> dict[str, Any]:
     """A user as the Users API shows it."""
-    return {**copy.deepcopy(USER_TEMPLATE), "id": user_id, "url": f"{base}/api/v2/users/{user_id}.json",
-            "name": name or email.split("@")[0], "email": email, "tags": list(tags or [])}
+    return {
+        **copy.deepcopy(USER_TEMPLATE),
+        "id": user_id,
+        "url": f"{base}/api/v2/users/{user_id}.json",
+        "name": name or email.split("@")[0],
+        "email": email,
+        "tags": list(tags or []),
+    }
 
 
 class FakeZendesk:
     """Users, tags and bulk jobs in memory; `handle` answers one request."""
 
-    def __init__(self, base: str = BASE, job_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic,
-                 fault: Callable[[str, str], int | None] | None = None) -> None:
+    def __init__(
+        self,
+        base: str = BASE,
+        job_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        fault: Callable[[str, str], int | None] | None = None,
+    ) -> None:
         self.base, self.job_seconds, self.clock, self.fault = base, job_seconds, clock, fault
         self.users: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, int] = {}
@@ -79,12 +121,15 @@ class FakeZendesk:
             status = self.fault(method, parts.path) if self.fault else None
             if status:
                 return status, {"error": "InternalError" if status >= 500 else "Error"}
-            route = {("GET", "/api/v2/search/export"): self._export, ("GET", "/api/v2/users/search"): self._search,
-                     ("GET", "/api/v2/users/show_many"): self._show_many,
-                     ("POST", "/api/v2/users/create_or_update_many"): self._create_or_update_many,
-                     ("POST", "/api/v2/users/create_many"): self._create_many,
-                     ("PUT", "/api/v2/users/update_many"): self._update_many,
-                     ("GET", "/api/v2/job_statuses/show_many"): self._jobs}.get((method, parts.path.removesuffix(".json")))
+            route = {
+                ("GET", "/api/v2/search/export"): self._export,
+                ("GET", "/api/v2/users/search"): self._search,
+                ("GET", "/api/v2/users/show_many"): self._show_many,
+                ("POST", "/api/v2/users/create_or_update_many"): self._create_or_update_many,
+                ("POST", "/api/v2/users/create_many"): self._create_many,
+                ("PUT", "/api/v2/users/update_many"): self._update_many,
+                ("GET", "/api/v2/job_statuses/show_many"): self._jobs,
+            }.get((method, parts.path.removesuffix(".json")))
             if route is None:
                 return 404, {"error": "InvalidEndpoint", "description": "Not found"}
             return route(query, body)
@@ -96,21 +141,28 @@ class FakeZendesk:
         matching = sorted(uid for uid, u in self.users.items() if tag in u["tags"])
         size = min(int(query.get("page[size]", "100")), 1000)
         start = int(base64.urlsafe_b64decode(query["page[after]"]).decode()) if query.get("page[after]") else 0
-        page = matching[start:start + size]
+        page = matching[start : start + size]
         more = start + size < len(matching)
         cursor = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else None
-        return 200, {"results": [{**self.users[u], "result_type": "user"} for u in page], "facets": None,
-                     "meta": {"has_more": more, "after_cursor": cursor, "before_cursor": None},
-                     "links": {"prev": None, "next": f"{self.base}/api/v2/search/export?page[after]={cursor}" if more else None}}
+        return 200, {
+            "results": [{**self.users[u], "result_type": "user"} for u in page],
+            "facets": None,
+            "meta": {"has_more": more, "after_cursor": cursor, "before_cursor": None},
+            "links": {"prev": None, "next": f"{self.base}/api/v2/search/export?page[after]={cursor}" if more else None},
+        }
 
     def _search(self, query: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
         wanted = {t.removeprefix("email:").lower() for t in query.get("query", "").split() if t.startswith("email:")}
         found = [self.users[self.by_email[e]] for e in sorted(wanted) if e in self.by_email]
         per_page, page = min(int(query.get("per_page", "100")), 100), int(query.get("page", "1"))
-        chunk = found[(page - 1) * per_page: page * per_page]
+        chunk = found[(page - 1) * per_page : page * per_page]
         more = page * per_page < len(found)
-        return 200, {"users": chunk, "next_page": f"{self.base}/api/v2/users/search.json?page={page + 1}" if more else None,
-                     "previous_page": None, "count": len(found)}
+        return 200, {
+            "users": chunk,
+            "next_page": f"{self.base}/api/v2/users/search.json?page={page + 1}" if more else None,
+            "previous_page": None,
+            "count": len(found),
+        }
 
     def _show_many(self, query: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
         ids = [int(i) for i in query.get("ids", "").split(",") if i.strip().isdigit()][:100]
@@ -119,9 +171,15 @@ class FakeZendesk:
 
     def _queue(self, results: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         job_id = uuid.uuid4().hex
-        status = {"id": job_id, "url": f"{self.base}/api/v2/job_statuses/{job_id}.json", "total": len(results),
-                  "progress": len(results), "status": "completed",
-                  "message": "Completed at 2024-05-14 06:00:00 +0000", "results": results}
+        status = {
+            "id": job_id,
+            "url": f"{self.base}/api/v2/job_statuses/{job_id}.json",
+            "total": len(results),
+            "progress": len(results),
+            "status": "completed",
+            "message": "Completed at 2024-05-14 06:00:00 +0000",
+            "results": results,
+        }
         self.jobs[job_id] = (self.clock(), status)
         return 200, {"job_status": {**status, "progress": None, "status": "queued", "message": None, "results": None}}
 
@@ -156,9 +214,17 @@ class FakeZendesk:
         for index, given in enumerate(users):
             email = str(given.get("email", "")).lower()
             if email in self.by_email or not given.get("name"):
-                results.append({"index": index, "status": "Failed", "success": False, "error": "RecordInvalid",
-                                "details": f"Email: {email} is already being used by another user"
-                                if email in self.by_email else "Name: is too short"})
+                results.append(
+                    {
+                        "index": index,
+                        "status": "Failed",
+                        "success": False,
+                        "error": "RecordInvalid",
+                        "details": f"Email: {email} is already being used by another user"
+                        if email in self.by_email
+                        else "Name: is too short",
+                    }
+                )
                 continue
             uid = self.add_user(email, list(given.get("tags") or []))
             self.users[uid]["name"] = given["name"]
@@ -173,8 +239,16 @@ class FakeZendesk:
         for given in users:
             uid = given.get("id")
             if uid not in self.users:
-                results.append({"id": uid, "action": "update", "success": False, "status": "Failed",
-                                "errors": "RecordNotFound", "details": "User not found"})
+                results.append(
+                    {
+                        "id": uid,
+                        "action": "update",
+                        "success": False,
+                        "status": "Failed",
+                        "errors": "RecordNotFound",
+                        "details": "User not found",
+                    }
+                )
                 continue
             for key, value in given.items():
                 if key != "id":
@@ -188,8 +262,9 @@ class FakeZendesk:
             if job_id in self.jobs:
                 queued, status = self.jobs[job_id]
                 done = self.clock() - queued >= self.job_seconds
-                out.append(status if done else {**status, "status": "working", "progress": 0, "message": None,
-                                                "results": None})
+                out.append(
+                    status if done else {**status, "status": "working", "progress": 0, "message": None, "results": None}
+                )
         return 200, {"job_statuses": out}
 
 
@@ -216,12 +291,16 @@ class SteadyRate:
 
 def wsgi_app(fake: FakeZendesk, limit: SteadyRate, counts: dict[str, int]) -> Callable:
     """The fake behind a rate limit, as a WSGI application; `counts` gets requests and 429s."""
+
     def app(environ: dict, start_response: Callable) -> list[bytes]:
         counts["requests"] = counts.get("requests", 0) + 1
         wait = limit.take()
         if wait is not None:
             counts["429"] = counts.get("429", 0) + 1
-            payload = {"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"}
+            payload = {
+                "error": "APIRateLimitExceeded",
+                "description": "Number of allowed API requests per minute exceeded",
+            }
             start_response("429 Too Many Requests", [("Content-Type", "application/json"), ("Retry-After", str(wait))])
             return [json.dumps(payload).encode()]
         size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -230,4 +309,5 @@ def wsgi_app(fake: FakeZendesk, limit: SteadyRate, counts: dict[str, int]) -> Ca
         status, answer = fake.handle(environ["REQUEST_METHOD"], url, json.loads(raw) if raw else None)
         start_response(f"{status} X", [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
+
     return app

@@ -6,13 +6,15 @@ clock recorder, the KB keeper), workers and their lease heartbeat, the SLA alert
 sync job, event retention and the scheduler.
 Nothing below it imports it; the CLI and the web app are built on what it returns.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -104,29 +106,34 @@ class Connector:
 
     def worker(self, processor: Processor, name: str = "w", leases: LeaseKeeper | None = None) -> Worker:
         """One worker loop over the event store (on the database's clock)."""
-        return Worker(self.store, processor, self.config.worker, self.metrics, name=name, leases=leases,
-                      webhooks=self.webhooks)
+        return Worker(
+            self.store, processor, self.config.worker, self.metrics, name=name, leases=leases, webhooks=self.webhooks
+        )
 
-    def alert_job(self, clock: Callable[[], datetime] = utcnow,
-                  stopping: Callable[[], bool] = lambda: False) -> AlertJob:
+    def alert_job(
+        self, clock: Callable[[], datetime] = utcnow, stopping: Callable[[], bool] = lambda: False
+    ) -> AlertJob:
         """The SLA alert job on the config's `[alerts]`; it ends early (after the clock at hand)
         once `stopping()`."""
         return AlertJob(self.clocks, self.adapters, self.rules, self.config.alerts, clock, stopping=stopping)
 
     def kb_sync_job(self, stopping: Callable[[], bool]) -> Callable[[], Any]:
         """The daily KB sync of every platform with a lever, as a scheduler job."""
+
         def progress(_platform: str, _done: int, _total: int) -> None:
             if stopping():
                 raise SyncStopped("the connector is stopping; the next sync resumes")
 
         def run() -> Any:
-            reports = sync_all(self.engine, self.rules, self.adapters, self.config.access, origin="scheduler",
-                               progress=progress)
+            reports = sync_all(
+                self.engine, self.rules, self.adapters, self.config.access, origin="scheduler", progress=progress
+            )
             lines = [report.summary() for report in reports]
             errors = [f"{report.platform}: {report.error}" for report in reports if report.error]
             if errors:
                 return "error: " + "; ".join(errors + lines)
             return "; ".join(lines) or "no platform with a KB lever"
+
         return run
 
     def prune_job(self, stopping: Callable[[], bool]) -> Callable[[], Any]:
@@ -137,10 +144,16 @@ class Connector:
             days = float(events["keep_days"])
             pruned = self.store.prune(timedelta(days=days), ("done",), int(events["prune_batch"]), stopping)
             return f"pruned {pruned} done event(s) older than {days:g} day(s)"
+
         return run
 
-    def scheduler(self, clock: Callable[[], datetime] = utcnow, alert_job: Callable[[], Any] | None = None,
-                  kb_sync: Callable[[], Any] | None = None, prune: Callable[[], Any] | None = None) -> Scheduler:
+    def scheduler(
+        self,
+        clock: Callable[[], datetime] = utcnow,
+        alert_job: Callable[[], Any] | None = None,
+        kb_sync: Callable[[], Any] | None = None,
+        prune: Callable[[], Any] | None = None,
+    ) -> Scheduler:
         """The scheduler of the config: the alert job (when alerts are enabled), event retention
         and the daily KB sync (when the config manages KB access, or a platform keeps a mailing
         tag). Jobs may be injected (tests)."""
@@ -164,8 +177,12 @@ class Connector:
             return []
         processor = self.processor()
         leases = LeaseKeeper(self.store, timedelta(seconds=self.config.worker["lease_seconds"]))
-        threads = [threading.Thread(target=self.worker(processor, f"w{i}", leases).run, args=(stop,),
-                                    name=f"worker-{i}", daemon=True) for i in range(count)]
+        threads = [
+            threading.Thread(
+                target=self.worker(processor, f"w{i}", leases).run, args=(stop,), name=f"worker-{i}", daemon=True
+            )
+            for i in range(count)
+        ]
         threads.append(threading.Thread(target=leases.run, args=(stop,), name="lease-heartbeat", daemon=True))
         for thread in threads:
             thread.start()

@@ -13,6 +13,7 @@ and only their paths are printed; the demo accounts' password is printed (a loca
 
     .venv/bin/python examples/demo.py [--state DIR] [--secrets DIR] [--helpdesk-port P] [--connector-port P]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,9 +86,12 @@ def say(text: str = "") -> None:
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--state", type=Path, default=ROOT / ".demo", help="state folder (default .demo/)")
-    parser.add_argument("--secrets", type=Path, default=Path(os.environ.get("CONNECTOR_SECRETS_DIR",
-                                                                            "~/.config/connector")),
-                        help="secrets folder (default $CONNECTOR_SECRETS_DIR, else ~/.config/connector)")
+    parser.add_argument(
+        "--secrets",
+        type=Path,
+        default=Path(os.environ.get("CONNECTOR_SECRETS_DIR", "~/.config/connector")),
+        help="secrets folder (default $CONNECTOR_SECRETS_DIR, else ~/.config/connector)",
+    )
     parser.add_argument("--helpdesk-port", type=int, default=8000)
     parser.add_argument("--connector-port", type=int, default=8080)
     return parser.parse_args(argv)
@@ -147,8 +151,16 @@ def spawn(args: list[str], env: dict[str, str], log: Path, stdout: Path | None =
     """A child in a session of its own (Ctrl-C reaches the demo, which stops it), output in `log`
     (its stdout in `stdout` when given)."""
     with log.open("wb") as err, (stdout or log).open("wb") as out:
-        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err if stdout else subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+        return subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err if stdout else subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -189,13 +201,19 @@ class Demo:
 
     # -- the steps ---------------------------------------------------------------------------
     def helpdesk_env(self) -> dict[str, str]:
-        hook = (f"{self.connector_url}/webhooks/django-helpdesk?token="
-                f"{self.secrets['django-helpdesk-webhook-secret'].read_text().strip()}")
-        env = {**os.environ, "HELPDESK_SITE_DIR": str(self.site_dir),
-               "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",
-               "HELPDESK_SECRET_KEY_FILE": str(self.secrets["demo-helpdesk-secret-key"]),
-               "HELPDESK_NEW_TICKET_WEBHOOK_URLS": hook, "HELPDESK_FOLLOWUP_WEBHOOK_URLS": hook,
-               "PYTHONUNBUFFERED": "1"}
+        hook = (
+            f"{self.connector_url}/webhooks/django-helpdesk?token="
+            f"{self.secrets['django-helpdesk-webhook-secret'].read_text().strip()}"
+        )
+        env = {
+            **os.environ,
+            "HELPDESK_SITE_DIR": str(self.site_dir),
+            "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",
+            "HELPDESK_SECRET_KEY_FILE": str(self.secrets["demo-helpdesk-secret-key"]),
+            "HELPDESK_NEW_TICKET_WEBHOOK_URLS": hook,
+            "HELPDESK_FOLLOWUP_WEBHOOK_URLS": hook,
+            "PYTHONUNBUFFERED": "1",
+        }
         env.pop("HELPDESK_FAST_PASSWORD_HASHER", None)
         return env
 
@@ -204,8 +222,12 @@ class Demo:
         since the last run (the seed script, the registry, the secrets, django-helpdesk's version)."""
         self.site_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        for part in (SITE / "bootstrap.py", REGISTRY, self.secrets["django-helpdesk-api-token"],
-                     self.secrets["demo-password"]):
+        for part in (
+            SITE / "bootstrap.py",
+            REGISTRY,
+            self.secrets["django-helpdesk-api-token"],
+            self.secrets["demo-password"],
+        ):
             digest.update(part.read_bytes())
         digest.update(metadata.version("django-helpdesk").encode())
         mark = self.site_dir / "seeded.json"
@@ -213,11 +235,21 @@ class Demo:
             seeded = json.loads(mark.read_text())
             if seeded.get("digest") == digest.hexdigest():
                 return seeded["site"]
-        say(f"demo: setting up django-helpdesk {metadata.version('django-helpdesk')} in {shown(self.site_dir)}/ "
-            "(migrate, queue, custom fields, connector_access, accounts) ...")
-        command = [sys.executable, str(SITE / "bootstrap.py"), "--no-password",
-                   "--token-file", str(self.secrets["django-helpdesk-api-token"]),
-                   "--accounts", str(REGISTRY), "--accounts-password-file", str(self.secrets["demo-password"])]
+        say(
+            f"demo: setting up django-helpdesk {metadata.version('django-helpdesk')} in {shown(self.site_dir)}/ "
+            "(migrate, queue, custom fields, connector_access, accounts) ..."
+        )
+        command = [
+            sys.executable,
+            str(SITE / "bootstrap.py"),
+            "--no-password",
+            "--token-file",
+            str(self.secrets["django-helpdesk-api-token"]),
+            "--accounts",
+            str(REGISTRY),
+            "--accounts-password-file",
+            str(self.secrets["demo-password"]),
+        ]
         log, out = self.state / "setup.log", self.state / "setup.out"
         proc = spawn(command, self.helpdesk_env(), log, out)
         while proc.poll() is None:
@@ -228,8 +260,9 @@ class Demo:
                 reap(proc)
                 raise
         if proc.returncode:
-            raise SystemExit(f"demo: setting up the helpdesk failed (exit {proc.returncode}):\n"
-                             f"{log.read_text()[-3000:]}")
+            raise SystemExit(
+                f"demo: setting up the helpdesk failed (exit {proc.returncode}):\n{log.read_text()[-3000:]}"
+            )
         site = json.loads(out.read_text().strip().splitlines()[-1])
         out.unlink()  # it holds the API token, which stays in its secret file
         site.pop("token", None)
@@ -239,17 +272,29 @@ class Demo:
     def write_config(self, site: dict) -> None:
         engineers = {a["email"]: a["id"] for a in site["accounts"] if a["staff"]}
         user_ids = "{ " + ", ".join(f'"{email}" = {uid}' for email, uid in engineers.items()) + " }"
-        self.config.write_text(CONFIG.format(host=HOST, connector_port=self.args.connector_port,
-                                             helpdesk_port=self.args.helpdesk_port, user_ids=user_ids,
-                                             secrets=self.secrets_shown), encoding="utf-8")
+        self.config.write_text(
+            CONFIG.format(
+                host=HOST,
+                connector_port=self.args.connector_port,
+                helpdesk_port=self.args.helpdesk_port,
+                user_ids=user_ids,
+                secrets=self.secrets_shown,
+            ),
+            encoding="utf-8",
+        )
 
     def connector_command(self, *args: str) -> list[str]:
         script = Path(sys.executable).with_name("connector")
         return [str(script), *args] if script.exists() else [sys.executable, "-m", "connector", *args]
 
     def import_registry(self) -> None:
-        done = subprocess.run(self.connector_command("import", str(REGISTRY), "--database", self.database, "-q"),
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            self.connector_command("import", str(REGISTRY), "--database", self.database, "-q"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode:
             raise SystemExit(f"demo: importing {shown(REGISTRY)} failed:\n{done.stdout}{done.stderr}")
         rows = [line.split() for line in done.stdout.splitlines()]  # list created updated removed unchanged
@@ -260,8 +305,13 @@ class Demo:
     def start(self, name: str) -> None:
         """Start the helpdesk (runserver) or `connector serve`, output in <state>/<name>.log."""
         if name == "helpdesk":
-            command = [sys.executable, str(SITE / "manage.py"), "runserver", "--noreload",
-                       f"{HOST}:{self.args.helpdesk_port}"]
+            command = [
+                sys.executable,
+                str(SITE / "manage.py"),
+                "runserver",
+                "--noreload",
+                f"{HOST}:{self.args.helpdesk_port}",
+            ]
             env = self.helpdesk_env()
         else:
             command = self.connector_command("serve", "--config", str(self.config))
@@ -275,8 +325,10 @@ class Demo:
         while pending:
             for name, url in list(pending.items()):
                 if self.children[name].poll() is not None:
-                    raise SystemExit(f"demo: the {name} exited with {self.children[name].returncode}:\n"
-                                     f"{(self.state / f'{name}.log').read_text()[-3000:]}")
+                    raise SystemExit(
+                        f"demo: the {name} exited with {self.children[name].returncode}:\n"
+                        f"{(self.state / f'{name}.log').read_text()[-3000:]}"
+                    )
                 try:
                     requests.get(url, timeout=1)
                     del pending[name]
@@ -284,8 +336,9 @@ class Demo:
                     pass
             if pending and time.monotonic() > deadline:
                 logs = ", ".join(shown(self.state / f"{name}.log") for name in pending)
-                raise SystemExit(f"demo: no answer from the {', '.join(pending)} within {START_TIMEOUT:g} s "
-                                 f"(see {logs})")
+                raise SystemExit(
+                    f"demo: no answer from the {', '.join(pending)} within {START_TIMEOUT:g} s (see {logs})"
+                )
             if pending:
                 self.wait(0.1)
 
@@ -296,19 +349,23 @@ class Demo:
         first = "ann@alpha.example" if "ann@alpha.example" in customers else customers[0]
         others = ", ".join(c for c in customers if c != first)
         hd = self.helpdesk_url
-        say(f"demo: ready in {time.monotonic() - started:.1f} s: django-helpdesk at {hd}/, "
-            f"`connector serve --config {shown(self.config)}` at {self.connector_url}/")
+        say(
+            f"demo: ready in {time.monotonic() - started:.1f} s: django-helpdesk at {hd}/, "
+            f"`connector serve --config {shown(self.config)}` at {self.connector_url}/"
+        )
         say(f"demo: logs in {shown(self.state)}/helpdesk.log and {shown(self.state)}/connector.log")
         say()
         say(f"  1. Log in at {hd}/login/ as {first}, password {password}")
         say(f"     (a warranty customer in {shown(REGISTRY)}; also {others}, same password).")
         say(f"  2. Create a ticket as {first} at {hd}/ and watch its tier and due dates appear:")
-        say("     reload the ticket's page: \"Due On\" is the resolution due the connector wrote (times in UTC).")
+        say('     reload the ticket\'s page: "Due On" is the resolution due the connector wrote (times in UTC).')
         if engineer:
             say(f"  3. Log in as {engineer} (staff, same password) and open the ticket at {hd}/tickets/:")
             say("     Tier, First response due, Resolution due (Flags when there are any), the connector's note.")
-        say(f"  4. The connector's status page: {self.connector_url}/ (log in with the admin token in "
-            f"{self.secrets_shown}/admin-token).")
+        say(
+            f"  4. The connector's status page: {self.connector_url}/ (log in with the admin token in "
+            f"{self.secrets_shown}/admin-token)."
+        )
         say()
         say("Tickets the connector processes are listed below. Ctrl-C stops both.")
 
@@ -326,8 +383,10 @@ class Demo:
             while True:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
-                        raise SystemExit(f"demo: the {name} exited with {proc.returncode} (see "
-                                         f"{shown(self.state / (name + '.log'))})")
+                        raise SystemExit(
+                            f"demo: the {name} exited with {proc.returncode} (see "
+                            f"{shown(self.state / (name + '.log'))})"
+                        )
                 for event in reversed(store.list(None, 50)):
                     key = (event.id, event.status, event.attempts)
                     retrying = event.status == "pending" and event.attempts > 0 and event.last_error
@@ -348,9 +407,11 @@ class Demo:
         if not r.get("written"):
             return  # a follow-up that changed nothing (e.g. the connector's own note)
         flags = ", ".join(r.get("flags") or []) or "none"
-        say(f"demo: ticket {event.ticket_id}: tier {r.get('tier')}, first response due "
+        say(
+            f"demo: ticket {event.ticket_id}: tier {r.get('tier')}, first response due "
             f"{r.get('first_response_due') or '-'}, resolution due {r.get('resolution_due') or '-'} "
-            f"(flags: {flags})")
+            f"(flags: {flags})"
+        )
 
     def shutdown(self) -> None:
         """Both at once: Django's runserver ends cleanly on SIGINT, `connector serve` on SIGTERM
@@ -367,8 +428,10 @@ class Demo:
             signal.signal(sig, self.on_signal)
         busy = [str(p) for p in (self.args.helpdesk_port, self.args.connector_port) if not port_is_free(p)]
         if busy:
-            say(f"demo: port {' and '.join(busy)} on {HOST} is in use (another `make run`?): stop it, or pass "
-                "free ports, e.g. make run DEMO_ARGS='--helpdesk-port 8001 --connector-port 8081'")
+            say(
+                f"demo: port {' and '.join(busy)} on {HOST} is in use (another `make run`?): stop it, or pass "
+                "free ports, e.g. make run DEMO_ARGS='--helpdesk-port 8001 --connector-port 8081'"
+            )
             return 2
         self.state.mkdir(parents=True, exist_ok=True)
         folder = self.args.secrets.expanduser().resolve()

@@ -5,6 +5,7 @@ Each command lives in its own module, loaded only when it runs (`connector --hel
 `COMMANDS` is the one list of commands and their one-line help; any `ConnectorError` a command
 raises becomes a one-line message on stderr and exit code 2.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,8 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-DATABASE_HELP = ("Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
-                 " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db.")
+DATABASE_HELP = (
+    "Database URL (SQLAlchemy form), e.g. sqlite:///connector.db or"
+    " postgresql://user@host/db. Default: $CONNECTOR_DATABASE_URL, else sqlite:///connector.db."
+)
 
 
 def short_help(name: str) -> str:
@@ -75,8 +78,9 @@ class ConnectorGroup(click.Group):
 def cli(verbose: bool) -> None:
     """Support-entitlement connector: support tiers, working-time due dates and KB access
     for the ticketing platform your team already uses."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main() -> None:

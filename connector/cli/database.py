@@ -4,6 +4,7 @@ Every command migrates on start-up anyway, under the same lock, so any number of
 start at once; a pipeline that runs `connector migrate` first starts the new version's processes
 on a schema that is already right, and sees a migration failure as a failed step.
 """
+
 from __future__ import annotations
 
 import click
@@ -12,12 +13,19 @@ from connector.cli import short_help
 from connector.config.settings import database_url_only
 from connector.storage import open_database, revision, shown
 
-HELP_DATABASE = "Database URL (default: the config's database_url, else $CONNECTOR_DATABASE_URL, else sqlite:///connector.db)."
+HELP_DATABASE = (
+    "Database URL (default: the config's database_url, else $CONNECTOR_DATABASE_URL, else sqlite:///connector.db)."
+)
 
 
 @click.command("migrate", short_help=short_help("migrate"))
-@click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG",
-              help="TOML config file whose database_url to migrate (default: $CONNECTOR_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="CONNECTOR_CONFIG",
+    help="TOML config file whose database_url to migrate (default: $CONNECTOR_CONFIG).",
+)
 @click.option("--database", "url", metavar="URL", help=HELP_DATABASE)
 def migrate(config_path: str | None, url: str | None) -> None:
     """Bring the database schema to this version of the connector (Alembic migrations, under a

@@ -1,4 +1,5 @@
 """`connector due`: when is N working hours after a moment due, on a business calendar."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,10 @@ import logging
 import math
 import re
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring_ascii
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 import click
 import pytz
@@ -50,8 +52,10 @@ def parse_hours(value: Any) -> timedelta:
 # (no quote, backslash or surrounding space) and a JSON number: read by this pattern, a third of
 # the time of json.loads. The start is then its own JSON text, the number is read as json.loads
 # reads it (int, or float when it has a fraction or exponent). Any other line goes to json.loads.
-_PLAIN_LINE = re.compile(r'\{"start": "([!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?)", "hours": '
-                         r'(-?(?:0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,3})?)\}\n?\Z')
+_PLAIN_LINE = re.compile(
+    r'\{"start": "([!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?)", "hours": '
+    r"(-?(?:0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,3})?)\}\n?\Z"
+)
 
 
 def _batch(calendar: BusinessCalendar, zone: str | None, lines: Iterable[str], out: TextIO, err: TextIO) -> int:
@@ -119,14 +123,25 @@ def _batch(calendar: BusinessCalendar, zone: str | None, lines: Iterable[str], o
 @click.command("due", short_help=short_help("due"))
 @click.option("--start", metavar="ISO8601", help="Start moment with a UTC offset, e.g. 2026-12-30T15:00:00+03:00.")
 @click.option("--hours", type=float, metavar="H", help="Working hours to add (>= 0, fractions allowed).")
-@click.option("--batch", is_flag=True, help='Read JSON lines {"start": ..., "hours": ...} on stdin, '
-              'write {"start", "hours", "due"} lines on stdout in the same order.')
+@click.option(
+    "--batch",
+    is_flag=True,
+    help='Read JSON lines {"start": ..., "hours": ...} on stdin, '
+    'write {"start", "hours", "due"} lines on stdout in the same order.',
+)
 @click.option("--no-shortened", is_flag=True, help="Ignore shortened pre-holiday days (full 8-hour days).")
-@click.option("--calendar", "calendar_path", metavar="FILE", default="default", show_default=True,
-              help='Calendar file (.toml or .json, see schemas/calendar.schema.json) or "24x7".')
+@click.option(
+    "--calendar",
+    "calendar_path",
+    metavar="FILE",
+    default="default",
+    show_default=True,
+    help='Calendar file (.toml or .json, see schemas/calendar.schema.json) or "24x7".',
+)
 @click.option("--zone", metavar="ZONE", help="Read a start without UTC offset in this IANA zone.")
-def due(start: str | None, hours: float | None, batch: bool, no_shortened: bool,
-        calendar_path: str, zone: str | None) -> None:
+def due(
+    start: str | None, hours: float | None, batch: bool, no_shortened: bool, calendar_path: str, zone: str | None
+) -> None:
     """Print the due moment HOURS working hours after START, as ISO 8601 in the calendar's zone.
 
     The default calendar is the vendor's: 10:00-18:00 Mon-Fri, Europe/Moscow, Russian production
@@ -155,8 +170,9 @@ def due(start: str | None, hours: float | None, batch: bool, no_shortened: bool,
         engine_log.setLevel(level)
 
 
-def _due(start: str | None, hours: float | None, zone: str | None, batch: bool, no_shortened: bool,
-         calendar_path: str) -> None:
+def _due(
+    start: str | None, hours: float | None, zone: str | None, batch: bool, no_shortened: bool, calendar_path: str
+) -> None:
     calendar = load_calendar_file(calendar_path, shortened=False if no_shortened else None)
     if batch:
         if start is not None or hours is not None:
@@ -171,8 +187,11 @@ def _due(start: str | None, hours: float | None, zone: str | None, batch: bool, 
     moment = calendar.add(parse_moment(start, zone), parse_hours(hours))
     click.echo(moment.isoformat())
     if calendar.is_provisional(moment):
-        click.echo(f"note: provisional: beyond the data of calendar {calendar.name!r} "
-                   f"({calendar.known_from}..{calendar.horizon}); weekends and fixed holidays only", err=True)
+        click.echo(
+            f"note: provisional: beyond the data of calendar {calendar.name!r} "
+            f"({calendar.known_from}..{calendar.horizon}); weekends and fixed holidays only",
+            err=True,
+        )
 
 
 COMMANDS = {"due": due}

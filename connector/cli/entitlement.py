@@ -1,4 +1,5 @@
 """`connector entitlement`: which support tier a requester gets, and why."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def parse_moment(text: str | None, option: str = "--at", zone: Any = None) -> da
             return zone.localize(datetime.combine(date.fromisoformat(text), datetime.min.time()))
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 moment"
-                       " (e.g. 2025-03-03T12:00:00+03:00)") from None
+        raise BadInput(
+            f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 moment (e.g. 2025-03-03T12:00:00+03:00)"
+        ) from None
     if moment.tzinfo is None:
         raise BadInput(f"{option} {text!r} has no UTC offset (e.g. 2025-03-03T12:00:00+03:00)")
     return moment
@@ -49,15 +51,29 @@ def parse_moment(text: str | None, option: str = "--at", zone: Any = None) -> da
 @click.option("--channel", type=click.Choice(CHANNELS), help="How the request came in.")
 @click.option("--platform", type=click.Choice(platform_names()), help="Ticketing platform of --org.")
 @click.option("--org", "org_id", metavar="ID", help="The requester's organisation id on the platform.")
-@click.option("--registry", "registry_path", type=click.Path(exists=True),
-              help="Resolve against this registry file or CSV folder instead of the database.")
+@click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(exists=True),
+    help="Resolve against this registry file or CSV folder instead of the database.",
+)
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
 @click.option("--json", "as_json_output", is_flag=True, help="Print a JSON object instead of a summary.")
-def entitlement_command(email: str, product: str | None, at: str | None, request_type: str, topic: str | None,
-                        channel: str | None, platform: str | None, org_id: str | None,
-                        registry_path: str | None, config_path: str | None, url: str | None,
-                        as_json_output: bool) -> None:
+def entitlement_command(
+    email: str,
+    product: str | None,
+    at: str | None,
+    request_type: str,
+    topic: str | None,
+    channel: str | None,
+    platform: str | None,
+    org_id: str | None,
+    registry_path: str | None,
+    config_path: str | None,
+    url: str | None,
+    as_json_output: bool,
+) -> None:
     """Resolve the support tier of a request: the customer (contact e-mail, e-mail domain,
     platform organisation), then individual contract > warranty > basic > none, with the
     earliest due moments any applicable tier gives, KB access, flags and the reasons.
@@ -74,8 +90,9 @@ def entitlement_command(email: str, product: str | None, at: str | None, request
     config = configuration(config_path)
     rules = rulebook(config.policy)
     zone = rules.vendor_calendar.zone
-    request = EntitlementRequest(email, parse_moment(at, zone=zone), product, request_type, topic, channel,
-                                 platform, org_id)
+    request = EntitlementRequest(
+        email, parse_moment(at, zone=zone), product, request_type, topic, channel, platform, org_id
+    )
     if registry_path:
         result = resolve(request, MemoryRegistry.from_file(registry_path), rules)
     else:
@@ -92,8 +109,6 @@ def entitlement_command(email: str, product: str | None, at: str | None, request
 
 
 def _target(doc: dict, metric: str) -> str:
-
-
     """One target for the summary: hours, due moment and basis."""
     hours = doc[f"{metric}_hours"]
     if hours is None:
@@ -106,7 +121,8 @@ def summary(doc: dict) -> str:
     customer = doc["customer"]
     lines = [
         f"tier:           {doc['tier']}" + (f" (valid until {doc['valid_until']})" if doc["valid_until"] else ""),
-        f"customer:       {customer['name']} ({customer['id']}), by {customer['matched_by']}" if customer
+        f"customer:       {customer['name']} ({customer['id']}), by {customer['matched_by']}"
+        if customer
         else "customer:       unknown",
         f"product:        {doc['product'] or '-'}",
         f"first response: {_target(doc, 'first_response')}",
@@ -114,8 +130,10 @@ def summary(doc: dict) -> str:
         f"KB access:      {_kb(doc)}",
     ]
     if doc["contract"]:
-        lines.append(f"contract:       {doc['contract']}"
-                     + (f", engineer {doc['dedicated_engineer']}" if doc["dedicated_engineer"] else ""))
+        lines.append(
+            f"contract:       {doc['contract']}"
+            + (f", engineer {doc['dedicated_engineer']}" if doc["dedicated_engineer"] else "")
+        )
     lines.append("flags:" + ("" if doc["flag_details"] else "          none"))
     lines += [f"  {f['code']}: {f['explanation']}" for f in doc["flag_details"]]
     lines.append("reasons:")

@@ -1,4 +1,5 @@
 """`connector kb sync` and `connector kb audit`: closed knowledge-base access."""
+
 from __future__ import annotations
 
 import json
@@ -53,22 +54,28 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
     runtime = compose(configuration(config_path))
     try:
         if platform is not None and platform not in runtime.adapters:
-            raise BadInput(f"platform {platform!r} is not configured (configured: "
-                           f"{', '.join(sorted(runtime.adapters)) or 'none'})")
+            raise BadInput(
+                f"platform {platform!r} is not configured (configured: {', '.join(sorted(runtime.adapters)) or 'none'})"
+            )
         names = [platform] if platform else sorted(n for n, a in runtime.adapters.items() if "kb" in a.supports)
         if not names:
-            raise BadInput("no configured platform has a knowledge-base lever (configure zendesk, or"
-                           " django-helpdesk with options.kb_group; see webhooks/<platform>/README.md)")
+            raise BadInput(
+                "no configured platform has a knowledge-base lever (configure zendesk, or"
+                " django-helpdesk with options.kb_group; see webhooks/<platform>/README.md)"
+            )
         if not runtime.config.access.get("kb", True):
             raise BadInput("KB access is switched off in the config ([access] kb = false)")
         dry_run = dry_run or bool(runtime.config.access.get("dry_run"))
         reports = []
         for name in names:
+
             def progress(done: int, total: int, _name: str = name) -> None:
                 if not quiet and total:
                     click.echo(f"{_name}: {done:,} of {total:,} change(s) applied", err=True)
-            report = sync_platform(runtime.engine, runtime.rules, runtime.adapters[name], dry_run, "sync",
-                                   progress=progress)
+
+            report = sync_platform(
+                runtime.engine, runtime.rules, runtime.adapters[name], dry_run, "sync", progress=progress
+            )
             reports.append(report)
             if as_json:
                 click.echo(json.dumps(report.as_json()))
@@ -85,11 +92,23 @@ def sync(config_path: str | None, platform: str | None, dry_run: bool, as_json: 
 @click.option("--customer", help="Only this customer id.")
 @click.option("--email", help="Only this contact.")
 @click.option("--platform", help="Only this platform.")
-@click.option("--since", "since_text", metavar="DATE", help="From this date (YYYY-MM-DD, its start in the vendor's zone) or moment (ISO 8601).")
+@click.option(
+    "--since",
+    "since_text",
+    metavar="DATE",
+    help="From this date (YYYY-MM-DD, its start in the vendor's zone) or moment (ISO 8601).",
+)
 @click.option("--limit", type=click.IntRange(1, 10_000_000), help="Only the latest N entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def audit(config_path: str | None, customer: str | None, email: str | None, platform: str | None,
-          since_text: str | None, limit: int | None, as_json: bool) -> None:
+def audit(
+    config_path: str | None,
+    customer: str | None,
+    email: str | None,
+    platform: str | None,
+    since_text: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List every recorded grant, revoke and portal registration, oldest first: when, platform,
     who (customer), what, result, why, and the access period."""
     since = parse_moment(since_text, "--since") if since_text is not None else None
@@ -103,8 +122,10 @@ def audit(config_path: str | None, customer: str | None, email: str | None, plat
                 continue
             span = f" [{entry.since or '...'} .. {entry.until or 'open-ended'}]" if entry.since or entry.until else ""
             detail = f" ({entry.detail})" if entry.detail else ""
-            click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.platform:<16} {entry.action:<8} {entry.result:<7}"
-                       f" {entry.email} ({entry.customer_id or '-'}){span}: {entry.reason}{detail}  [{entry.origin}]")
+            click.echo(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.platform:<16} {entry.action:<8} {entry.result:<7}"
+                f" {entry.email} ({entry.customer_id or '-'}){span}: {entry.reason}{detail}  [{entry.origin}]"
+            )
     finally:
         engine.dispose()
     if not count and not as_json:

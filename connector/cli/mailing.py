@@ -1,5 +1,6 @@
 """`connector mailing-list`: the contacts entitled to the information mailing, and keeping the
 platforms' mailing tag (Zendesk's `options.mailing_tag`) in step with them."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,14 @@ FIELDS = ("email", "name", "customer", "products", "tier", "until")
 
 def _row(s: Subscriber) -> dict:
     sub = s.subscription
-    return {"email": s.email, "name": s.name or "", "customer": s.customer, "products": list(sub.products),
-            "tier": sub.tier.code, "until": sub.until.isoformat()}
+    return {
+        "email": s.email,
+        "name": s.name or "",
+        "customer": s.customer,
+        "products": list(sub.products),
+        "tier": sub.tier.code,
+        "until": sub.until.isoformat(),
+    }
 
 
 def to_csv(subscribers: list[Subscriber]) -> bytes:
@@ -54,8 +61,10 @@ def _sync(config_path: str | None, platform: str | None, dry_run: bool) -> None:
         if not names:
             raise BadInput("no configured platform keeps a mailing tag (set options.mailing_tag on zendesk)")
         dry_run = dry_run or bool(runtime.config.access.get("dry_run"))
-        reports = [sync_platform(runtime.engine, runtime.rules, runtime.adapters[n], dry_run, "sync", lever=MAILING)
-                   for n in names]
+        reports = [
+            sync_platform(runtime.engine, runtime.rules, runtime.adapters[n], dry_run, "sync", lever=MAILING)
+            for n in names
+        ]
     finally:
         runtime.close()
     for report in reports:
@@ -69,14 +78,28 @@ def _sync(config_path: str | None, platform: str | None, dry_run: bool) -> None:
 @click.option("--at", "at_text", metavar="YYYY-MM-DD", help="The day (vendor time; default: today).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option("--sync", "sync", is_flag=True, help="Keep each platform's mailing tag (options.mailing_tag) "
-              "on exactly the contacts on today's list, instead of printing it; audited (connector kb audit).")
+@click.option(
+    "--sync",
+    "sync",
+    is_flag=True,
+    help="Keep each platform's mailing tag (options.mailing_tag) "
+    "on exactly the contacts on today's list, instead of printing it; audited (connector kb audit).",
+)
 @click.option("--platform", help="With --sync: only this platform.")
 @click.option("--dry-run", is_flag=True, help="With --sync: print the plan, change nothing.")
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
-def mailing_list_command(product: str | None, at_text: str | None, fmt: str, output: str | None, sync: bool,
-                         platform: str | None, dry_run: bool, config_path: str | None, url: str | None) -> None:
+def mailing_list_command(
+    product: str | None,
+    at_text: str | None,
+    fmt: str,
+    output: str | None,
+    sync: bool,
+    platform: str | None,
+    dry_run: bool,
+    config_path: str | None,
+    url: str | None,
+) -> None:
     """Every contact whose customer is under warranty or a contract on the day (the information
     mailing: service packs, updates, new software, events). CSV header:
     email,name,customer,products,tier,until (products: those covered that day, `;`-separated, a
@@ -90,8 +113,10 @@ def mailing_list_command(product: str | None, at_text: str | None, fmt: str, out
     """
     if sync:
         if product or at_text or output or url or fmt != "csv":
-            raise BadInput("--sync works on today's whole list: no --product, --at, --format, --output or"
-                           " --database (the config's database is used)")
+            raise BadInput(
+                "--sync works on today's whole list: no --product, --at, --format, --output or"
+                " --database (the config's database is used)"
+            )
         _sync(config_path, platform, dry_run)
         return
     if platform or dry_run:
@@ -105,8 +130,11 @@ def mailing_list_command(product: str | None, at_text: str | None, fmt: str, out
     finally:
         engine.dispose()
     if fmt == "json":
-        data = json.dumps({"at": day.isoformat(), "product": product, "contacts": [_row(s) for s in found]},
-                          ensure_ascii=False, indent=2).encode("utf-8")
+        data = json.dumps(
+            {"at": day.isoformat(), "product": product, "contacts": [_row(s) for s in found]},
+            ensure_ascii=False,
+            indent=2,
+        ).encode("utf-8")
     else:
         data = to_csv(found)
     write_output(data, output)

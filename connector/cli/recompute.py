@@ -1,5 +1,6 @@
 """`connector recompute`: run tickets through the pipeline again (clocks wrong after missed
 events, a changed registry), reading each from its platform as a webhook event would."""
+
 from __future__ import annotations
 
 import sys
@@ -17,14 +18,16 @@ CONFIG_HELP = "TOML config file (default: $CONNECTOR_CONFIG)."
 
 
 def parse_ticket(text: str, configured: list[str], platform: str | None) -> tuple[str, str]:
-    """"platform:id" (or an id, with --platform or when exactly one platform is configured)."""
+    """ "platform:id" (or an id, with --platform or when exactly one platform is configured)."""
     name, sep, ticket_id = text.partition(":")
     if not sep:
         name, ticket_id = platform or "", text
         if not name:
             if len(configured) != 1:
-                raise BadInput(f"ticket {text!r}: write it as PLATFORM:ID (configured: "
-                               f"{', '.join(configured) or 'none'}), or give --platform")
+                raise BadInput(
+                    f"ticket {text!r}: write it as PLATFORM:ID (configured: "
+                    f"{', '.join(configured) or 'none'}), or give --platform"
+                )
             name = configured[0]
     elif platform and name != platform:
         raise BadInput(f"ticket {text!r} is not on --platform {platform}")
@@ -32,8 +35,9 @@ def parse_ticket(text: str, configured: list[str], platform: str | None) -> tupl
     if not ticket_id:
         raise BadInput(f"ticket {text!r}: no ticket id")
     if name not in configured:
-        raise BadInput(f"ticket {text!r}: platform {name!r} is not configured (configured: "
-                       f"{', '.join(configured) or 'none'})")
+        raise BadInput(
+            f"ticket {text!r}: platform {name!r} is not configured (configured: {', '.join(configured) or 'none'})"
+        )
     return name, ticket_id
 
 
@@ -50,21 +54,32 @@ def describe(result: dict[str, Any], dry_run: bool) -> str:
         what = "would change " + ", ".join(changed)
     else:
         what = ("changed " if result.get("written") else "to change (platform wrote nothing): ") + ", ".join(changed)
-    return (f"{result.get('tier')}; first response due {_due(result.get('first_response_due'))}, "
-            f"resolution due {_due(result.get('resolution_due'))}: {what}")
+    return (
+        f"{result.get('tier')}; first response due {_due(result.get('first_response_due'))}, "
+        f"resolution due {_due(result.get('resolution_due'))}: {what}"
+    )
 
 
 @click.command("recompute", short_help=short_help("recompute"))
 @click.argument("tickets", nargs=-1, metavar="[TICKET]...")
-@click.option("--all-open", is_flag=True,
-              help="Every ticket whose recorded SLA clocks are not all stopped (instead of TICKETs).")
-@click.option("--platform", metavar="P", help="Only this platform's tickets (for --all-open), or the platform "
-              "of TICKETs given as bare ids.")
-@click.option("--dry-run", is_flag=True, help="Compute and print what would change; write nothing to the platform "
-              "(the connector's own record of the clocks is still refreshed).")
+@click.option(
+    "--all-open", is_flag=True, help="Every ticket whose recorded SLA clocks are not all stopped (instead of TICKETs)."
+)
+@click.option(
+    "--platform",
+    metavar="P",
+    help="Only this platform's tickets (for --all-open), or the platform of TICKETs given as bare ids.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Compute and print what would change; write nothing to the platform "
+    "(the connector's own record of the clocks is still refreshed).",
+)
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
-def recompute(tickets: tuple[str, ...], all_open: bool, platform: str | None, dry_run: bool,
-              config_path: str | None) -> None:
+def recompute(
+    tickets: tuple[str, ...], all_open: bool, platform: str | None, dry_run: bool, config_path: str | None
+) -> None:
     """Recompute tickets from their platform and the registry (tier, due dates, flags), write
     back what changed as a webhook event would, and refresh the recorded SLA clocks.
 
@@ -136,9 +151,12 @@ def _recompute(runtime: Connector, wanted: list[tuple[str, str]], dry_run: bool,
         changed = bool(result.get("changed") or result.get("note"))
         counts["changed" if changed else "unchanged"] += 1
         click.echo(f"{prefix}{label}: {describe(result, effective_dry_run)}")
-    click.echo(f"recomputed {total} ticket(s): {counts['changed']} with changes, {counts['unchanged']} unchanged, "
-               f"{counts['skipped']} skipped, {counts['failed']} failed"
-               + (" (dry run: nothing written to the platforms)" if dry_run else ""), err=True)
+    click.echo(
+        f"recomputed {total} ticket(s): {counts['changed']} with changes, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed"
+        + (" (dry run: nothing written to the platforms)" if dry_run else ""),
+        err=True,
+    )
     if worst:
         sys.exit(worst)
 

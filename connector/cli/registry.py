@@ -1,4 +1,5 @@
 """`connector import`: load the customer registry (a JSON file or a folder of CSV files)."""
+
 from __future__ import annotations
 
 import click
@@ -10,8 +11,11 @@ from connector.storage.registry_import import import_registry
 
 @click.command("import", short_help=short_help("import"))
 @click.argument("path", type=click.Path(exists=True, readable=True))
-@click.option("--replace", is_flag=True,
-              help="Make the registry equal to the file: rows the file lacks are removed (needs all six lists).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Make the registry equal to the file: rows the file lacks are removed (needs all six lists).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and count the changes, write nothing.")
 @click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
@@ -31,6 +35,7 @@ def import_command(path: str, replace: bool, dry_run: bool, url: str | None, qui
       connector import exports/ --replace
       CONNECTOR_DATABASE_URL=postgresql://connector@db/connector connector import registry.json
     """
+
     def progress(message: str) -> None:
         if not quiet:
             click.echo(message, err=True)
@@ -41,8 +46,10 @@ def import_command(path: str, replace: bool, dry_run: bool, url: str | None, qui
     finally:
         engine.dispose()
     verb = "would change" if dry_run else "imported into"
-    click.echo(f"{report.source}: {verb} {shown(database_url(url))} in {report.seconds:.1f} s"
-               + ("" if report.changed else " (no changes)"))
+    click.echo(
+        f"{report.source}: {verb} {shown(database_url(url))} in {report.seconds:.1f} s"
+        + ("" if report.changed else " (no changes)")
+    )
     click.echo(report.table())
 
 

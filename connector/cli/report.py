@@ -1,4 +1,5 @@
 """`connector report`: SLA outcomes of a customer's tickets (or every customer's) for a period."""
+
 from __future__ import annotations
 
 import sys
@@ -44,8 +45,16 @@ def write_output(data: bytes, output: str | None) -> None:
 @click.option("--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--database", "url", metavar="URL", help=DATABASE_HELP)
-def report(customer_id: str | None, every: bool, start_text: str, end_text: str, fmt: str, output: str | None,
-           config_path: str | None, url: str | None) -> None:
+def report(
+    customer_id: str | None,
+    every: bool,
+    start_text: str,
+    end_text: str,
+    fmt: str,
+    output: str | None,
+    config_path: str | None,
+    url: str | None,
+) -> None:
     """The tickets created from --from to --to (days in the vendor's zone, both included), each
     with its first-response and resolution outcome: met (given at or before the due moment),
     missed (given after it, or not given and the due moment has passed), open (not given, due

@@ -1,4 +1,5 @@
 """`connector serve`, `connector worker`, `connector events` (and `events prune`), `connector replay`."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,11 @@ def announce_database(runtime: Connector) -> None:
     click.echo(f"connector: database {shown(runtime.engine.url)}", err=True)
     counts, _last = registry_status(runtime.engine)
     if not counts.get("customers"):
-        click.echo("connector: warning: the customer registry is empty: every requester will be tier none until "
-                   "`connector import` loads it", err=True)
+        click.echo(
+            "connector: warning: the customer registry is empty: every requester will be tier none until "
+            "`connector import` loads it",
+            err=True,
+        )
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -73,9 +77,12 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
     try:
         server = create_server(app, host, port, config.server["threads"], config.server["max_body_bytes"])
         scheduling = scheduler.start(stop)  # once listening: a failed start runs no job
-        click.echo(f"connector: listening on http://{host}:{port}/ (platforms: "
-                   f"{', '.join(sorted(runtime.adapters)) or 'none'}; {count} worker thread(s); "
-                   f"scheduler: {scheduler.describe()})", err=True)
+        click.echo(
+            f"connector: listening on http://{host}:{port}/ (platforms: "
+            f"{', '.join(sorted(runtime.adapters)) or 'none'}; {count} worker thread(s); "
+            f"scheduler: {scheduler.describe()})",
+            err=True,
+        )
         announce_database(runtime)
         server.run()  # until SIGTERM or Ctrl-C (SystemExit/KeyboardInterrupt end the loop)
     except OSError as exc:
@@ -117,8 +124,9 @@ def worker(config_path: str | None, threads: int | None) -> None:
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
-def events(ctx: click.Context, config_path: str | None, failed: bool, status: str | None, limit: int,
-           as_json: bool) -> None:
+def events(
+    ctx: click.Context, config_path: str | None, failed: bool, status: str | None, limit: int, as_json: bool
+) -> None:
     """List stored webhook events, newest first: status (pending, processing, retrying with the
     time of the next attempt, done, failed), attempts and the last error. Reads only the database:
     it works without the platforms' secrets. `connector events prune` removes old ones."""
@@ -131,21 +139,37 @@ def events(ctx: click.Context, config_path: str | None, failed: bool, status: st
     finally:
         engine.dispose()
     if rows and not as_json:
-        click.echo(f"{'id':>8}  {'received (UTC)':<19}  {'platform':<16} {'ticket':<17} {'kind':<28} "
-                   f"{'status':<30} tries  last error")
+        click.echo(
+            f"{'id':>8}  {'received (UTC)':<19}  {'platform':<16} {'ticket':<17} {'kind':<28} "
+            f"{'status':<30} tries  last error"
+        )
     for e in rows:
         retrying = e.status == "pending" and e.attempts > 0
         if as_json:
-            click.echo(json.dumps({"id": e.id, "platform": e.platform, "ticket": e.ticket_id, "kind": e.kind,
-                                   "status": "retrying" if retrying else e.status, "attempts": e.attempts,
-                                   "received_at": e.received_at.isoformat(),
-                                   "next_attempt_at": e.next_attempt_at.isoformat() if retrying and e.next_attempt_at
-                                   else None, "last_error": e.last_error, "result": e.result}, default=str))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "platform": e.platform,
+                        "ticket": e.ticket_id,
+                        "kind": e.kind,
+                        "status": "retrying" if retrying else e.status,
+                        "attempts": e.attempts,
+                        "received_at": e.received_at.isoformat(),
+                        "next_attempt_at": e.next_attempt_at.isoformat() if retrying and e.next_attempt_at else None,
+                        "last_error": e.last_error,
+                        "result": e.result,
+                    },
+                    default=str,
+                )
+            )
         else:
             status = f"retrying, next {e.next_attempt_at:%H:%M:%S}" if retrying and e.next_attempt_at else e.status
             error = f"  {e.last_error}" if e.last_error else ""
-            click.echo(f"{e.id:>8}  {e.received_at:%Y-%m-%d %H:%M:%S}  {e.platform:<16} {e.ticket_id:<17} "
-                       f"{e.kind:<28} {status:<30} {e.attempts:>5}{error}")
+            click.echo(
+                f"{e.id:>8}  {e.received_at:%Y-%m-%d %H:%M:%S}  {e.platform:<16} {e.ticket_id:<17} "
+                f"{e.kind:<28} {status:<30} {e.attempts:>5}{error}"
+            )
     if not rows and not as_json:
         click.echo("no events", err=True)
 
@@ -153,8 +177,13 @@ def events(ctx: click.Context, config_path: str | None, failed: bool, status: st
 @events.command("prune")
 @click.option("--config", "config_path", metavar="FILE", envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
 @click.option("--failed", is_flag=True, help="Also remove dead-lettered events (kept until replayed otherwise).")
-@click.option("--older-than", "days", type=click.FloatRange(min=0), metavar="DAYS",
-              help="Remove events that finished more than DAYS ago (default: the config's events.keep_days, 30).")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="Remove events that finished more than DAYS ago (default: the config's events.keep_days, 30).",
+)
 @click.pass_context
 def prune(ctx: click.Context, config_path: str | None, failed: bool, days: float | None) -> None:
     """Remove done events that finished more than events.keep_days ago, as the scheduler does
@@ -168,8 +197,11 @@ def prune(ctx: click.Context, config_path: str | None, failed: bool, days: float
         dead = store.prune(timedelta(days=days), ("failed",), batch) if failed else 0
     finally:
         engine.dispose()
-    click.echo(f"pruned {done} done" + (f" and {dead} failed" if failed else "")
-               + f" event(s) that finished more than {days:g} day(s) ago")
+    click.echo(
+        f"pruned {done} done"
+        + (f" and {dead} failed" if failed else "")
+        + f" event(s) that finished more than {days:g} day(s) ago"
+    )
 
 
 @click.command("replay", short_help=short_help("replay"))
@@ -181,7 +213,9 @@ def replay(event_ids: tuple[int, ...], all_failed: bool, config_path: str | None
     if event_ids and all_failed:
         raise click.UsageError("give event IDs or --all-failed, not both")
     if not event_ids and not all_failed:
-        raise click.UsageError("give the IDs of the events to replay (see `connector events --failed`), or --all-failed")
+        raise click.UsageError(
+            "give the IDs of the events to replay (see `connector events --failed`), or --all-failed"
+        )
     engine = open_database(database_url_only(config_path))
     try:
         store = EventStore(engine)

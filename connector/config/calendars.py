@@ -2,11 +2,12 @@
 
 A calendar document is "default", "24x7" or an object (see schemas/calendar.schema.json).
 """
+
 from __future__ import annotations
 
 import json
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,20 @@ from connector.core.day_rules import DayRules, NoHolidays, ProductionCalendar, p
 from connector.core.errors import BadInput
 from connector.core.production import RussianProductionCalendar
 
-VENDOR = {"name": "default", "zone": "Europe/Moscow", "holidays": "ru",
-          "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hours": ["10:00-18:00"]}
-ALWAYS = {"name": "24x7", "zone": "UTC", "holidays": "none",
-          "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": ["00:00-24:00"]}
+VENDOR = {
+    "name": "default",
+    "zone": "Europe/Moscow",
+    "holidays": "ru",
+    "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+    "hours": ["10:00-18:00"],
+}
+ALWAYS = {
+    "name": "24x7",
+    "zone": "UTC",
+    "holidays": "none",
+    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "hours": ["00:00-24:00"],
+}
 
 
 PRODUCTION_DATA = "ru_production_calendar.json"
@@ -45,7 +56,7 @@ def build_calendar(doc: Any, base_dir: Path | None = None, shortened: bool | Non
     return _from_mapping(doc, base_dir or Path.cwd(), shortened)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str, shortened: bool) -> BusinessCalendar:
     if name not in ("default", "24x7"):
         raise BadInput(f"unknown built-in calendar {name!r} (default, 24x7, or a calendar file)")
@@ -66,13 +77,16 @@ def _from_mapping(doc: dict[str, Any], base_dir: Path, shortened: bool | None) -
         zone = pytz.timezone(doc["zone"]) if doc["zone"] in pytz.all_timezones_set else pytz.utc
         for ics in doc["days_off_ics"]:
             days_off |= ics_days_off(base_dir / ics, zone)
-    rules = DayRules(week, production, days_off, parse_dates(doc.get("working_days", ())),
-                     parse_dates(doc.get("shortened_days", ())),
-                     doc.get("shortened", True) if shortened is None else shortened)
-    horizon = date.fromisoformat(doc["horizon"]) if "horizon" in doc else (
-        ru.horizon if ru else None)
-    return BusinessCalendar(doc.get("name", "custom"), doc["zone"], rules, horizon,
-                            ru.known_from if ru else None)
+    rules = DayRules(
+        week,
+        production,
+        days_off,
+        parse_dates(doc.get("working_days", ())),
+        parse_dates(doc.get("shortened_days", ())),
+        doc.get("shortened", True) if shortened is None else shortened,
+    )
+    horizon = date.fromisoformat(doc["horizon"]) if "horizon" in doc else (ru.horizon if ru else None)
+    return BusinessCalendar(doc.get("name", "custom"), doc["zone"], rules, horizon, ru.known_from if ru else None)
 
 
 def load_calendar_file(path: str | Path, shortened: bool | None = None) -> BusinessCalendar:

@@ -1,5 +1,6 @@
 """Reading the documents admins write (config, calendar and policy files): one place that turns
 an unreadable file or bad JSON/TOML into a clear `BadInput` naming the file."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@ zone, that an event occurrence covers. Recurrence (RRULE, RDATE, EXDATE, moved i
 well-kept `recurring-ical-events` library's job, not ours; a timed event counts by the dates it
 covers in the calendar's zone (an event over all of a Friday in Berlin, written in UTC from
 Thursday 22:00, is Friday), its end being exclusive."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -47,15 +48,23 @@ def ics_days_off(path: Path, zone: tzinfo) -> frozenset[date]:
         for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
             freq = str((rule.get("FREQ") or ["?"])[0]).upper()
             if freq in SUB_DAILY:  # expanding it to 2100 would take hours and gigabytes
-                raise BadInput(f"event {str(event.get('SUMMARY', '?'))!r} recurs {freq.lower()}: days off recur "
-                               "daily at most", str(path))
+                raise BadInput(
+                    f"event {str(event.get('SUMMARY', '?'))!r} recurs {freq.lower()}: days off recur daily at most",
+                    str(path),
+                )
             if any(len(rule.get(part) or []) > 1 for part in SUB_DAILY_PARTS):
-                raise BadInput(f"event {str(event.get('SUMMARY', '?'))!r} recurs several times a day: days off "
-                               "recur daily at most", str(path))
+                raise BadInput(
+                    f"event {str(event.get('SUMMARY', '?'))!r} recurs several times a day: days off "
+                    "recur daily at most",
+                    str(path),
+                )
         for name in ("DTSTART", "DTEND"):
             if name in event and not isinstance(_decoded(event, name), date):  # a broken value decodes as text
-                raise BadInput(f"not a valid iCalendar file: event {str(event.get('SUMMARY', '?'))!r}: {name} "
-                               f"{_written(event[name])[:100]!r} is not a date", str(path))
+                raise BadInput(
+                    f"not a valid iCalendar file: event {str(event.get('SUMMARY', '?'))!r}: {name} "
+                    f"{_written(event[name])[:100]!r} is not a date",
+                    str(path),
+                )
     days: set[date] = set()
     try:
         for count, event in enumerate(recurring_ical_events.of(calendar).after(SPAN[0]), 1):
@@ -66,14 +75,17 @@ def ics_days_off(path: Path, zone: tzinfo) -> frozenset[date]:
                 raise BadInput(f"the events recur more than {MAX_OCCURRENCES:,} times before {SPAN[1].year}", str(path))
             covered = _dates(start, end, zone)
             if len(covered) > MAX_EVENT_DAYS:
-                raise BadInput(f"event {str(event.get('SUMMARY', '?'))!r} spans {len(covered)} days (days off span a few)",
-                               str(path))
+                raise BadInput(
+                    f"event {str(event.get('SUMMARY', '?'))!r} spans {len(covered)} days (days off span a few)",
+                    str(path),
+                )
             days.update(covered)
     except BadInput:
         raise
     except Exception as exc:  # noqa: BLE001 - the library's errors have no common base: name the file
-        raise BadInput(f"cannot expand the events' recurrence: {type(exc).__name__}: {str(exc)[:200]}", str(path)) \
-            from None
+        raise BadInput(
+            f"cannot expand the events' recurrence: {type(exc).__name__}: {str(exc)[:200]}", str(path)
+        ) from None
     return frozenset(days)
 
 
@@ -98,7 +110,7 @@ def _day(value: date | datetime) -> date:
 def _dates(start: date | datetime, end: date | datetime | None, zone: tzinfo) -> list[date]:
     """The local dates an occurrence covers: all-day ones by their dates, timed ones in `zone`."""
     if not isinstance(start, datetime):
-        last = (end if isinstance(end, date) and not isinstance(end, datetime) else start + timedelta(days=1))
+        last = end if isinstance(end, date) and not isinstance(end, datetime) else start + timedelta(days=1)
         return [start + timedelta(days=i) for i in range(max((last - start).days, 1))]
     first = _local(start, zone)
     stop = _local(end, zone) if isinstance(end, datetime) else first

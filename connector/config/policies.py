@@ -1,4 +1,5 @@
 """Read a policy file (JSON), validate it and build the domain `Policy`."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The rules a running connector resolves with: the policy (the default one or the config's file)
 and a cache of the calendars its tiers and contracts count on."""
+
 from __future__ import annotations
 
 import json

@@ -3,12 +3,14 @@
 jsonschema and referencing are loaded on the first validation, not on import: `connector --help`
 and `connector due` on a built-in calendar validate nothing and start without them (about a
 tenth of a second)."""
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from connector.core.errors import ConnectorError, ValidationFailed
 
@@ -23,8 +25,8 @@ def _schema_dir() -> Traversable:
     return resources.files("connector") / "schemas"
 
 
-@lru_cache(maxsize=None)
-def _registry() -> "Registry":
+@cache
+def _registry() -> Registry:
     """All shipped schemas, addressable by file name, so schemas can `$ref` each other."""
     from referencing import Registry, Resource  # on first use: see the module docstring
 
@@ -36,8 +38,8 @@ def _registry() -> "Registry":
     return registry
 
 
-@lru_cache(maxsize=None)
-def validator(name: str) -> "Draft202012Validator":
+@cache
+def validator(name: str) -> Draft202012Validator:
     """The validator for `schemas/<name>` (e.g. "policy.schema.json", or a part of one:
     "calendar.schema.json#/$defs/calendar")."""
     from jsonschema import Draft202012Validator  # on first use: see the module docstring

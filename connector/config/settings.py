@@ -3,13 +3,15 @@
 Secrets are given by value (`key`), by environment variable (`key_env`) or by file (`key_file`),
 so none need be in the file itself; resolved values are never logged.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Collection, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator
 
@@ -19,14 +21,23 @@ from connector.core.errors import BadInput, ValidationFailed
 
 SERVER_DEFAULTS: Mapping[str, Any] = {"host": "127.0.0.1", "port": 8080, "threads": 8, "max_body_bytes": 1 << 20}
 ACCESS_DEFAULTS: Mapping[str, Any] = {"kb": True, "register_portal_users": True, "dry_run": False, "sync_at": "03:00"}
-ALERT_DEFAULTS: Mapping[str, Any] = {"enabled": True, "every_seconds": 60.0,
-                                     "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"})}
+ALERT_DEFAULTS: Mapping[str, Any] = {
+    "enabled": True,
+    "every_seconds": 60.0,
+    "points": ({"at": 0.75, "action": "note"}, {"at": 1.0, "action": "note"}),
+}
 ADMIN_DEFAULTS: Mapping[str, Any] = {"token": None, "session_hours": 12.0}
 DEFAULT_DATABASE = "sqlite:///connector.db in the current directory"  # storage's own default
 T = TypeVar("T")
 WORKER_DEFAULTS: Mapping[str, Any] = {
-    "threads": 2, "lease_seconds": 60.0, "poll_seconds": 0.5, "retry_window_seconds": 3600.0,
-    "backoff_base_seconds": 2.0, "backoff_cap_seconds": 300.0, "platform_timeout_seconds": 10.0}
+    "threads": 2,
+    "lease_seconds": 60.0,
+    "poll_seconds": 0.5,
+    "retry_window_seconds": 3600.0,
+    "backoff_base_seconds": 2.0,
+    "backoff_cap_seconds": 300.0,
+    "platform_timeout_seconds": 10.0,
+}
 EVENT_DEFAULTS: Mapping[str, Any] = {"keep_days": 30.0, "prune_every_seconds": 3600.0, "prune_batch": 1000}
 
 
@@ -42,7 +53,6 @@ class PlatformSettings:
     tag_prefix: str = "sla_"
     dry_run: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
-
 
 
 @dataclass(frozen=True)
@@ -109,10 +119,12 @@ def database_url(doc: Mapping[str, Any], base: Path) -> str | None:
         return None
     kind = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
     if kind not in ("sqlite", "postgresql", "postgres"):
-        raise BadInput(f"unsupported database {kind or url[:20]!r}: use sqlite:///PATH (embedded) or "
-                       "postgresql://USER@HOST/DB", "database_url")
+        raise BadInput(
+            f"unsupported database {kind or url[:20]!r}: use sqlite:///PATH (embedded) or postgresql://USER@HOST/DB",
+            "database_url",
+        )
     if kind == "sqlite" and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if path and not path.startswith(":memory:"):
             return f"sqlite:///{(base / path).resolve()}"
     return url
@@ -135,15 +147,21 @@ def _platform(name: str, doc: Mapping[str, Any], base: Path, problems: Problems)
     where = f"platforms.{name}"
     creds_doc = doc.get("credentials", {})
     keys = {k.removesuffix("_env").removesuffix("_file") for k in creds_doc}
-    credentials = {k: problems.attempt(partial(secret, creds_doc, k, f"{where}.credentials", base), None) or ""
-                   for k in sorted(keys)}
+    credentials = {
+        k: problems.attempt(partial(secret, creds_doc, k, f"{where}.credentials", base), None) or ""
+        for k in sorted(keys)
+    }
     webhook_secret = problems.attempt(lambda: secret(doc, "webhook_secret", where, base), None) or ""
     if webhook_secret and len(webhook_secret) < 16:
         problems.found.append(f"{where}.webhook_secret: a webhook secret needs at least 16 characters")
     return PlatformSettings(
-        name=name, base_url=doc.get("base_url", ""), webhook_secret=webhook_secret,
-        credentials=credentials, fields={k: str(v) for k, v in doc.get("fields", {}).items()},
-        tag_prefix=doc.get("tag_prefix", "sla_"), dry_run=doc.get("dry_run", False),
+        name=name,
+        base_url=doc.get("base_url", ""),
+        webhook_secret=webhook_secret,
+        credentials=credentials,
+        fields={k: str(v) for k, v in doc.get("fields", {}).items()},
+        tag_prefix=doc.get("tag_prefix", "sla_"),
+        dry_run=doc.get("dry_run", False),
         options=doc.get("options", {}),
     )
 
@@ -157,8 +175,12 @@ def settings_problems(name: str, section: Mapping[str, Any], schema: Mapping[str
     return [".".join(["platforms", name, *map(str, e.path)]) + f": {e.message}" for e in errors]
 
 
-def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
-                        platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None) -> Config:
+def config_from_mapping(
+    doc: Mapping[str, Any],
+    base: Path,
+    source: str,
+    platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None,
+) -> Config:
     """A Config from a parsed document; every schema problem is listed with its key. `platforms`
     names the platforms there are adapters for, or maps each to its settings schema (None: any
     name is accepted, settings unchecked)."""
@@ -166,7 +188,9 @@ def config_from_mapping(doc: Mapping[str, Any], base: Path, source: str,
     problems = Problems()
     for name, section in doc.get("platforms", {}).items():
         if platforms is not None and name not in platforms:
-            problems.found.append(f"platforms.{name}: unknown platform {name!r} (known: {', '.join(sorted(platforms))})")
+            problems.found.append(
+                f"platforms.{name}: unknown platform {name!r} (known: {', '.join(sorted(platforms))})"
+            )
         elif isinstance(platforms, Mapping):
             problems.found += settings_problems(name, section, platforms[name])
     config = Config(
@@ -200,14 +224,15 @@ def _alerts(section: dict[str, Any]) -> dict[str, Any]:
     for i, point in enumerate(points):
         where = f"alerts.points[{i}]"
         if point["action"] == "priority" and not point.get("priority"):
-            raise BadInput("action = \"priority\" needs priority = \"<the platform's value>\"", where)
+            raise BadInput('action = "priority" needs priority = "<the platform\'s value>"', where)
         if i and point["at"] == points[i - 1]["at"]:
             raise BadInput(f"two alert points at {point['at']:g}", where)
     return {**section, "points": tuple(points)}
 
 
-def load_config(path: str | Path | None = None,
-                platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None) -> Config:
+def load_config(
+    path: str | Path | None = None, platforms: Mapping[str, Mapping[str, Any]] | Collection[str] | None = None
+) -> Config:
     """The config from `path`, else CONNECTOR_CONFIG, else the defaults (no platform enabled)."""
     path = path or os.environ.get("CONNECTOR_CONFIG")
     if not path:

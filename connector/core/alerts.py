@@ -15,11 +15,13 @@ then paused: still a breach). Stopped clocks and clocks without a target (not re
 alert. When several points were passed at once (the scheduler was down, or it was night), only
 the furthest one is acted on; the ones it supersedes are recorded, not sent.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from connector.core.calendar import BusinessCalendar
 from connector.core.errors import BadInput
@@ -62,7 +64,7 @@ class AlertPoint:
     tag: str | None = None
 
     @classmethod
-    def from_config(cls, doc: Mapping[str, Any]) -> "AlertPoint":
+    def from_config(cls, doc: Mapping[str, Any]) -> AlertPoint:
         """From one entry of the config's `alerts.points`."""
         at = float(doc["at"])
         if not 0 < at <= 1:
@@ -76,7 +78,7 @@ class AlertPoint:
 
     @property
     def percent(self) -> str:
-        """"75" for 0.75 (at most one decimal place: "87.5")."""
+        """ "75" for 0.75 (at most one decimal place: "87.5")."""
         return f"{round(self.at * 100, 1):g}"
 
     @property
@@ -132,8 +134,9 @@ def used_at(clock: StoredClock, now: datetime, calendar: BusinessCalendar) -> ti
     return clock.elapsed
 
 
-def reached_points(clock: StoredClock, points: Sequence[AlertPoint], now: datetime,
-                   calendar: BusinessCalendar) -> list[Reached]:
+def reached_points(
+    clock: StoredClock, points: Sequence[AlertPoint], now: datetime, calendar: BusinessCalendar
+) -> list[Reached]:
     """The points the clock has reached by `now` that may be acted on now, in increasing order
     (warnings only on a running clock in working time; see the module's rules)."""
     if clock.target is None or not clock.open:

@@ -5,13 +5,14 @@ A `BusinessCalendar` turns its day rules (which spans of which dates are working
 time accumulated before each interval. Every operation is then one or two bisections: O(log n).
 Years are laid out lazily, as queries reach them, so one calendar serves any date.
 """
+
 from __future__ import annotations
 
 import bisect
 import logging
 import threading
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytz
 
@@ -19,7 +20,7 @@ from connector.core.errors import BadInput
 
 log = logging.getLogger(__name__)
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_US = timedelta(microseconds=1)
 ONE_DAY = timedelta(days=1)
@@ -52,14 +53,20 @@ def _iso_parts(local: datetime) -> tuple[str, int, str, datetime]:
     offset as isoformat writes it, and the start without its zone."""
     naive = local.replace(tzinfo=None)
     first = naive.hour * 3600 + naive.minute * 60 + naive.second if not naive.microsecond else 86400
-    return naive.date().isoformat() + "T", first, local.isoformat()[len(naive.isoformat()):], naive
+    return naive.date().isoformat() + "T", first, local.isoformat()[len(naive.isoformat()) :], naive
 
 
 class BusinessCalendar:
     """Working time in one zone, from a rule giving each date's working spans."""
 
-    def __init__(self, name: str, zone: str, spans_for: Callable[[date], Spans],
-                 horizon: date | None = None, known_from: date | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        zone: str,
+        spans_for: Callable[[date], Spans],
+        horizon: date | None = None,
+        known_from: date | None = None,
+    ) -> None:
         try:
             self.zone = pytz.timezone(zone)
         except pytz.UnknownTimeZoneError:
@@ -76,12 +83,13 @@ class BusinessCalendar:
         self._years: dict[int, list[tuple[int, int, datetime | None]]] = {}  # _year_intervals
         self._safe = (0, 0)  # moments whose year and both neighbours are laid out
         # moments outside [known_lo, known_hi) are provisional; kept as ints for the hot path
-        self._known = (self._local_us(known_from, 0) if known_from else -(1 << 62),
-                       self._local_us(horizon, 1440) if horizon else 1 << 62)
+        self._known = (
+            self._local_us(known_from, 0) if known_from else -(1 << 62),
+            self._local_us(horizon, 1440) if horizon else 1 << 62,
+        )
         # starts, ends, working us before each start (from the first year), the same at each end,
         # local start datetimes; one tuple, swapped whole under the lock, so readers never mix
-        self._arrays: tuple[list[int], list[int], list[int], list[int], list[datetime | None]] = (
-            [], [], [], [], [])
+        self._arrays: tuple[list[int], list[int], list[int], list[int], list[datetime | None]] = ([], [], [], [], [])
         self._lock = threading.Lock()
         self._warned = False
         self._iso_parts: dict[int, tuple[str, int, str, datetime]] = {}  # interval start us -> _iso_parts
@@ -146,8 +154,7 @@ class BusinessCalendar:
                 local_starts.append(local)
         self._arrays = (starts, ends, cum, cum_end, local_starts)
         self._first_year, self._last_year = first, last
-        self._safe = (to_us(datetime(first + 1, 1, 1, tzinfo=timezone.utc)),
-                      to_us(datetime(last, 1, 1, tzinfo=timezone.utc)))
+        self._safe = (to_us(datetime(first + 1, 1, 1, tzinfo=UTC)), to_us(datetime(last, 1, 1, tzinfo=UTC)))
 
     def _cover(self, us: int) -> None:
         """Make sure the moment's year and its neighbours are laid out."""
@@ -199,8 +206,12 @@ class BusinessCalendar:
     def _note_provisional(self, first: int, last: int) -> None:
         if not self._warned and (self._outside_known(first) or self._outside_known(last)):
             self._warned = True
-            log.warning("calendar %r: dates outside %s..%s are provisional (weekends and fixed-date"
-                        " holidays only)", self.name, self.known_from or "-", self.horizon or "-")
+            log.warning(
+                "calendar %r: dates outside %s..%s are provisional (weekends and fixed-date holidays only)",
+                self.name,
+                self.known_from or "-",
+                self.horizon or "-",
+            )
 
     # -- operations -------------------------------------------------------------------------
     def add(self, start: datetime, duration: timedelta) -> datetime:

@@ -3,6 +3,7 @@
 Each applicable tier becomes a `Coverage`: its targets, calendar, channels and KB access. The
 caller (`connector.core.entitlement`) then picks the tier and the best targets among them.
 """
+
 from __future__ import annotations
 
 import calendar as gregorian
@@ -55,14 +56,13 @@ def period_end(start: date, months: int) -> date:
 
 
 def _hours(value: float | None) -> timedelta | None:
-
-
     """Hours as a timedelta (None stays None: not regulated)."""
     return None if value is None else timedelta(hours=value)
 
 
-def contract_coverages(facts: CustomerFacts, product: str | None, day: date, request_type: str,
-                       policy: Policy) -> list[Coverage]:
+def contract_coverages(
+    facts: CustomerFacts, product: str | None, day: date, request_type: str, policy: Policy
+) -> list[Coverage]:
     """Every contract of the customer covering the product on `day` (first and last day included)."""
     terms = policy.terms(Tier.INDIVIDUAL)
     found = []
@@ -71,28 +71,37 @@ def contract_coverages(facts: CustomerFacts, product: str | None, day: date, req
             continue
         first, resolution = contract.sla.hours_for(request_type)
         sla = contract.sla
-        found.append(Coverage(
-            Tier.INDIVIDUAL, _contract_reason(contract), contract.ends,
-            sla.calendar if sla.calendar is not None else policy.calendar,
-            _hours(first), _hours(resolution),
-            terms.kb_access if sla.kb_access is None else sla.kb_access,
-            terms.channels | (sla.channels or frozenset()),  # the seed's "additional channels"
-            terms.information_topics, contract.number, sla.dedicated_engineer,
-            ends=contract.ends + timedelta(days=1)))
+        found.append(
+            Coverage(
+                Tier.INDIVIDUAL,
+                _contract_reason(contract),
+                contract.ends,
+                sla.calendar if sla.calendar is not None else policy.calendar,
+                _hours(first),
+                _hours(resolution),
+                terms.kb_access if sla.kb_access is None else sla.kb_access,
+                terms.channels | (sla.channels or frozenset()),  # the seed's "additional channels"
+                terms.information_topics,
+                contract.number,
+                sla.dedicated_engineer,
+                ends=contract.ends + timedelta(days=1),
+            )
+        )
     return found
 
 
 def _contract_reason(contract: Contract) -> str:
-
-
     """Why a contract applies, in one line."""
     scope = "every product" if contract.products is None else ", ".join(sorted(contract.products))
-    return (f"individual: contract {contract.number} with the {contract.counterparty.replace('_', ' ')}"
-            f" covers {scope} from {contract.starts} to {contract.ends}")
+    return (
+        f"individual: contract {contract.number} with the {contract.counterparty.replace('_', ' ')}"
+        f" covers {scope} from {contract.starts} to {contract.ends}"
+    )
 
 
-def warranty_coverage(facts: CustomerFacts, product: str | None, day: date,
-                      policy: Policy) -> tuple[Coverage | None, Purchase | None]:
+def warranty_coverage(
+    facts: CustomerFacts, product: str | None, day: date, policy: Policy
+) -> tuple[Coverage | None, Purchase | None]:
     """The warranty year of the latest purchase of the product made on or before `day`, if it
     still runs; also that purchase (to explain an expired warranty)."""
     bought = [p for p in facts.purchases if p.product == product and p.date <= day]
@@ -106,9 +115,18 @@ def warranty_coverage(facts: CustomerFacts, product: str | None, day: date,
         return None, latest
     what = f"an update package of {product}" if latest.kind == "update_package" else product
     reason = f"warranty: purchase of {what} on {latest.date} covers up to {last} inclusive"
-    return Coverage(Tier.WARRANTY, reason, last, policy.calendar,
-                    terms.first_response, terms.resolution, terms.kb_access, terms.channels,
-                    terms.information_topics, ends=ends), latest
+    return Coverage(
+        Tier.WARRANTY,
+        reason,
+        last,
+        policy.calendar,
+        terms.first_response,
+        terms.resolution,
+        terms.kb_access,
+        terms.channels,
+        terms.information_topics,
+        ends=ends,
+    ), latest
 
 
 def licensed_since(facts: CustomerFacts, product: str | None) -> tuple[date, str] | None:
@@ -126,8 +144,7 @@ def licensed_since(facts: CustomerFacts, product: str | None) -> tuple[date, str
     return first.date, f"a licensed user of {product} since the purchase of {what}{product} on {first.date}"
 
 
-def basic_coverage(facts: CustomerFacts, product: str | None, day: date,
-                   policy: Policy) -> Coverage | None:
+def basic_coverage(facts: CustomerFacts, product: str | None, day: date, policy: Policy) -> Coverage | None:
     """Basic support: a licensed user of the product on `day`, the product not withdrawn."""
     licensed = licensed_since(facts, product)
     known = facts.products.get(product) if product else None
@@ -136,5 +153,14 @@ def basic_coverage(facts: CustomerFacts, product: str | None, day: date,
     terms = policy.terms(Tier.BASIC)
     until = known.withdrawn_on - timedelta(days=1) if known and known.withdrawn_on else None
     reason = f"basic: {licensed[1]}" + (f", supported up to {until}" if until else "")
-    return Coverage(Tier.BASIC, reason, until, policy.calendar, terms.first_response,
-                    terms.resolution, terms.kb_access, terms.channels, terms.information_topics)
+    return Coverage(
+        Tier.BASIC,
+        reason,
+        until,
+        policy.calendar,
+        terms.first_response,
+        terms.resolution,
+        terms.kb_access,
+        terms.channels,
+        terms.information_topics,
+    )

@@ -4,12 +4,14 @@ Weekly hours, then the production calendar's days off and extra working days (Ru
 Saturdays), then the admin's own days off and working days, then shortened pre-holiday days
 (closing one hour earlier, Labour Code art. 95).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from connector.core.errors import BadInput
 
@@ -57,12 +59,12 @@ def parse_spans(texts: Sequence[str], where: str) -> Spans:
     return tuple(spans)
 
 
-def weekly_hours(weekdays: Sequence[str], hours: Sequence[str] | Mapping[str, Sequence[str]],
-                 where: str = "hours") -> tuple[Spans, ...]:
+def weekly_hours(
+    weekdays: Sequence[str], hours: Sequence[str] | Mapping[str, Sequence[str]], where: str = "hours"
+) -> tuple[Spans, ...]:
     """Seven tuples of spans, Monday first, from a weekday list and shared or per-day hours."""
     per_day = hours if isinstance(hours, Mapping) else {day: hours for day in weekdays}
-    week = tuple(parse_spans(per_day.get(day, ()), f"{where}.{day}") if day in weekdays else ()
-                 for day in WEEKDAYS)
+    week = tuple(parse_spans(per_day.get(day, ()), f"{where}.{day}") if day in weekdays else () for day in WEEKDAYS)
     if not any(week):
         raise BadInput("the calendar has no working hours in the week", where)
     return week
@@ -79,7 +81,8 @@ class DayRules:
     shortened_days: frozenset[date] = frozenset()
     shortened: bool = True
     _years: dict[int, tuple[frozenset[date], frozenset[date], frozenset[date]]] = field(
-        default_factory=dict, compare=False, repr=False)
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         both = self.days_off & self.working_days
@@ -93,8 +96,11 @@ class DayRules:
 
     def _year(self, year: int) -> tuple[frozenset[date], frozenset[date], frozenset[date]]:
         if year not in self._years:
-            self._years[year] = (self.production.days_off(year), self.production.working_days(year),
-                                 self.production.shortened_days(year))
+            self._years[year] = (
+                self.production.days_off(year),
+                self.production.working_days(year),
+                self.production.shortened_days(year),
+            )
         return self._years[year]
 
     def __call__(self, day: date) -> Spans:

@@ -1,5 +1,6 @@
 """An entitlement as a JSON object: what `connector entitlement --json` prints and the pipeline
 records, moments in the vendor's zone."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,9 @@ def as_json(result: Entitlement, zone: Any) -> dict[str, Any]:
     return {
         "tier": result.tier.code,
         "at": iso(result.at, zone),
-        "customer": None if result.customer is None else {
-            "id": result.customer.id, "name": result.customer.name, "matched_by": result.matched_by},
+        "customer": None
+        if result.customer is None
+        else {"id": result.customer.id, "name": result.customer.name, "matched_by": result.matched_by},
         "product": result.product,
         "first_response_hours": _hours(result.first_response),
         "first_response_due": _moment(result.first_response),
@@ -37,9 +39,13 @@ def as_json(result: Entitlement, zone: Any) -> dict[str, Any]:
         "resolution_due": _moment(result.resolution),
         "resolution_basis": result.resolution.basis if result.resolution else None,
         "kb_access": result.kb_access,
-        "customer_kb_access": None if result.kb is None else {
-            "granted": result.kb.granted, "until": result.kb.until.isoformat() if result.kb.until else None,
-            "reason": result.kb.reason},
+        "customer_kb_access": None
+        if result.kb is None
+        else {
+            "granted": result.kb.granted,
+            "until": result.kb.until.isoformat() if result.kb.until else None,
+            "reason": result.kb.reason,
+        },
         "valid_until": result.valid_until.isoformat() if result.valid_until else None,
         "contract": contract.contract if contract else None,
         "dedicated_engineer": contract.dedicated_engineer if contract else None,

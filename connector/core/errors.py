@@ -3,6 +3,7 @@
 Every error a user can cause is a `ConnectorError`; the CLI turns it into a message and exit code 2,
 the web layer (later) into a 4xx JSON body. Anything else escaping is a bug.
 """
+
 from __future__ import annotations
 
 

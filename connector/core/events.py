@@ -1,11 +1,12 @@
 """What a platform tells the connector: one webhook request as received (`Delivery`) and the
 ticket event it reports (`TicketEvent`). Plain data, shared by receiving, storage and the pipeline."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 
 
 @dataclass(frozen=True)

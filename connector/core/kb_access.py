@@ -5,11 +5,12 @@ gives it when its SLA (or the policy's individual tier) says so. Access is the c
 its contacts: it runs while any warranty of any product runs, or any contract with KB access.
 Platforms only apply a plan (`AccessChange`s); they never decide who is entitled.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Mapping
 
 from connector.core.coverage import warranty_coverage
 from connector.core.policy import Policy
@@ -42,8 +43,13 @@ def kb_access(facts: CustomerFacts, day: date, policy: Policy) -> KbAccess:
     for product in sorted({p.product for p in facts.purchases}):
         coverage, purchase = warranty_coverage(facts, product, day, policy)
         if coverage is not None and coverage.kb_access and purchase is not None:
-            sources.append((coverage.valid_until, purchase.date,
-                            f"warranty of {product} (bought {purchase.date}) runs up to {coverage.valid_until}"))
+            sources.append(
+                (
+                    coverage.valid_until,
+                    purchase.date,
+                    f"warranty of {product} (bought {purchase.date}) runs up to {coverage.valid_until}",
+                )
+            )
         elif purchase is not None and coverage is None:
             ended.append(f"the warranty of {product} (bought {purchase.date}) has ended")
     individual = policy.terms(Tier.INDIVIDUAL).kb_access
@@ -51,8 +57,9 @@ def kb_access(facts: CustomerFacts, day: date, policy: Policy) -> KbAccess:
         allowed = individual if contract.sla.kb_access is None else contract.sla.kb_access
         running = contract.starts <= day <= contract.ends
         if running and allowed:
-            sources.append((contract.ends, contract.starts,
-                            f"contract {contract.number} includes KB access up to {contract.ends}"))
+            sources.append(
+                (contract.ends, contract.starts, f"contract {contract.number} includes KB access up to {contract.ends}")
+            )
         elif running:
             ended.append(f"contract {contract.number} does not include KB access")
         elif contract.ends < day:

@@ -5,6 +5,7 @@ the ticket's facts (who asked, about what, how), the entitlement (customer, tier
 flags) and the two SLA readings (due moments, when the first response was given and the ticket
 solved, working time paused and used, breaches). Built here, from domain objects only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,24 +54,39 @@ class LedgerEntry:
         return self.requester_name or self.requester_email or ""
 
 
-def ledger_entry(platform: str, ticket: Ticket, entitlement: Entitlement, plan: WriteBack,
-                 now: datetime) -> LedgerEntry:
+def ledger_entry(
+    platform: str, ticket: Ticket, entitlement: Entitlement, plan: WriteBack, now: datetime
+) -> LedgerEntry:
     """The ledger row of a ticket processed at `now` (`platform`: the configured platform's name)."""
     fr, res = plan.first_response, plan.resolution
     customer, contract = entitlement.customer, entitlement.contract
     return LedgerEntry(
-        platform=platform, ticket_id=ticket.id, created_at=ticket.created_at,
+        platform=platform,
+        ticket_id=ticket.id,
+        created_at=ticket.created_at,
         requester_email=(ticket.requester_email or "").strip().lower() or None,
-        requester_name=ticket.requester_name, subject=ticket.subject,
-        customer_id=customer.id if customer else None, customer_name=customer.name if customer else None,
-        product=entitlement.product or ticket.product, request_type=ticket.kind, topic=ticket.topic,
-        channel=ticket.channel, tier=entitlement.tier.code, contract=contract.contract if contract else None,
+        requester_name=ticket.requester_name,
+        subject=ticket.subject,
+        customer_id=customer.id if customer else None,
+        customer_name=customer.name if customer else None,
+        product=entitlement.product or ticket.product,
+        request_type=ticket.kind,
+        topic=ticket.topic,
+        channel=ticket.channel,
+        tier=entitlement.tier.code,
+        contract=contract.contract if contract else None,
         flags=tuple(entitlement.flag_codes),
-        first_response_target=fr.target, first_response_due=fr.due, first_response_at=fr.stopped_at,
-        first_response_elapsed=fr.elapsed, first_response_state=fr.state.value,
+        first_response_target=fr.target,
+        first_response_due=fr.due,
+        first_response_at=fr.stopped_at,
+        first_response_elapsed=fr.elapsed,
+        first_response_state=fr.state.value,
         first_response_breached_at=fr.breached_at,
-        resolution_target=res.target, resolution_due=res.due, resolved_at=res.stopped_at,
-        resolution_paused=res.paused, resolution_state=res.state.value, resolution_breached_at=res.breached_at,
+        resolution_target=res.target,
+        resolution_due=res.due,
+        resolved_at=res.stopped_at,
+        resolution_paused=res.paused,
+        resolution_state=res.state.value,
+        resolution_breached_at=res.breached_at,
         processed_at=now,
     )
-

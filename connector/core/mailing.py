@@ -7,6 +7,7 @@ contract's products, where `*` means the customer's licensed products). Tier: th
 (individual for a contract, else warranty). Until: the last day of the latest warranty or contract
 running that day.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,14 +43,26 @@ def information_support(facts: CustomerFacts, day: date, policy: Policy) -> Subs
         coverage, purchase = warranty_coverage(facts, product, day, policy)
         if coverage is not None and purchase is not None and coverage.valid_until is not None:
             products.add(product)
-            sources.append((coverage.valid_until, purchase.date, Tier.WARRANTY,
-                            f"warranty of {product} (bought {purchase.date}) runs up to {coverage.valid_until}"))
+            sources.append(
+                (
+                    coverage.valid_until,
+                    purchase.date,
+                    Tier.WARRANTY,
+                    f"warranty of {product} (bought {purchase.date}) runs up to {coverage.valid_until}",
+                )
+            )
     licensed = {lic.product for lic in facts.licenses if lic.since <= day}
     for contract in facts.contracts:
         if contract.starts <= day <= contract.ends:
             products |= licensed if contract.products is None else set(contract.products)
-            sources.append((contract.ends, contract.starts, Tier.INDIVIDUAL,
-                            f"contract {contract.number} runs up to {contract.ends}"))
+            sources.append(
+                (
+                    contract.ends,
+                    contract.starts,
+                    Tier.INDIVIDUAL,
+                    f"contract {contract.number} runs up to {contract.ends}",
+                )
+            )
     if not sources:
         return None
     until, since, _tier, why = max(sources, key=lambda s: s[0])

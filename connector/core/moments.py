@@ -1,5 +1,6 @@
 """How the connector writes a moment for people and machines alike: ISO 8601 to whole seconds,
 with `T` between date and time and the UTC offset of the zone it is shown in (the vendor's)."""
+
 from __future__ import annotations
 
 from datetime import datetime, tzinfo

@@ -3,11 +3,13 @@
 Built from a policy document (the default one ships as `connector/data/policy.default.json`,
 validated by `schemas/policy.schema.json`); the numbers of the seed live there, not in code.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from connector.core.tiers import Tier
 
@@ -32,7 +34,7 @@ class TierTerms:
     services: tuple[str, ...] = ()
 
     @classmethod
-    def from_mapping(cls, tier: Tier, doc: Mapping[str, Any]) -> "TierTerms":
+    def from_mapping(cls, tier: Tier, doc: Mapping[str, Any]) -> TierTerms:
         """Terms from one `tiers.<name>` object of a policy document."""
         return cls(
             tier=tier,
@@ -61,8 +63,10 @@ class Policy:
         return self.terms_by_tier[tier]
 
     @classmethod
-    def from_mapping(cls, doc: Mapping[str, Any]) -> "Policy":
+    def from_mapping(cls, doc: Mapping[str, Any]) -> Policy:
         """A Policy from a document already validated against policy.schema.json."""
-        tiers = {Tier.from_code(name): TierTerms.from_mapping(Tier.from_code(name), body)
-                 for name, body in doc["tiers"].items()}
+        tiers = {
+            Tier.from_code(name): TierTerms.from_mapping(Tier.from_code(name), body)
+            for name, body in doc["tiers"].items()
+        }
         return cls(tiers, doc.get("calendar", "default"), doc.get("source", ""))

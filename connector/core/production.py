@@ -2,10 +2,12 @@
 gives them, shortened pre-holiday days from the data we ship (no library has them). The config
 layer reads `connector/data/ru_production_calendar.json` and hands it over with the source of the
 package's days (a snapshot of it for the years shipped, the package itself beyond)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from connector.core.day_rules import parse_dates
 

@@ -3,11 +3,13 @@
 Storage (SQL) and the in-memory registry both implement `RegistryView`; the resolution rules in
 `connector.core.entitlement` see only these objects, never a database row or a file's dict.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 PURCHASE_KINDS = ("product", "update_package")
 COUNTERPARTIES = ("regional_office", "dealer", "central")
@@ -65,18 +67,26 @@ class ContractSla:
     targets: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, doc: Mapping[str, Any]) -> "ContractSla":
+    def from_mapping(cls, doc: Mapping[str, Any]) -> ContractSla:
         """An SLA from the `sla` object of a registry contract (already schema-valid)."""
         channels = doc.get("channels")
-        return cls(doc.get("first_response_hours"), doc.get("resolution_hours"), doc.get("calendar"),
-                   doc.get("kb_access"), doc.get("dedicated_engineer"),
-                   None if channels is None else frozenset(channels), dict(doc.get("targets", {})))
+        return cls(
+            doc.get("first_response_hours"),
+            doc.get("resolution_hours"),
+            doc.get("calendar"),
+            doc.get("kb_access"),
+            doc.get("dedicated_engineer"),
+            None if channels is None else frozenset(channels),
+            dict(doc.get("targets", {})),
+        )
 
     def hours_for(self, request_type: str) -> tuple[float | None, float | None]:
         """(first response, resolution) hours for a request type; per-type targets win."""
         own = self.targets.get(request_type, {})
-        return (own.get("first_response_hours", self.first_response_hours),
-                own.get("resolution_hours", self.resolution_hours))
+        return (
+            own.get("first_response_hours", self.first_response_hours),
+            own.get("resolution_hours", self.resolution_hours),
+        )
 
 
 @dataclass(frozen=True)

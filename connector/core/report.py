@@ -9,12 +9,14 @@ the tier sets no target for that metric. The share met is met / (met + missed): 
 not decided yet. Times to first response are working hours on the target's calendar (the clock's
 own count, as the ledger keeps it).
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.core.ledger import LedgerEntry
@@ -25,8 +27,9 @@ METRICS = ("first_response", "resolution")
 WEEKLY_UP_TO = timedelta(days=13 * 7)  # a chart by week for up to a quarter, by month beyond
 
 
-def outcome(target: timedelta | None, due: datetime | None, given: datetime | None,
-            breached_at: datetime | None, now: datetime) -> str:
+def outcome(
+    target: timedelta | None, due: datetime | None, given: datetime | None, breached_at: datetime | None, now: datetime
+) -> str:
     """One metric's outcome (see the module docstring)."""
     if target is None:
         return NO_TARGET
@@ -56,10 +59,12 @@ HOUR = timedelta(hours=1)
 def report_line(entry: LedgerEntry, now: datetime) -> ReportLine:
     """The entry with its outcomes as of `now`."""
     e = entry
-    return ReportLine(e, outcome(e.first_response_target, e.first_response_due, e.first_response_at,
-                                 e.first_response_breached_at, now),
-                      outcome(e.resolution_target, e.resolution_due, e.resolved_at, e.resolution_breached_at, now),
-                      None if e.first_response_at is None else e.first_response_elapsed / HOUR)
+    return ReportLine(
+        e,
+        outcome(e.first_response_target, e.first_response_due, e.first_response_at, e.first_response_breached_at, now),
+        outcome(e.resolution_target, e.resolution_due, e.resolved_at, e.resolution_breached_at, now),
+        None if e.first_response_at is None else e.first_response_elapsed / HOUR,
+    )
 
 
 @dataclass
@@ -96,8 +101,11 @@ class Tally:
         for metric in METRICS:
             share = self.share_met(metric)
             counts = getattr(self, metric)
-            doc[metric] = {**{k: counts[k] for k in OUTCOMES}, "no_target": counts[NO_TARGET],
-                           "share_met": None if share is None else round(share, 4)}
+            doc[metric] = {
+                **{k: counts[k] for k in OUTCOMES},
+                "no_target": counts[NO_TARGET],
+                "share_met": None if share is None else round(share, 4),
+            }
         median = self.median_first_response_hours
         doc["median_first_response_hours"] = None if median is None else round(median, 2)
         return doc
@@ -116,8 +124,11 @@ class Summary:
         """Count one ticket in the total and its groups."""
         e = line.entry
         self.total.add(line)
-        for groups, key in ((self.by_request_type, e.request_type), (self.by_tier, e.tier),
-                            (self.by_product, e.product or "-")):
+        for groups, key in (
+            (self.by_request_type, e.request_type),
+            (self.by_tier, e.tier),
+            (self.by_product, e.product or "-"),
+        ):
             tally = groups.get(key)
             if tally is None:
                 tally = groups[key] = Tally()
@@ -125,14 +136,24 @@ class Summary:
 
     def groups(self) -> list[tuple[str, dict[str, Tally]]]:
         """The three groupings with their titles, each sorted by key."""
-        return [(title, dict(sorted(groups.items()))) for title, groups in (
-            ("request type", self.by_request_type), ("tier", self.by_tier), ("product", self.by_product))]
+        return [
+            (title, dict(sorted(groups.items())))
+            for title, groups in (
+                ("request type", self.by_request_type),
+                ("tier", self.by_tier),
+                ("product", self.by_product),
+            )
+        ]
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"total": self.total.as_json(),
-                **{f"by_{title.replace(' ', '_')}": {k: t.as_json() for k, t in groups.items()}
-                   for title, groups in self.groups()}}
+        return {
+            "total": self.total.as_json(),
+            **{
+                f"by_{title.replace(' ', '_')}": {k: t.as_json() for k, t in groups.items()}
+                for title, groups in self.groups()
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -146,7 +167,7 @@ class Bucket:
 
 
 def chart_unit(start: date, end: date) -> str:
-    """"week" for periods up to 13 weeks, else "month"."""
+    """ "week" for periods up to 13 weeks, else "month"."""
     return "week" if end - start < WEEKLY_UP_TO else "month"
 
 
@@ -196,12 +217,21 @@ def period_bounds(start: date, end: date, zone: Any) -> tuple[datetime, datetime
     """[first moment of `start`, first moment after `end`) in the vendor's zone (a pytz zone)."""
     if start > end:
         raise BadInput(f"--from {start} is after --to {end}")
-    return (zone.localize(datetime.combine(start, datetime.min.time())),
-            zone.localize(datetime.combine(end + timedelta(days=1), datetime.min.time())))
+    return (
+        zone.localize(datetime.combine(start, datetime.min.time())),
+        zone.localize(datetime.combine(end + timedelta(days=1), datetime.min.time())),
+    )
 
 
-def build_report(entries: Iterable[LedgerEntry], customer_id: str | None, customer_name: str | None,
-                 start: date, end: date, now: datetime, zone: Any) -> Report:
+def build_report(
+    entries: Iterable[LedgerEntry],
+    customer_id: str | None,
+    customer_name: str | None,
+    start: date,
+    end: date,
+    now: datetime,
+    zone: Any,
+) -> Report:
     """The report of the entries (those of the period), as of `now`; `zone` (any tzinfo) is the
     vendor's, for days and the moments shown."""
     lines = [report_line(e, now) for e in entries]
@@ -215,5 +245,15 @@ def build_report(entries: Iterable[LedgerEntry], customer_id: str | None, custom
             name, tally = per_customer.setdefault(key, (e.customer_name or "(no customer identified)", Tally()))
             tally.add(line)
     customers = [(cid, name, tally) for cid, (name, tally) in sorted(per_customer.items())]
-    return Report(customer_id, customer_name, start, end, now, zone, lines, summary,
-                  chart_buckets(lines, start, end, zone), customers)
+    return Report(
+        customer_id,
+        customer_name,
+        start,
+        end,
+        now,
+        zone,
+        lines,
+        summary,
+        chart_buckets(lines, start, end, zone),
+        customers,
+    )

@@ -4,12 +4,13 @@ The clock runs while the ticket is open, pauses while waiting on the customer, s
 ticket is solved and runs again when it is reopened. It answers for any `now` passed in: the
 due moment, working time elapsed and remaining, paused working time, met or breached and when.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from connector.core.calendar import BusinessCalendar, to_us
 from connector.core.errors import BadInput
@@ -70,11 +71,11 @@ class SlaClock:
         if moments != sorted(moments):
             raise BadInput("status history is not in time order")
 
-    def with_target(self, target: timedelta | None) -> "SlaClock":
+    def with_target(self, target: timedelta | None) -> SlaClock:
         """The same history against a new target (the entitlement changed): elapsed time is kept."""
         return replace(self, target=target)
 
-    def with_change(self, change: StatusChange) -> "SlaClock":
+    def with_change(self, change: StatusChange) -> SlaClock:
         """The clock after one more status change."""
         return replace(self, history=(*self.history, change))
 
@@ -85,7 +86,7 @@ class SlaClock:
         elapsed = paused = timedelta(0)
         breached_at = stopped_at = due = None
         state = ClockState.PAUSED if not changes else changes[-1].state
-        for change, following in zip(changes, [*changes[1:], None]):
+        for change, following in zip(changes, [*changes[1:], None], strict=True):
             end = following.at if following else now
             if change.state is ClockState.STOPPED:
                 stopped_at = change.at
@@ -104,8 +105,12 @@ class SlaClock:
         elif state is ClockState.PAUSED:
             due = None
         return SlaReading(
-            state=state, target=target, elapsed=elapsed, paused=paused,
+            state=state,
+            target=target,
+            elapsed=elapsed,
+            paused=paused,
             remaining=None if target is None else target - elapsed,
-            due=due, breached_at=breached_at,
+            due=due,
+            breached_at=breached_at,
             stopped_at=stopped_at if state is ClockState.STOPPED else None,
         )

@@ -9,12 +9,13 @@ creation, then the status now; a request of no stated type is an error report.
 paused while waiting on the customer, stopped when solved, running again when reopened) and
 compares the result with what the ticket carries now. Nothing to change means no write at all.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Sequence
 
 from connector.core.calendar import BusinessCalendar
 from connector.core.moments import iso
@@ -35,9 +36,12 @@ class TicketStatus(enum.Enum):
 DEFAULT_REQUEST_TYPE = "error"
 
 RESOLUTION_CLOCK = {
-    TicketStatus.NEW: ClockState.RUNNING, TicketStatus.OPEN: ClockState.RUNNING,
-    TicketStatus.HOLD: ClockState.RUNNING, TicketStatus.PENDING: ClockState.PAUSED,
-    TicketStatus.SOLVED: ClockState.STOPPED, TicketStatus.CLOSED: ClockState.STOPPED,
+    TicketStatus.NEW: ClockState.RUNNING,
+    TicketStatus.OPEN: ClockState.RUNNING,
+    TicketStatus.HOLD: ClockState.RUNNING,
+    TicketStatus.PENDING: ClockState.PAUSED,
+    TicketStatus.SOLVED: ClockState.STOPPED,
+    TicketStatus.CLOSED: ClockState.STOPPED,
 }
 
 
@@ -78,7 +82,7 @@ class Carried:
     flags: frozenset[str] = frozenset()
     assignee: str | None = None  # e-mail of the dedicated engineer
 
-    def differences(self, other: "Carried") -> frozenset[str]:
+    def differences(self, other: Carried) -> frozenset[str]:
         """Names of the fields whose values differ (moments compared as instants)."""
         names = ("tier", "first_response_due", "resolution_due", "flags", "assignee")
         return frozenset(n for n in names if getattr(self, n) != getattr(other, n))
@@ -164,9 +168,13 @@ def resolution_clock(ticket: Ticket, target: Target, now: datetime) -> SlaClock:
     the customer's answer ends a wait on the customer even where the platform leaves the status
     as it was (RT keeps `stalled` after a requester's reply)."""
     moments: list[tuple[datetime, int, ClockState]] = [
-        (change.at, 0, RESOLUTION_CLOCK[change.status]) for change in ticket.status_history(now)]
-    moments += [(c.at, 1, ClockState.RUNNING) for c in ticket.comments
-                if c.author is Author.REQUESTER and c.public and not c.opening]
+        (change.at, 0, RESOLUTION_CLOCK[change.status]) for change in ticket.status_history(now)
+    ]
+    moments += [
+        (c.at, 1, ClockState.RUNNING)
+        for c in ticket.comments
+        if c.author is Author.REQUESTER and c.public and not c.opening
+    ]
     history = [StatusChange(ticket.created_at, ClockState.RUNNING)]
     for at, is_reply, state in sorted(moments, key=lambda m: (m[0], m[1])):
         if is_reply and history[-1].state is not ClockState.PAUSED:
@@ -194,21 +202,36 @@ def shown_due(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
     return moment.astimezone(zone) if zone is not None else moment
 
 
-def plan_write_back(ticket: Ticket, tier: str, flags: Sequence[str], assignee: str | None,
-                    first_response: Target, resolution: Target, now: datetime,
-                    explanation: str = "", zone: tzinfo | None = None) -> WriteBack:
+def plan_write_back(
+    ticket: Ticket,
+    tier: str,
+    flags: Sequence[str],
+    assignee: str | None,
+    first_response: Target,
+    resolution: Target,
+    now: datetime,
+    explanation: str = "",
+    zone: tzinfo | None = None,
+) -> WriteBack:
     """What the ticket should carry now, and how that differs from what it carries; due moments
     to whole seconds, in `zone` (the vendor's) when given."""
     fr = first_response_clock(ticket, first_response).reading(now)
     res = resolution_clock(ticket, resolution, now).reading(now)
-    desired = Carried(tier=tier, first_response_due=shown_due(fr.due, zone),
-                      resolution_due=shown_due(res.due, zone),
-                      flags=frozenset(flags), assignee=assignee_for(ticket, assignee))
+    desired = Carried(
+        tier=tier,
+        first_response_due=shown_due(fr.due, zone),
+        resolution_due=shown_due(res.due, zone),
+        flags=frozenset(flags),
+        assignee=assignee_for(ticket, assignee),
+    )
     fr_due, res_due = desired.first_response_due, desired.resolution_due
     note = None
     if ticket.carried.tier != tier:  # first set or changed: one note, never one per event
         before = f" (was {ticket.carried.tier})" if ticket.carried.tier else ""
-        dues = ", ".join(f"{name} due {iso(moment)}" for name, moment in
-                         (("first response", fr_due), ("resolution", res_due)) if moment)
+        dues = ", ".join(
+            f"{name} due {iso(moment)}"
+            for name, moment in (("first response", fr_due), ("resolution", res_due))
+            if moment
+        )
         note = f"Support tier: {tier}{before}. {dues or 'No due dates.'} {explanation}".strip()
     return WriteBack(desired, ticket.carried.differences(desired), note, fr, res)

@@ -1,4 +1,5 @@
 """The support tiers of the vendor's policy (seed: basic, warranty, individual)."""
+
 from __future__ import annotations
 
 import enum
@@ -18,7 +19,7 @@ class Tier(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def from_code(cls, code: str) -> "Tier":
+    def from_code(cls, code: str) -> Tier:
         """Parse a tier code such as "warranty"."""
         try:
             return cls[code.upper()]

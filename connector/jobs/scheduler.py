@@ -21,6 +21,7 @@ memory, so the database claim would stay the source of truth for "once across th
 "caught up after a restart" all the same; it would add a dependency and threads we already have,
 and a clock the tests could not drive.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,10 +29,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as clock_time
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.storage.clocks import ClockStore
@@ -40,11 +42,11 @@ from connector.storage.moments import utcnow
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # seconds: the loop looks at the clock at least this often (suspend, clock jumps)
 STALE = timedelta(minutes=2)  # a run whose heartbeat is older than this has died: taken over
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_hhmm(text: str) -> clock_time:
-    """"03:00" -> 03:00; BadInput otherwise."""
+    """ "03:00" -> 03:00; BadInput otherwise."""
     try:
         hours, minutes = (int(part) for part in text.split(":"))
         return clock_time(hours, minutes)
@@ -64,7 +66,7 @@ def daily_slot(now: datetime, at: clock_time, zone: tzinfo) -> datetime:
     for back in range(3):  # today's, else yesterday's (a DST gap can skip a wall time: look further)
         slot = _localize(zone, datetime.combine(day - timedelta(days=back), at))
         if slot <= now:
-            return slot.astimezone(timezone.utc)
+            return slot.astimezone(UTC)
     raise AssertionError("unreachable: a day ago is always earlier")  # pragma: no cover
 
 
@@ -74,7 +76,7 @@ def next_daily(now: datetime, at: clock_time, zone: tzinfo) -> datetime:
     for ahead in range(3):
         slot = _localize(zone, datetime.combine(day + timedelta(days=ahead), at))
         if slot > now:
-            return slot.astimezone(timezone.utc)
+            return slot.astimezone(UTC)
     raise AssertionError("unreachable: two days on is always later")  # pragma: no cover
 
 
@@ -133,10 +135,13 @@ class Job:
             return interval_slot(now, self._interval()) + self._interval()
         return next_daily(now, *self._daily_at())
 
-    def describe(self, zone: tzinfo = timezone.utc) -> str:
+    def describe(self, zone: tzinfo = UTC) -> str:
         """For the startup line and logs; the next run shown in `zone`."""
-        when = (f"daily at {self.at:%H:%M} {getattr(self.zone, 'zone', self.zone)}" if self.daily
-                else f"every {self._interval().total_seconds():g}s")
+        when = (
+            f"daily at {self.at:%H:%M} {getattr(self.zone, 'zone', self.zone)}"
+            if self.daily
+            else f"every {self._interval().total_seconds():g}s"
+        )
         return f"{self.name} {when}" + (f", next {shown(self.next_at, zone)}" if self.next_at else "")
 
 
@@ -144,8 +149,15 @@ class Scheduler:
     """Runs jobs at their times until stopped, each on its own thread (`start`); `tick()` is one
     look at the clock with the due jobs run in the caller's thread (tests, one-shot use)."""
 
-    def __init__(self, store: ClockStore, jobs: Sequence[Job] = (), clock: Callable[[], datetime] = utcnow,
-                 max_wait: float = MAX_WAIT, zone: tzinfo = timezone.utc, stale: timedelta = STALE) -> None:
+    def __init__(
+        self,
+        store: ClockStore,
+        jobs: Sequence[Job] = (),
+        clock: Callable[[], datetime] = utcnow,
+        max_wait: float = MAX_WAIT,
+        zone: tzinfo = UTC,
+        stale: timedelta = STALE,
+    ) -> None:
         self.store, self.clock, self.max_wait = store, clock, max_wait
         self.jobs: list[Job] = []
         self.zone = zone  # for messages only
@@ -232,8 +244,13 @@ class Scheduler:
         finally:
             with self._lock:
                 self._running.discard(job.name)
-        log.log(logging.WARNING if outcome.startswith("error") else logging.INFO,
-                "scheduler: %s finished in %.1fs: %s", job.name, time.perf_counter() - started, outcome[:500])
+        log.log(
+            logging.WARNING if outcome.startswith("error") else logging.INFO,
+            "scheduler: %s finished in %.1fs: %s",
+            job.name,
+            time.perf_counter() - started,
+            outcome[:500],
+        )
         try:
             self.store.job_finished(job.name, self.clock(), outcome[:4000])
         except Exception:
@@ -273,12 +290,14 @@ class Scheduler:
             except Exception:  # noqa: BLE001 - the next beat tries again
                 log.exception("scheduler: cannot record the heartbeat")
 
-    def start(self, stop: threading.Event) -> "Running":
+    def start(self, stop: threading.Event) -> Running:
         """Run each job on a daemon thread of its own, and their heartbeat, until `stop` is set."""
         self.stopping = stop
         log.info("scheduler: %s", self.describe())
-        threads = [threading.Thread(target=self._loop, args=(job, stop), name=f"job-{job.name}", daemon=True)
-                   for job in self.jobs]
+        threads = [
+            threading.Thread(target=self._loop, args=(job, stop), name=f"job-{job.name}", daemon=True)
+            for job in self.jobs
+        ]
         threads.append(threading.Thread(target=self._heartbeat, args=(stop,), name="job-heartbeat", daemon=True))
         for thread in threads:
             thread.start()

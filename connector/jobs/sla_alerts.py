@@ -7,6 +7,7 @@ key conflict means another process has it, so two schedulers never double an ale
 the alert on the ticket and records the result. A transient platform failure leaves the row
 `failed`, retried on the next run; a claim whose process died is taken over after `CLAIM_LEASE`.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ import logging
 import os
 import socket
 from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from connector.core.alerts import (
     AlertPoint,
@@ -38,9 +40,16 @@ CLAIM_LEASE = timedelta(minutes=10)  # longer than any platform call with its re
 class AlertJob:
     """One pass over the open clocks: the alerts due now, each acted on once."""
 
-    def __init__(self, store: ClockStore, adapters: Mapping[str, Adapter], rules: Rulebook,
-                 settings: Mapping[str, Any], clock: Callable[[], datetime] = utcnow,
-                 lease: timedelta = CLAIM_LEASE, stopping: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        store: ClockStore,
+        adapters: Mapping[str, Adapter],
+        rules: Rulebook,
+        settings: Mapping[str, Any],
+        clock: Callable[[], datetime] = utcnow,
+        lease: timedelta = CLAIM_LEASE,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.store, self.adapters, self.rules = store, adapters, rules
         self.points: tuple[AlertPoint, ...] = points_from_config(settings["points"])
         self.by_key = {p.key: p for p in self.points}
@@ -66,14 +75,25 @@ class AlertJob:
                 calendar = self.rules.calendar_for(json.loads(clock.calendar))
                 reached = reached_points(clock, self.points, now, calendar)
             except (BadInput, ValueError) as exc:
-                log.error("%s ticket %s %s: cannot read the stored clock: %s", clock.platform, clock.ticket_id,
-                          clock.metric, exc)
+                log.error(
+                    "%s ticket %s %s: cannot read the stored clock: %s",
+                    clock.platform,
+                    clock.ticket_id,
+                    clock.metric,
+                    exc,
+                )
                 counts["unreadable"] += 1
                 continue
             decision = decide(reached, done.get((clock.platform, clock.ticket_id, clock.metric), set()))
             for passed in decision.supersede:
-                if self.store.note_alert(clock, passed.point.key, passed.moment, "superseded",
-                                         f"passed together with a further point at {now.isoformat()}", now):
+                if self.store.note_alert(
+                    clock,
+                    passed.point.key,
+                    passed.moment,
+                    "superseded",
+                    f"passed together with a further point at {now.isoformat()}",
+                    now,
+                ):
                     counts["superseded"] += 1
             if decision.act is not None:
                 counts[self._act(adapter, decision.act, now)] += 1
@@ -85,17 +105,28 @@ class AlertJob:
         key = point.key
         if not self.store.claim_alert(clock, key, reached.moment, now, self.lease):
             return "taken"  # another process acts on it (or already did)
-        alert = Alert(clock.ticket_id, (point.tag_for(clock.metric, adapter.settings.tag_prefix),),
-                      alert_note(reached, self.rules.vendor_calendar.zone),
-                      point.priority if point.action == "priority" else None)
+        alert = Alert(
+            clock.ticket_id,
+            (point.tag_for(clock.metric, adapter.settings.tag_prefix),),
+            alert_note(reached, self.rules.vendor_calendar.zone),
+            point.priority if point.action == "priority" else None,
+        )
         detail = json.dumps({"tags": list(alert.tags), "note": alert.note, "priority": alert.priority})
         result, error = self._send(adapter, alert)
         if error:
             detail = error
         self.store.settle_alert(clock, key, result, detail, self.clock())
         log_at = logging.WARNING if result in ("failed", "rejected") else logging.INFO
-        log.log(log_at, "%s ticket %s %s %s: %s%s", clock.platform, clock.ticket_id, clock.metric, key, result,
-                f" ({error})" if error else "")
+        log.log(
+            log_at,
+            "%s ticket %s %s %s: %s%s",
+            clock.platform,
+            clock.ticket_id,
+            clock.metric,
+            key,
+            result,
+            f" ({error})" if error else "",
+        )
         return result
 
     @staticmethod

@@ -6,11 +6,13 @@ It asks the platform only when the connector's own audit says the platform may b
 last grant/revoke it made differs from what is wanted, or no registration is recorded), so a busy
 ticket costs no extra API calls; the daily sync corrects anything changed behind its back.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -35,8 +37,9 @@ class AccessKeeper:
         self.engine, self.rules, self.settings = engine, rules, settings
         self.audit = AccessAudit(engine)
 
-    def __call__(self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack,
-                 now: datetime, dry_run: bool) -> Mapping[str, Any] | None:
+    def __call__(
+        self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack, now: datetime, dry_run: bool
+    ) -> Mapping[str, Any] | None:
         email = (ticket.requester_email or "").strip().lower()
         customer = entitlement.customer
         if not email or customer is None or entitlement.matched_by is None:
@@ -45,8 +48,14 @@ class AccessKeeper:
         if entitlement.matched_by in ("domain", "platform") and not dry_run:
             # the customer's staff, not a contact: the nightly sync must know them too
             record_staff(self.engine, email, customer.id, entitlement.matched_by, adapter.name, now)
-        changes = [c for c in (self._kb_change(adapter, email, entitlement, customer.id, now),
-                               self._registration(adapter, email, entitlement, customer.id)) if c is not None]
+        changes = [
+            c
+            for c in (
+                self._kb_change(adapter, email, entitlement, customer.id, now),
+                self._registration(adapter, email, entitlement, customer.id),
+            )
+            if c is not None
+        ]
         if not changes:
             return None
         if dry_run:
@@ -56,8 +65,9 @@ class AccessKeeper:
             done.append(self._apply(adapter, change, customer.name, now))
         return {"access": done}
 
-    def _kb_change(self, adapter: Adapter, email: str, ent: Entitlement, customer_id: str,
-                   now: datetime) -> AccessChange | None:
+    def _kb_change(
+        self, adapter: Adapter, email: str, ent: Entitlement, customer_id: str, now: datetime
+    ) -> AccessChange | None:
         """Grant or revoke when today's access differs from what the connector last did."""
         if not self.settings.get("kb", True) or "kb" not in adapter.supports:
             return None
@@ -82,8 +92,13 @@ class AccessKeeper:
         if self.audit.last_done(adapter.name, email, (REGISTER,)) is not None:
             return None
         basis = next((c.reason for c in ent.coverages if c.tier == ent.tier), ent.tier.code)
-        return AccessChange(email, REGISTER, f"the {ent.tier.code} tier includes registration in the portal"
-                            f" ({basis})", customer_id, until=ent.valid_until)
+        return AccessChange(
+            email,
+            REGISTER,
+            f"the {ent.tier.code} tier includes registration in the portal ({basis})",
+            customer_id,
+            until=ent.valid_until,
+        )
 
     def _apply(self, adapter: Adapter, change: AccessChange, customer_name: str, now: datetime) -> str:
         """Apply one change and audit it. A side step never fails the ticket: a platform error is
@@ -101,7 +116,8 @@ class AccessKeeper:
             log.warning("%s %s %s failed (the sync retries it): %s", adapter.name, change.action, change.email, exc)
             return f"{change.action} {change.email}: failed: {exc}"
         for outcome in outcomes:
-            self.audit.record(adapter.name, [(change, "done" if outcome.ok else "failed", outcome.detail)],
-                              now, "ticket")
+            self.audit.record(
+                adapter.name, [(change, "done" if outcome.ok else "failed", outcome.detail)], now, "ticket"
+            )
         ok = all(o.ok for o in outcomes) and outcomes
         return f"{change.action} {change.email}: {'done' if ok else 'failed'}"

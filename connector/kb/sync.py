@@ -6,14 +6,16 @@ change it): one planner, one applier, one audit for both.
 A sync is resumable by design: it always plans against the platform's own list of holders, so
 after a failure half-way the next run plans only what is still missing; nothing is granted twice.
 """
+
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -43,8 +45,9 @@ class Lever:
 
 
 KB = Lever("kb", "closed-KB access", desired_access, lambda a: a.kb_holders(), lambda a, c: a.apply_access(c))
-MAILING = Lever("mailing", "mailing tag", desired_mailing, lambda a: a.mailing_holders(),
-                lambda a, c: a.apply_mailing(c))
+MAILING = Lever(
+    "mailing", "mailing tag", desired_mailing, lambda a: a.mailing_holders(), lambda a, c: a.apply_mailing(c)
+)
 
 
 def plan(engine: Engine, rules: Rulebook, adapter: Adapter, day: date, lever: Lever = KB) -> list[AccessChange]:
@@ -87,32 +90,60 @@ class SyncReport:
     def summary(self) -> str:
         """One line for people."""
         if self.dry_run:
-            return (f"{self.label}: would grant {self.grants}, revoke {self.revokes}"
-                    f" ({len(self.plan)} change(s); dry run, nothing applied)")
-        done = (f"{self.label}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
-                f" failed {len(self.failed)} of {len(self.plan)} planned in {self.seconds:.1f} s (run {self.run_id})")
+            return (
+                f"{self.label}: would grant {self.grants}, revoke {self.revokes}"
+                f" ({len(self.plan)} change(s); dry run, nothing applied)"
+            )
+        done = (
+            f"{self.label}: granted {self.granted}, revoked {self.revoked}, already right {self.already},"
+            f" failed {len(self.failed)} of {len(self.plan)} planned in {self.seconds:.1f} s (run {self.run_id})"
+        )
         if self.registered:
             done += f"; {self.registered} portal registration(s) that had failed done now"
         return done + (f"; STOPPED: {self.error}" if self.error else "")
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready summary (the plan only in a dry run)."""
-        doc = {"platform": self.platform, "lever": self.lever, "run_id": self.run_id, "dry_run": self.dry_run,
-               "grants": self.grants, "revokes": self.revokes, "granted": self.granted,
-               "revoked": self.revoked, "already": self.already, "registered": self.registered,
-               "seconds": round(self.seconds, 3),
-               "failed": [{"email": c.email, "action": c.action, "error": e} for c, e in self.failed],
-               "error": self.error}
+        doc = {
+            "platform": self.platform,
+            "lever": self.lever,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "grants": self.grants,
+            "revokes": self.revokes,
+            "granted": self.granted,
+            "revoked": self.revoked,
+            "already": self.already,
+            "registered": self.registered,
+            "seconds": round(self.seconds, 3),
+            "failed": [{"email": c.email, "action": c.action, "error": e} for c, e in self.failed],
+            "error": self.error,
+        }
         if self.dry_run:
-            doc["plan"] = [{"email": c.email, "action": c.action, "customer": c.customer, "reason": c.reason,
-                            "since": c.since and c.since.isoformat(), "until": c.until and c.until.isoformat()}
-                           for c in self.plan]
+            doc["plan"] = [
+                {
+                    "email": c.email,
+                    "action": c.action,
+                    "customer": c.customer,
+                    "reason": c.reason,
+                    "since": c.since and c.since.isoformat(),
+                    "until": c.until and c.until.isoformat(),
+                }
+                for c in self.plan
+            ]
         return doc
 
 
-def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit, report: SyncReport,
-          origin: str, progress: Callable[[int, int], None] = lambda _d, _t: None,
-          clock: Callable[[], datetime] = utcnow, lever: Lever = KB) -> SyncReport:
+def apply(
+    adapter: Adapter,
+    changes: Sequence[AccessChange],
+    audit: AccessAudit,
+    report: SyncReport,
+    origin: str,
+    progress: Callable[[int, int], None] = lambda _d, _t: None,
+    clock: Callable[[], datetime] = utcnow,
+    lever: Lever = KB,
+) -> SyncReport:
     """Apply `changes`, recording every outcome (in groups, as batches complete). A platform
     failure half-way records what was done, then sets `report.error` (the caller decides)."""
     pending: list[tuple[AccessChange, str, str]] = []
@@ -139,23 +170,33 @@ def apply(adapter: Adapter, changes: Sequence[AccessChange], audit: AccessAudit,
                 flush()
                 progress(seen, len(changes))
     except (PlatformError, ConnectorError) as exc:
-        report.error = (f"{exc}; {seen} of {len(changes)} change(s) were applied and recorded:"
-                        " run the sync again to resume (it plans against the platform's current state)")
+        report.error = (
+            f"{exc}; {seen} of {len(changes)} change(s) were applied and recorded:"
+            " run the sync again to resume (it plans against the platform's current state)"
+        )
     finally:
         flush()
         progress(seen, len(changes))
     return report
 
 
-def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bool = False,
-                  origin: str = "sync", now: datetime | None = None,
-                  progress: Callable[[int, int], None] = lambda _d, _t: None, lever: Lever = KB) -> SyncReport:
+def sync_platform(
+    engine: Engine,
+    rules: Rulebook,
+    adapter: Adapter,
+    dry_run: bool = False,
+    origin: str = "sync",
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] = lambda _d, _t: None,
+    lever: Lever = KB,
+) -> SyncReport:
     """Plan (and unless `dry_run`, apply) one platform's KB access (or other `lever`)."""
     if lever.name not in adapter.supports:
         raise BadInput(f"{adapter.title} has no {lever.title} lever in the connector (or its options leave it off)")
     started = time.perf_counter()
-    report = SyncReport(adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run,
-                        lever=lever.name)
+    report = SyncReport(
+        adapter.name, f"{origin}-{uuid.uuid4().hex[:12]}", dry_run or adapter.settings.dry_run, lever=lever.name
+    )
     try:
         report.plan = plan(engine, rules, adapter, rules.today(now or utcnow()), lever)
     except PlatformError as exc:  # who holds it now could not be read: nothing was planned or done
@@ -171,15 +212,17 @@ def sync_platform(engine: Engine, rules: Rulebook, adapter: Adapter, dry_run: bo
     return report
 
 
-def retry_registrations(engine: Engine, adapter: Adapter, audit: AccessAudit, report: SyncReport, origin: str,
-                        now: datetime) -> None:
+def retry_registrations(
+    engine: Engine, adapter: Adapter, audit: AccessAudit, report: SyncReport, origin: str, now: datetime
+) -> None:
     """Portal registrations whose last attempt (on a ticket) failed, tried again; each audited."""
     for entry in audit.failed_last(adapter.name, REGISTER):
         change = AccessChange(entry.email, REGISTER, entry.reason, entry.customer_id, entry.since, entry.until)
         name, org = contact_details(engine, entry.email, entry.customer_id or "", adapter.name)
         try:
-            detail = adapter.register_portal_user(entry.email, name, entry.customer_id or "",
-                                                  customer_name(engine, entry.customer_id), org)
+            detail = adapter.register_portal_user(
+                entry.email, name, entry.customer_id or "", customer_name(engine, entry.customer_id), org
+            )
         except ConnectorError as exc:
             audit.record(adapter.name, [(change, "failed", str(exc))], now, origin, report.run_id)
             report.failed.append((change, str(exc)))
@@ -188,9 +231,15 @@ def retry_registrations(engine: Engine, adapter: Adapter, audit: AccessAudit, re
         report.registered += 1
 
 
-def sync_all(engine: Engine, rules: Rulebook, adapters: Mapping[str, Adapter], access: Mapping[str, Any],
-             origin: str = "scheduler", dry_run: bool = False,
-             progress: Callable[[str, int, int], None] | None = None) -> list[SyncReport]:
+def sync_all(
+    engine: Engine,
+    rules: Rulebook,
+    adapters: Mapping[str, Adapter],
+    access: Mapping[str, Any],
+    origin: str = "scheduler",
+    dry_run: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[SyncReport]:
     """Sync every platform that has a KB lever (when the config's `[access] kb` is on), and the
     mailing tag of every platform that keeps one."""
     levers = [KB] if access.get("kb", True) else []

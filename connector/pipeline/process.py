@@ -1,9 +1,11 @@
 """Processing one event: read the ticket from the platform (the truth), resolve the
 entitlement at the ticket's creation, run the SLA clocks, and write back only what changed."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -24,24 +26,37 @@ class AfterProcessing(Protocol):
     event's result record (or None). In dry-run (`dry_run`), it must change nothing outside
     the connector's own records."""
 
-    def __call__(self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack,
-                 now: datetime, dry_run: bool) -> Mapping[str, Any] | None:
-        ...
+    def __call__(
+        self, adapter: Adapter, ticket: Ticket, entitlement: Entitlement, plan: WriteBack, now: datetime, dry_run: bool
+    ) -> Mapping[str, Any] | None: ...
 
 
 class Processor:
     """Turns a stored event into a write-back (or, in dry-run, a record of it)."""
 
-    def __init__(self, engine: Engine, adapters: Mapping[str, Adapter], rules: Rulebook,
-                 clock: Callable[[], datetime] = utcnow, after: Sequence[AfterProcessing] = ()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        adapters: Mapping[str, Adapter],
+        rules: Rulebook,
+        clock: Callable[[], datetime] = utcnow,
+        after: Sequence[AfterProcessing] = (),
+    ) -> None:
         self.engine, self.adapters, self.rules, self.clock = engine, adapters, rules, clock
         self.after = tuple(after)
 
     def entitlement(self, ticket: Ticket) -> Entitlement:
         """The requester's entitlement at the ticket's creation."""
-        request = EntitlementRequest(ticket.requester_email or "", ticket.created_at, ticket.product,
-                                     ticket.kind, ticket.topic, ticket.channel,
-                                     ticket.platform, ticket.organisation_id)
+        request = EntitlementRequest(
+            ticket.requester_email or "",
+            ticket.created_at,
+            ticket.product,
+            ticket.kind,
+            ticket.topic,
+            ticket.channel,
+            ticket.platform,
+            ticket.organisation_id,
+        )
         with reading(self.engine) as conn:  # the worker's unit of work: one connection per event
             return resolve(request, SqlRegistry(conn), self.rules)
 
@@ -55,10 +70,17 @@ class Processor:
         ent = self.entitlement(ticket)
         contract = ent.contract
         explanation = " ".join(f"[{f.code}] {f.explanation}" for f in ent.flags)
-        plan = plan_write_back(ticket, ent.tier.code, ent.flag_codes,
-                               contract.dedicated_engineer if contract else None,
-                               self._target(ent, ent.first_response), self._target(ent, ent.resolution),
-                               now, explanation, self.rules.vendor_calendar.zone)
+        plan = plan_write_back(
+            ticket,
+            ent.tier.code,
+            ent.flag_codes,
+            contract.dedicated_engineer if contract else None,
+            self._target(ent, ent.first_response),
+            self._target(ent, ent.resolution),
+            now,
+            explanation,
+            self.rules.vendor_calendar.zone,
+        )
         return ent, plan
 
     def process(self, event: StoredEvent) -> dict[str, Any]:
@@ -77,11 +99,17 @@ class Processor:
         dry_run = adapter.settings.dry_run if dry_run is None else dry_run
         written = adapter.write_back(ticket, plan) if plan.needed and not dry_run else False
         result = {
-            "ticket": ticket.id, "tier": ent.tier.code, "flags": ent.flag_codes,
+            "ticket": ticket.id,
+            "tier": ent.tier.code,
+            "flags": ent.flag_codes,
             "first_response_due": _iso(plan.desired.first_response_due),
             "resolution_due": _iso(plan.desired.resolution_due),
-            "assignee": plan.desired.assignee, "changed": sorted(plan.changed), "note": plan.note,
-            "written": written, "dry_run": dry_run, "reasons": list(ent.reasons),
+            "assignee": plan.desired.assignee,
+            "changed": sorted(plan.changed),
+            "note": plan.note,
+            "written": written,
+            "dry_run": dry_run,
+            "reasons": list(ent.reasons),
         }
         for step in self.after:
             result.update(step(adapter, ticket, ent, plan, now, dry_run) or {})

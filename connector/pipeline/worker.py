@@ -13,6 +13,7 @@ elapsed since (a monotonic clock), so no two hosts' clocks are ever compared. Pr
 in a unit of work (`connector.storage.unit`): its reads share one connection and its writes
 commit with the event's settlement, one transaction besides the claim.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,9 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from connector.core.errors import ConnectorError, PlatformError
 from connector.pipeline.metrics import Metrics
@@ -123,9 +125,17 @@ class Worker:
     """One worker thread's loop over the event store. `clock` None: the database's clock
     (production); tests give one."""
 
-    def __init__(self, store: EventStore, processor: EventProcessor, settings: Mapping[str, Any],
-                 metrics: Metrics | None = None, clock: Callable[[], datetime] | None = None,
-                 name: str = "w", leases: LeaseKeeper | None = None, webhooks: Webhooks | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        processor: EventProcessor,
+        settings: Mapping[str, Any],
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] | None = None,
+        name: str = "w",
+        leases: LeaseKeeper | None = None,
+        webhooks: Webhooks | None = None,
+    ) -> None:
         self.store, self.processor, self.settings = store, processor, settings
         self.metrics = metrics or Metrics()
         self.clock = clock
@@ -139,7 +149,7 @@ class Worker:
         if error.retry_after is not None:
             return timedelta(seconds=error.retry_after)
         base, cap = self.settings["backoff_base_seconds"], self.settings["backoff_cap_seconds"]
-        return timedelta(seconds=min(cap, base * 2 ** event.attempts) * random.uniform(0.5, 1.5))
+        return timedelta(seconds=min(cap, base * 2**event.attempts) * random.uniform(0.5, 1.5))
 
     def run_once(self) -> bool:
         """Process one claimable event; False when there was none."""
@@ -178,8 +188,9 @@ class Worker:
                 log.warning("event %s: lease lost before finishing; another worker redoes it", event.id)
             self.metrics.processed.labels(event.platform).inc()
 
-    def _failed(self, event: StoredEvent, error: ConnectorError, clock: Callable[[], datetime],
-                transient: bool) -> None:
+    def _failed(
+        self, event: StoredEvent, error: ConnectorError, clock: Callable[[], datetime], transient: bool
+    ) -> None:
         now = clock()
         first = event.first_failed_at or now
         window = timedelta(seconds=self.settings["retry_window_seconds"])
@@ -188,13 +199,18 @@ class Worker:
             delay = self.backoff(event, error)
             self.store.retry(event, self.owner, message, delay, now)
             self.metrics.failed.labels(event.platform, "retried").inc()
-            log.warning("event %s (%s ticket %s): %s; retry in %.1f s", event.id, event.platform,
-                        event.ticket_id, message, delay.total_seconds())
+            log.warning(
+                "event %s (%s ticket %s): %s; retry in %.1f s",
+                event.id,
+                event.platform,
+                event.ticket_id,
+                message,
+                delay.total_seconds(),
+            )
         else:
             self.store.dead_letter(event, self.owner, message, now)
             self.metrics.failed.labels(event.platform, "dead").inc()
-            log.error("event %s (%s ticket %s) failed for good: %s", event.id, event.platform,
-                      event.ticket_id, message)
+            log.error("event %s (%s ticket %s) failed for good: %s", event.id, event.platform, event.ticket_id, message)
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set, polling when idle."""

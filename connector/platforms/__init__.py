@@ -5,9 +5,11 @@ its webhook schema `schemas/webhook.<name>.schema.json`, its fixtures `tests/fix
 (the shared contract suite runs on them) and `webhooks/<name>/`. Nothing else: the config check,
 the manifest, the docs' platform table and the CLI's choices follow from the class.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connector.core.errors import NotFound
 from connector.platforms.base import Adapter
@@ -19,8 +21,15 @@ from connector.platforms.redmine import RedmineAdapter
 from connector.platforms.rt5 import Rt5Adapter
 from connector.platforms.zendesk import ZendeskAdapter
 
-ADAPTERS: tuple[type[Adapter], ...] = (ZendeskAdapter, DjangoHelpdeskAdapter, Rt5Adapter, JiraServiceManagementAdapter,
-                                       FreshdeskAdapter, GenericAdapter, RedmineAdapter)
+ADAPTERS: tuple[type[Adapter], ...] = (
+    ZendeskAdapter,
+    DjangoHelpdeskAdapter,
+    Rt5Adapter,
+    JiraServiceManagementAdapter,
+    FreshdeskAdapter,
+    GenericAdapter,
+    RedmineAdapter,
+)
 
 
 def _adapters() -> dict[str, type[Adapter]]:

@@ -22,13 +22,15 @@ the first response, what pauses a clock, a default request type: `connector.core
 base (`kb_holders`, `apply_access`), portal registration (`register_portal_user`), SLA alerts
 (`alert`). Adapters never decide dry runs, tiers, calendars or SLA rules: the services do.
 """
+
 from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput
@@ -42,8 +44,11 @@ def required(settings: PlatformSettings, *credentials: str, what: str = "") -> d
     """The named credentials, or BadInput naming every missing one with the forms a secret may
     take (`key`, `key_env`, `key_file`), and base_url when it is missing too."""
     missing = [] if settings.base_url else ["base_url"]
-    missing += [f"credentials.{name} (or {name}_env / {name}_file)" for name in credentials
-                if not settings.credentials.get(name)]
+    missing += [
+        f"credentials.{name} (or {name}_env / {name}_file)"
+        for name in credentials
+        if not settings.credentials.get(name)
+    ]
     if missing:
         raise BadInput(f"{settings.name} needs {' and '.join(missing)}{what}", f"platforms.{settings.name}")
     return {name: settings.credentials[name] for name in credentials}
@@ -102,8 +107,9 @@ class AccessLever:
         """Give (grant) or take away (revoke) the mailing tag; one outcome per change, as `apply_access`."""
         raise BadInput(f"{self.title} has no mailing tag in the connector")
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """Make `email` a portal user in the customer's organisation (None: already one)."""
         raise BadInput(f"{self.title} has no portal registration in the connector")
 
@@ -114,9 +120,16 @@ class AccessLever:
     @classmethod
     def capabilities(cls) -> frozenset[str]:
         """Which optional capabilities the adapter class implements: kb, mailing, portal, alert."""
-        return frozenset(name for name, method in (("kb", "apply_access"), ("mailing", "apply_mailing"),
-                                                   ("portal", "register_portal_user"), ("alert", "alert"))
-                         if getattr(cls, method) is not getattr(AccessLever, method))
+        return frozenset(
+            name
+            for name, method in (
+                ("kb", "apply_access"),
+                ("mailing", "apply_mailing"),
+                ("portal", "register_portal_user"),
+                ("alert", "alert"),
+            )
+            if getattr(cls, method) is not getattr(AccessLever, method)
+        )
 
     @property
     def supports(self) -> frozenset[str]:

@@ -10,17 +10,19 @@ says so to adapters), so a 429 or a 5xx ends the attempt at once and the worker 
 event to the queue with its Retry-After or backoff, durably. Every call made inside a lease
 carries `X-Connector-Event: <event id>` (for the platform's logs, and the tests' stub platform).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 
@@ -68,7 +70,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
 
@@ -76,9 +78,14 @@ def retry_after_seconds(value: str | None) -> float | None:
 class PlatformClient:
     """A base URL, default headers and auth; `call` maps HTTP outcomes to connector errors."""
 
-    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None,
-                 auth: tuple[str, str] | None = None, timeout: float = 10.0,
-                 on_response: Callable[[str, int | str], None] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 10.0,
+        on_response: Callable[[str, int | str], None] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
         self.auth = auth
@@ -91,8 +98,9 @@ class PlatformClient:
 
     def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
         """The one network call (a test or another transport replaces only this)."""
-        r = self.session.request(method, url, headers=dict(headers), data=body, auth=self.auth,
-                                 timeout=self.timeout, allow_redirects=False)
+        r = self.session.request(
+            method, url, headers=dict(headers), data=body, auth=self.auth, timeout=self.timeout, allow_redirects=False
+        )
         return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
 
     def call(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204)) -> Any:
@@ -122,15 +130,24 @@ class PlatformClient:
                 raise PlatformError(f"{method} {path}: answer is not JSON", response.status) from None
         detail = response.body[:200].decode("utf-8", "replace")
         if response.status == 429:
-            raise PlatformError(f"{method} {path}: rate limited", 429,
-                                retry_after_seconds(response.headers.get("retry-after")))
+            raise PlatformError(
+                f"{method} {path}: rate limited", 429, retry_after_seconds(response.headers.get("retry-after"))
+            )
         if response.status >= 500 or response.status in (408, 409, 423):
             raise PlatformError(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
         raise PlatformRejected(f"{method} {path}: HTTP {response.status}: {detail}", response.status)
 
-    def call_patiently(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200, 201, 204),
-                       attempts: int = 8, sleep: Callable[[float], None] = time.sleep,
-                       backoff: float = 1.0, cap: float = 60.0) -> Any:
+    def call_patiently(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        expect: tuple[int, ...] = (200, 201, 204),
+        attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: float = 1.0,
+        cap: float = 60.0,
+    ) -> Any:
         """`call`, waiting out rate limits (exactly Retry-After, or `backoff` doubling when the
         platform gives none) and retrying transient failures, at most `attempts` times; for bulk
         work (a KB sync) that runs outside the worker's own retry loop. The last error is raised.

@@ -7,9 +7,11 @@ Freshdesk adapters; the webhook worker's own calls are not paced (it reschedules
 Docs: https://developer.zendesk.com/api-reference/introduction/rate-limits/,
 https://developer.atlassian.com/cloud/jira/platform/rate-limiting/, https://developers.freshdesk.com/api/#ratelimit
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from connector.platforms.client import PlatformClient, may_wait
 
@@ -38,8 +40,13 @@ class Pacer:
 class PacedApi:
     """One API client, every request paced and patient; counts its requests."""
 
-    def __init__(self, client: PlatformClient, per_minute: float | None, sleep: Callable[[float], None],
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        client: PlatformClient,
+        per_minute: float | None,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> None:
         self.client, self.sleep, self.clock = client, sleep, clock
         self.pacer = Pacer(per_minute, clock, sleep)
         self.requests = 0

@@ -13,6 +13,7 @@ are not Unicode text, shapes the schema lets through and the adapter never expec
 them is a `BadInput` naming the problem (400), never a 500; tests/test_hostile_receiving.py fuzzes
 this function and keeps what it found under tests/fixtures/hostile/.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,9 @@ import json
 import logging
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from connector.config.schemas import validate
 from connector.core.errors import BadInput, PayloadTooLarge
@@ -41,8 +43,9 @@ class Headers(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...
 
 
-def receive(adapter: Adapter, headers: Headers, body: bytes, token: str | None, secret: str,
-            now: datetime, max_bytes: int) -> TicketEvent:
+def receive(
+    adapter: Adapter, headers: Headers, body: bytes, token: str | None, secret: str, now: datetime, max_bytes: int
+) -> TicketEvent:
     """The event one delivery reports, checked in the order above."""
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"body of {len(body)} bytes is over the limit of {max_bytes}")
@@ -75,7 +78,7 @@ def checked(event: TicketEvent) -> TicketEvent:
             raise BadInput(f"{name.replace('_', ' ')} {value[:40]!r} has characters that are not printable text")
     if event.occurred_at is not None:
         try:
-            event.occurred_at.astimezone(timezone.utc)
+            event.occurred_at.astimezone(UTC)
         except (OverflowError, ValueError):
             return dataclasses.replace(event, occurred_at=None)
     return event

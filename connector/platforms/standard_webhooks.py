@@ -8,13 +8,14 @@ several secrets (space-separated) for the same reason: any match passes.
 The signature is computed by the `standardwebhooks` package (its `Webhook.sign`); the freshness
 check (5 minutes either way) is ours, against the `now` passed in, so that receiving stays pure.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
 import secrets as random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
@@ -23,9 +24,11 @@ from connector.core.events import Delivery
 
 ID, TIMESTAMP, SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
 TOLERANCE = timedelta(minutes=5)
-AUTHENTICATION = ("Standard Webhooks: webhook-signature v1 = base64(HMAC-SHA256(whsec_ secret, "
-                  "webhook-id.webhook-timestamp.body)), timestamp within 5 minutes, several secrets "
-                  "during a key rotation")
+AUTHENTICATION = (
+    "Standard Webhooks: webhook-signature v1 = base64(HMAC-SHA256(whsec_ secret, "
+    "webhook-id.webhook-timestamp.body)), timestamp within 5 minutes, several secrets "
+    "during a key rotation"
+)
 
 
 def keys(secret: str) -> list[Webhook]:
@@ -49,7 +52,7 @@ def check(secret: str, delivery: Delivery, now: datetime) -> str:
     if not msg_id or not stamp or not signatures:
         raise Unauthorized(f"missing {ID}, {TIMESTAMP} or {SIGNATURE} header")
     try:
-        sent = datetime.fromtimestamp(int(stamp.strip()), tz=timezone.utc)
+        sent = datetime.fromtimestamp(int(stamp.strip()), tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise Unauthorized(f"unreadable {TIMESTAMP} {stamp[:40]!r}") from None
     try:
@@ -63,7 +66,7 @@ def check(secret: str, delivery: Delivery, now: datetime) -> str:
             break
     else:
         raise Unauthorized("signature does not match the body")
-    if abs(now.astimezone(timezone.utc) - sent) > TOLERANCE:
+    if abs(now.astimezone(UTC) - sent) > TOLERANCE:
         raise Unauthorized(f"{TIMESTAMP} {stamp} is more than 5 minutes from now")
     return msg_id
 
@@ -73,9 +76,12 @@ def sign(secret: str, body: bytes, now: datetime, msg_id: str) -> dict[str, str]
     The scheme signs text: a body that is not UTF-8 is signed as decoded with replacements, which
     `check` refuses as not UTF-8 whatever the signature."""
     signer = keys(secret)[0]
-    stamp = now.astimezone(timezone.utc).replace(microsecond=0)
-    return {ID: msg_id, TIMESTAMP: str(int(stamp.timestamp())),
-            SIGNATURE: signer.sign(msg_id, stamp, body.decode("utf-8", "replace"))}
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    return {
+        ID: msg_id,
+        TIMESTAMP: str(int(stamp.timestamp())),
+        SIGNATURE: signer.sign(msg_id, stamp, body.decode("utf-8", "replace")),
+    }
 
 
 def new_secret() -> str:

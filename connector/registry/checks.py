@@ -1,13 +1,15 @@
 """Check a registry document completely before anything is written: the schema, dates, duplicate
 keys and references. Every problem names its place (file and JSON pointer, or CSV line and column).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from connector.config.calendars import build_calendar
 from connector.config.schemas import _registry, validator
@@ -23,7 +25,7 @@ SCHEMA = "registry.schema.json"
 Progress = Callable[[str], None]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _row_checks(name: str) -> tuple[Any, Callable[[Any], bool] | None]:
     """(jsonschema validator, fast predicate or None) for the items of the list `name`."""
     row_schema = {"$ref": f"{SCHEMA}#/$defs/{name[:-1]}"}
@@ -37,14 +39,16 @@ def _row_checks(name: str) -> tuple[Any, Callable[[Any], bool] | None]:
 
 def _message(error: ValidationError) -> str:
     """jsonschema's message, except for unknown fields, which it words for schema authors."""
-    if error.validator != "additionalProperties" or not isinstance(error.instance, dict) \
-            or not isinstance(error.schema, Mapping):  # (an additionalProperties error's schema is one)
+    if (
+        error.validator != "additionalProperties"
+        or not isinstance(error.instance, dict)
+        or not isinstance(error.schema, Mapping)
+    ):  # (an additionalProperties error's schema is one)
         return error.message
     known = error.schema.get("properties", {})
     patterns = error.schema.get("patternProperties", {})
     extra = [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
-    return (f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
-            f" (known: {', '.join(known)})")
+    return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {', '.join(known)})"
 
 
 def schema_problems(source: RegistrySource, progress: Progress) -> tuple[list[str], dict[str, set[int]]]:
@@ -74,8 +78,6 @@ def schema_problems(source: RegistrySource, progress: Progress) -> tuple[list[st
 
 
 def _date_problems(source: RegistrySource, name: str, index: int, item: Mapping[str, Any]) -> list[str]:
-
-
     """Dates that are not calendar dates, and contracts ending before they start."""
     found = []
     for field in DATE_FIELDS.get(name, ()):
@@ -85,8 +87,9 @@ def _date_problems(source: RegistrySource, name: str, index: int, item: Mapping[
             except ValueError:
                 found.append(f"{source.place((name, index, field))}: {item[field]!r} is not a valid date")
     if not found and name == "contracts" and item["starts"] > item["ends"]:
-        found.append(f"{source.place((name, index, 'ends'))}: ends ({item['ends']}) before it starts"
-                     f" ({item['starts']})")
+        found.append(
+            f"{source.place((name, index, 'ends'))}: ends ({item['ends']}) before it starts ({item['starts']})"
+        )
     return found
 
 
@@ -108,8 +111,12 @@ def _built(doc_json: str) -> None:
     build_calendar(json.loads(doc_json))
 
 
-def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[Key]], replace: bool,
-                   progress: Progress = lambda _m: None) -> tuple[list[str], dict[str, list[Record]]]:
+def check_registry(
+    source: RegistrySource,
+    stored_keys: Mapping[str, Collection[Key]],
+    replace: bool,
+    progress: Progress = lambda _m: None,
+) -> tuple[list[str], dict[str, list[Record]]]:
     """Every problem of the document, and (when there are none) its records per list.
 
     `stored_keys` are the keys already in the database; references may point at them unless
@@ -146,8 +153,10 @@ def check_registry(source: RegistrySource, stored_keys: Mapping[str, Collection[
             key = key_of(name, record)
             if key in keys[name]:
                 first = source.place((name, keys[name][key]))
-                problems.append(f"{source.place((name, index))}: duplicate key"
-                                f" {', '.join(KEYS[name])} = {', '.join(map(str, key))} (first at {first})")
+                problems.append(
+                    f"{source.place((name, index))}: duplicate key"
+                    f" {', '.join(KEYS[name])} = {', '.join(map(str, key))} (first at {first})"
+                )
                 continue
             keys[name][key] = index
             records[name].append(record)
@@ -163,15 +172,21 @@ def _platform_id_problems(source: RegistrySource, records: Mapping[str, list[Rec
     for record in records.get("customers", ()):
         for platform, org in record["platform_ids"]:
             if (platform, org) in seen:
-                found.append(f"{source.origin}: customers {seen[platform, org]} and {record['id']} both have"
-                             f" organisation {org} on {platform}")
+                found.append(
+                    f"{source.origin}: customers {seen[platform, org]} and {record['id']} both have"
+                    f" organisation {org} on {platform}"
+                )
             seen.setdefault((platform, org), record["id"])
     return found
 
 
-def _reference_problems(source: RegistrySource, records: Mapping[str, list[Record]],
-                        keys: Mapping[str, dict[Key, int]], stored_keys: Mapping[str, Collection[Key]],
-                        replace: bool) -> list[str]:
+def _reference_problems(
+    source: RegistrySource,
+    records: Mapping[str, list[Record]],
+    keys: Mapping[str, dict[Key, int]],
+    stored_keys: Mapping[str, Collection[Key]],
+    replace: bool,
+) -> list[str]:
     """Every customer and product a row names must exist (in the file, or stored unless replace)."""
     doc = source.document
     found = []

@@ -6,10 +6,12 @@ ever says "valid" when the schema would: any keyword it does not know makes the 
 (the caller then uses jsonschema for every row), and a row it rejects goes to jsonschema, which
 gives the messages. So the schema stays the one source of truth.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from referencing import Registry
 
@@ -40,8 +42,6 @@ def compile_schema(schema: dict[str, Any], registry: Registry, base: str) -> Pre
 
 
 def _keyword(keyword: str, value: Any, schema: dict[str, Any], registry: Registry, base: str) -> Predicate:
-
-
     """The predicate of one schema keyword."""
     if keyword == "$ref":
         target, _, fragment = value.partition("#")
@@ -69,8 +69,11 @@ def _keyword(keyword: str, value: Any, schema: dict[str, Any], registry: Registr
     if keyword == "required":
         return lambda v: not isinstance(v, dict) or all(k in v for k in value)
     if keyword in ("properties", "patternProperties", "additionalProperties"):
-        return _object_members(schema, registry, base) if keyword == "properties" or not schema.get(
-            "properties") else (lambda v: True)  # handled once, with "properties"
+        return (
+            _object_members(schema, registry, base)
+            if keyword == "properties" or not schema.get("properties")
+            else (lambda v: True)
+        )  # handled once, with "properties"
     if keyword == "items":
         item = compile_schema(value, registry, base)
         return lambda v: not isinstance(v, list) or all(item(x) for x in v)
@@ -84,8 +87,6 @@ def _keyword(keyword: str, value: Any, schema: dict[str, Any], registry: Registr
 
 
 def _unique(values: list[Any]) -> bool:
-
-
     """Whether a list of strings has no repeats."""
     try:
         return all(isinstance(x, str) for x in values) and len(set(values)) == len(values)
@@ -96,11 +97,13 @@ def _unique(values: list[Any]) -> bool:
 def _object_members(schema: dict[str, Any], registry: Registry, base: str) -> Predicate:
     """properties + patternProperties + additionalProperties, as JSON Schema combines them."""
     named = {k: compile_schema(s, registry, base) for k, s in schema.get("properties", {}).items()}
-    patterns = [(re.compile(p), compile_schema(s, registry, base))
-                for p, s in schema.get("patternProperties", {}).items()]
+    patterns = [
+        (re.compile(p), compile_schema(s, registry, base)) for p, s in schema.get("patternProperties", {}).items()
+    ]
     extra = schema.get("additionalProperties", True)
-    other: Predicate | None = (None if extra is False else (lambda v: True) if extra is True
-                               else compile_schema(extra, registry, base))
+    other: Predicate | None = (
+        None if extra is False else (lambda v: True) if extra is True else compile_schema(extra, registry, base)
+    )
 
     def members_ok(v: Any) -> bool:
         if not isinstance(v, dict):
@@ -117,4 +120,5 @@ def _object_members(schema: dict[str, Any], registry: Registry, base: str) -> Pr
             elif other is None or not other(member):
                 return False
         return True
+
     return members_ok

@@ -1,10 +1,12 @@
 """A registry held in memory: resolve against a registry file without importing it, and test the
 rules without a database. Same `RegistryView` as the SQL one."""
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from connector.core.errors import ValidationFailed
 from connector.core.registry import CustomerFacts
@@ -17,7 +19,6 @@ class MemoryRegistry:
     """`RegistryView` over checked records (see `connector.registry.records`)."""
 
     def __init__(self, records: Mapping[str, list[Record]]) -> None:
-
         """Index the records the way the SQL tables are indexed."""
         self.products = {r["code"]: r for r in records.get("products", [])}
         self.customers = {r["id"]: r for r in records.get("customers", [])}
@@ -35,22 +36,21 @@ class MemoryRegistry:
                 self.facts[record["customer"]][name].append(record)
 
     @classmethod
-    def from_document(cls, document: Any, origin: str = "registry") -> "MemoryRegistry":
+    def from_document(cls, document: Any, origin: str = "registry") -> MemoryRegistry:
         """A registry from a JSON-shaped document; ValidationFailed lists every problem."""
         return cls._checked(RegistrySource(origin, document))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "MemoryRegistry":
+    def from_file(cls, path: str | Path) -> MemoryRegistry:
         """A registry from a JSON file or a CSV folder, checked as an import would be."""
         return cls._checked(read_source(path))
 
     @classmethod
-    def _checked(cls, source: RegistrySource) -> "MemoryRegistry":
+    def _checked(cls, source: RegistrySource) -> MemoryRegistry:
         """A registry from a source, or ValidationFailed with every problem."""
         problems, records = check_registry(source, {name: () for name in LISTS}, replace=False)
         if problems:
-            raise ValidationFailed(f"{source.origin}: the registry is invalid ({len(problems)} problem(s))",
-                                   problems)
+            raise ValidationFailed(f"{source.origin}: the registry is invalid ({len(problems)} problem(s))", problems)
         return cls(records)
 
     def customers_by_email(self, email: str) -> Sequence[str]:
@@ -69,5 +69,10 @@ class MemoryRegistry:
         """The customer's facts and the products they name (plus `product`, if known)."""
         own = self.facts.get(customer_id, {})
         codes = {r["product"] for n in ("licenses", "purchases") for r in own.get(n, [])} | {product}
-        return facts_of(self.customers[customer_id], own.get("licenses", []), own.get("purchases", []),
-                        own.get("contracts", []), [self.products[c] for c in codes if c in self.products])
+        return facts_of(
+            self.customers[customer_id],
+            own.get("licenses", []),
+            own.get("purchases", []),
+            own.get("contracts", []),
+            [self.products[c] for c in codes if c in self.products],
+        )

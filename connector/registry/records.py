@@ -4,10 +4,12 @@ A record is a plain dict per row of a list (`products`, `customers`, ...), with 
 e-mails and domains in lower case and lists sorted, so that a row read back from the database
 compares equal to the same row read from a file: that is how a re-import finds it unchanged.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from connector.core.registry import (
     ALL_PRODUCTS,
@@ -31,19 +33,26 @@ KEYS: dict[str, tuple[str, ...]] = {
     "contracts": ("number",),
 }
 # (list, field) -> the list its value must be a key of
-REFERENCES = {("contacts", "customer"): "customers", ("licenses", "customer"): "customers",
-              ("licenses", "product"): "products", ("purchases", "customer"): "customers",
-              ("purchases", "product"): "products", ("contracts", "customer"): "customers"}
-DATE_FIELDS = {"products": ("withdrawn_on",), "licenses": ("since",), "purchases": ("date",),
-               "contracts": ("starts", "ends")}
+REFERENCES = {
+    ("contacts", "customer"): "customers",
+    ("licenses", "customer"): "customers",
+    ("licenses", "product"): "products",
+    ("purchases", "customer"): "customers",
+    ("purchases", "product"): "products",
+    ("contracts", "customer"): "customers",
+}
+DATE_FIELDS = {
+    "products": ("withdrawn_on",),
+    "licenses": ("since",),
+    "purchases": ("date",),
+    "contracts": ("starts", "ends"),
+}
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]  # the values of the list's key fields (KEYS), in order
 
 
 def _day(value: Any) -> date | None:
-
-
     """A date from ISO text (dates pass through)."""
     if value is None or isinstance(value, date):
         return value
@@ -62,22 +71,34 @@ def to_record(name: str, item: Mapping[str, Any]) -> Record:
     if name == "products":
         return {"code": item["code"], "name": item["name"], "withdrawn_on": _day(item.get("withdrawn_on"))}
     if name == "customers":
-        return {"id": item["id"], "name": item["name"],
-                "email_domains": tuple(sorted({d.lower() for d in item.get("email_domains", ())})),
-                "platform_ids": tuple(sorted((item.get("platform_ids") or {}).items()))}
+        return {
+            "id": item["id"],
+            "name": item["name"],
+            "email_domains": tuple(sorted({d.lower() for d in item.get("email_domains", ())})),
+            "platform_ids": tuple(sorted((item.get("platform_ids") or {}).items())),
+        }
     if name == "contacts":
         return {"email": item["email"].strip().lower(), "customer": item["customer"], "name": item.get("name")}
     if name == "licenses":
         return {"customer": item["customer"], "product": item["product"], "since": _day(item["since"])}
     if name == "purchases":
-        return {"customer": item["customer"], "product": item["product"], "kind": item["kind"],
-                "date": _day(item["date"])}
+        return {
+            "customer": item["customer"],
+            "product": item["product"],
+            "kind": item["kind"],
+            "date": _day(item["date"]),
+        }
     if name == "contracts":
         products = item["products"]
-        return {"number": item["number"], "customer": item["customer"], "counterparty": item["counterparty"],
-                "starts": _day(item["starts"]), "ends": _day(item["ends"]),
-                "products": products if products == ALL_PRODUCTS else tuple(sorted(products)),
-                "sla": _clean(dict(item["sla"]))}
+        return {
+            "number": item["number"],
+            "customer": item["customer"],
+            "counterparty": item["counterparty"],
+            "starts": _day(item["starts"]),
+            "ends": _day(item["ends"]),
+            "products": products if products == ALL_PRODUCTS else tuple(sorted(products)),
+            "sla": _clean(dict(item["sla"])),
+        }
     raise KeyError(name)
 
 
@@ -94,17 +115,23 @@ def to_product(r: Mapping[str, Any]) -> Product:
 def to_contract(r: Mapping[str, Any]) -> Contract:
     """A domain Contract from a contracts record."""
     products = None if r["products"] == ALL_PRODUCTS else frozenset(r["products"])
-    return Contract(r["number"], r["counterparty"], r["starts"], r["ends"], products,
-                    ContractSla.from_mapping(r["sla"]))
+    return Contract(
+        r["number"], r["counterparty"], r["starts"], r["ends"], products, ContractSla.from_mapping(r["sla"])
+    )
 
 
-def facts_of(customer: Mapping[str, Any], licenses: Iterable[Mapping[str, Any]],
-             purchases: Iterable[Mapping[str, Any]], contracts: Iterable[Mapping[str, Any]],
-             products: Iterable[Mapping[str, Any]]) -> CustomerFacts:
+def facts_of(
+    customer: Mapping[str, Any],
+    licenses: Iterable[Mapping[str, Any]],
+    purchases: Iterable[Mapping[str, Any]],
+    contracts: Iterable[Mapping[str, Any]],
+    products: Iterable[Mapping[str, Any]],
+) -> CustomerFacts:
     """A customer's facts from its records."""
     return CustomerFacts(
         Customer(customer["id"], customer["name"]),
         tuple(License(r["product"], r["since"]) for r in licenses),
         tuple(Purchase(r["product"], r["kind"], r["date"]) for r in purchases),
         tuple(to_contract(r) for r in contracts),
-        {p["code"]: to_product(p) for p in products})
+        {p["code"]: to_product(p) for p in products},
+    )

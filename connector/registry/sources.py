@@ -12,6 +12,7 @@ UTF-8, `null`, nesting that exhausts the parser, NaN, numbers past any sensible 
 surrogates or NUL characters (no database can store them), a CSV cell over the csv module's limit.
 tests/test_hostile_import.py fuzzes this and keeps what it found under tests/fixtures/hostile/.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,14 +30,28 @@ from connector.registry.records import LISTS
 
 # Columns each CSV file must have (the schema's required fields, flattened).
 REQUIRED_COLUMNS = {
-    "products": ("code", "name"), "customers": ("id", "name"), "contacts": ("email", "customer"),
-    "licenses": ("customer", "product", "since"), "purchases": ("customer", "product", "kind", "date"),
-    "contracts": ("number", "customer", "counterparty", "starts", "ends", "products",
-                  "sla.first_response_hours", "sla.resolution_hours"),
+    "products": ("code", "name"),
+    "customers": ("id", "name"),
+    "contacts": ("email", "customer"),
+    "licenses": ("customer", "product", "since"),
+    "purchases": ("customer", "product", "kind", "date"),
+    "contracts": (
+        "number",
+        "customer",
+        "counterparty",
+        "starts",
+        "ends",
+        "products",
+        "sla.first_response_hours",
+        "sla.resolution_hours",
+    ),
 }
 OPTIONAL_COLUMNS = {
-    "products": ("withdrawn_on",), "customers": ("email_domains",), "contacts": ("name",),
-    "licenses": (), "purchases": (),
+    "products": ("withdrawn_on",),
+    "customers": ("email_domains",),
+    "contacts": ("name",),
+    "licenses": (),
+    "purchases": (),
     "contracts": ("sla.calendar", "sla.kb_access", "sla.dedicated_engineer", "sla.channels"),
 }
 OPEN_PREFIXES = {"customers": ("platform_ids.",), "contracts": ("sla.targets.",)}
@@ -89,8 +104,9 @@ def read_source(path: str | Path) -> RegistrySource:
     try:
         document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        return RegistrySource(str(path), None, [f"{path} line {exc.lineno}, column {exc.colno}:"
-                                                f" not valid JSON: {exc.msg}"])
+        return RegistrySource(
+            str(path), None, [f"{path} line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"]
+        )
     except RecursionError:
         return RegistrySource(str(path), None, [f"{path}: nested too deeply to be a registry"])
     except ValueError as exc:  # an integer of over 4,300 digits, NaN, Infinity
@@ -125,15 +141,16 @@ def unusable_values(source: RegistrySource) -> list[str]:
             stack.extend((value, path + (index,)) for index, value in enumerate(node))
         elif isinstance(node, str) and NOT_TEXT.search(node):
             found.append(f"{source.place(path)}: text with a NUL character or a lone surrogate")
-        elif isinstance(node, (int, float)) and not isinstance(node, bool) and \
-                (isinstance(node, float) and not math.isfinite(node) or abs(node) > MAX_NUMBER):
+        elif (
+            isinstance(node, (int, float))
+            and not isinstance(node, bool)
+            and (isinstance(node, float) and not math.isfinite(node) or abs(node) > MAX_NUMBER)
+        ):
             found.append(f"{source.place(path)}: number {str(node)[:20]} is out of range")
     return sorted(found)
 
 
 def _read_folder(folder: Path) -> RegistrySource:
-
-
     """Every CSV file of a folder, and problems for unknown files."""
     source = RegistrySource(str(folder), {})
     files = sorted(folder.glob("*.csv"))
@@ -159,8 +176,10 @@ def _read_csv(file: Path, name: str, source: RegistrySource) -> None:
         source.problems.append(f"{file}: cannot read: {exc.strerror}")
         return
     if "\x00" in text:  # the csv module reads NUL as a character, and no database stores it
-        source.problems.append(f"{file} line {text[:text.index(chr(0))].count(chr(10)) + 1}: a NUL character"
-                               " (a binary file, or text in UTF-16?)")
+        source.problems.append(
+            f"{file} line {text[: text.index(chr(0))].count(chr(10)) + 1}: a NUL character"
+            " (a binary file, or text in UTF-16?)"
+        )
         return
     lines = text.splitlines()
     if not lines or not lines[0].strip():
@@ -195,7 +214,7 @@ def _read_rows(file: Path, name: str, source: RegistrySource, text: str, lines: 
             if len(cells) != len(header):
                 source.problems.append(f"{file} line {line}: {len(cells)} cells for {len(header)} columns")
             else:
-                items.append(_item(dict(zip(header, cells)), source, f"{file} line {line}"))
+                items.append(_item(dict(zip(header, cells, strict=True)), source, f"{file} line {line}"))
                 lines_of.append(line)
         line = reader.line_num + 1
     source.document[name] = items
@@ -203,11 +222,13 @@ def _read_rows(file: Path, name: str, source: RegistrySource, text: str, lines: 
 
 
 def _known_column(name: str, column: str) -> bool:
-
-
     """Whether a CSV header names a field of the list."""
-    return (column in REQUIRED_COLUMNS[name] or column in OPTIONAL_COLUMNS[name] or column.startswith("x_")
-            or any(column.startswith(p) and len(column) > len(p) for p in OPEN_PREFIXES.get(name, ())))
+    return (
+        column in REQUIRED_COLUMNS[name]
+        or column in OPTIONAL_COLUMNS[name]
+        or column.startswith("x_")
+        or any(column.startswith(p) and len(column) > len(p) for p in OPEN_PREFIXES.get(name, ()))
+    )
 
 
 def _item(cells: dict[str, str], source: RegistrySource, where: str) -> dict[str, Any]:
@@ -225,8 +246,6 @@ def _item(cells: dict[str, str], source: RegistrySource, where: str) -> dict[str
 
 
 def _value(column: str, cell: str, source: RegistrySource, where: str) -> Any:
-
-
     """A cell converted to its field's JSON type where it can be."""
     if not cell:
         return None

@@ -1,12 +1,17 @@
 """SLA reports per customer and period (`connector report`, the status page's report links):
 built from the ticket ledger, written as CSV, JSON, an HTML page or a PDF of that page."""
+
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 # the report's templates (HTML page, SVG chart): every value escaped
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(["html", "svg"]), trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html", "svg"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def short_moment(iso: str | None) -> str:

@@ -1,9 +1,10 @@
 """The report's chart: met, missed and open per week or month as stacked bars, first response and
 resolution side by side, drawn as inline SVG on the server (nothing loaded from anywhere)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from markupsafe import Markup
 
@@ -40,8 +41,9 @@ def nice_top(value: int) -> int:
 
 def svg_chart(buckets: Sequence[Bucket]) -> Markup:
     """The SVG element (escaped text, fixed geometry scaled by the viewBox)."""
-    top = nice_top(max([sum(getattr(b, m).values()) for b in buckets for m in ("first_response", "resolution")],
-                       default=0))
+    top = nice_top(
+        max([sum(getattr(b, m).values()) for b in buckets for m in ("first_response", "resolution")], default=0)
+    )
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     group = plot_w / max(len(buckets), 1)
     bar_w = min(group * 0.36, 28)
@@ -49,7 +51,9 @@ def svg_chart(buckets: Sequence[Bucket]) -> Markup:
     every = max(1, round(len(buckets) / 14))  # keep the labels readable
     for i, bucket in enumerate(buckets):
         centre = LEFT + group * (i + 0.5)
-        for side, (metric, title) in zip((-1, 1), (("first_response", "first response"), ("resolution", "resolution"))):
+        for side, (metric, title) in zip(
+            (-1, 1), (("first_response", "first response"), ("resolution", "resolution")), strict=True
+        ):
             x, base = centre + (side - 1) * bar_w / 2 + side * 1.5, TOP + plot_h
             for name in OUTCOMES:
                 count = getattr(bucket, metric)[name]
@@ -57,11 +61,30 @@ def svg_chart(buckets: Sequence[Bucket]) -> Markup:
                     continue
                 height = plot_h * count / top
                 base -= height
-                bars.append(Bar(round(x, 1), round(base, 1), round(bar_w, 1), round(height, 1), COLOURS[name],
-                                f"{bucket.label}: {title} {name} {count}"))
+                bars.append(
+                    Bar(
+                        round(x, 1),
+                        round(base, 1),
+                        round(bar_w, 1),
+                        round(height, 1),
+                        COLOURS[name],
+                        f"{bucket.label}: {title} {name} {count}",
+                    )
+                )
         if i % every == 0:
             labels.append((round(centre, 1), bucket.label))
     ticks = [(round(TOP + plot_h * (1 - k / 4), 1), top * k // 4) for k in range(5)]
-    return Markup(TEMPLATES.get_template("chart.svg").render(
-        width=WIDTH, height=HEIGHT, left=LEFT, right=WIDTH - RIGHT, bottom=TOP + plot_h, bars=bars,
-        labels=labels, ticks=ticks, colours=COLOURS, label_y=TOP + plot_h + 16))
+    return Markup(
+        TEMPLATES.get_template("chart.svg").render(
+            width=WIDTH,
+            height=HEIGHT,
+            left=LEFT,
+            right=WIDTH - RIGHT,
+            bottom=TOP + plot_h,
+            bars=bars,
+            labels=labels,
+            ticks=ticks,
+            colours=COLOURS,
+            label_y=TOP + plot_h + 16,
+        )
+    )

@@ -1,12 +1,14 @@
 """A report as CSV (for spreadsheets), JSON (for machines), an HTML page (for people) or a PDF of
 that page (the contract's report the vendor sends). CSV and JSON carry the same fields."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.core.report import HOUR, METRICS, Report, ReportLine, Tally
@@ -14,15 +16,43 @@ from connector.reports import TEMPLATES
 from connector.reports.chart import svg_chart
 
 FORMATS = ("csv", "json", "html", "pdf")
-TICKET_FIELDS = ("platform", "ticket", "created_at", "requester", "customer", "product", "request_type", "tier",
-                 "contract", "first_response_due", "first_response_at", "first_response", "resolution_due",
-                 "resolved_at", "resolution", "paused_hours", "flags")
-CUSTOMER_FIELDS = ("customer", "name", "tickets", "first_response_met", "first_response_missed",
-                   "first_response_open", "first_response_share_met", "resolution_met", "resolution_missed",
-                   "resolution_open", "resolution_share_met", "median_first_response_hours")
+TICKET_FIELDS = (
+    "platform",
+    "ticket",
+    "created_at",
+    "requester",
+    "customer",
+    "product",
+    "request_type",
+    "tier",
+    "contract",
+    "first_response_due",
+    "first_response_at",
+    "first_response",
+    "resolution_due",
+    "resolved_at",
+    "resolution",
+    "paused_hours",
+    "flags",
+)
+CUSTOMER_FIELDS = (
+    "customer",
+    "name",
+    "tickets",
+    "first_response_met",
+    "first_response_missed",
+    "first_response_open",
+    "first_response_share_met",
+    "resolution_met",
+    "resolution_missed",
+    "resolution_open",
+    "resolution_share_met",
+    "median_first_response_hours",
+)
 # values from a platform or the registry: a spreadsheet must not take them for formulas
-FROM_OUTSIDE = frozenset({"platform", "ticket", "requester", "customer", "product", "request_type", "contract",
-                          "flags", "name"})
+FROM_OUTSIDE = frozenset(
+    {"platform", "ticket", "requester", "customer", "product", "request_type", "contract", "flags", "name"}
+)
 FORMULA_FIRST = frozenset("=+-@\t\r")
 
 
@@ -34,8 +64,10 @@ def spreadsheet_safe(value: str) -> str:
 
 def _moment(zone: Any, absent: str | None = None) -> Callable[[datetime | None], str | None]:
     """ISO 8601 in `zone` to whole seconds; `absent` for an absent moment."""
+
     def moment(value: datetime | None) -> str | None:
         return absent if value is None else value.astimezone(zone).isoformat(timespec="seconds")
+
     return moment
 
 
@@ -43,23 +75,41 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _ticket_values(line: ReportLine, moment: Callable[[datetime | None], str | None],
-                   safe: Callable[[str], str] = _same, flags: Callable[[tuple[str, ...]], Any] = list,
-                   hours: Callable[[float], Any] = lambda h: round(h, 2)) -> tuple[Any, ...]:
+def _ticket_values(
+    line: ReportLine,
+    moment: Callable[[datetime | None], str | None],
+    safe: Callable[[str], str] = _same,
+    flags: Callable[[tuple[str, ...]], Any] = list,
+    hours: Callable[[float], Any] = lambda h: round(h, 2),
+) -> tuple[Any, ...]:
     """The values of TICKET_FIELDS, in order; `safe` applied to those from a platform or the
     registry, `flags` to the flag codes, `hours` to the paused hours (one pass per row: a report
     may have 100,000)."""
     e = line.entry
-    return (safe(e.platform), safe(e.ticket_id), moment(e.created_at), safe(e.requester_email or ""),
-            safe(e.customer_id or ""), safe(e.product or ""), safe(e.request_type), e.tier, safe(e.contract or ""),
-            moment(e.first_response_due), moment(e.first_response_at), line.first_response,
-            moment(e.resolution_due), moment(e.resolved_at), line.resolution,
-            hours(e.resolution_paused / HOUR), flags(e.flags))
+    return (
+        safe(e.platform),
+        safe(e.ticket_id),
+        moment(e.created_at),
+        safe(e.requester_email or ""),
+        safe(e.customer_id or ""),
+        safe(e.product or ""),
+        safe(e.request_type),
+        e.tier,
+        safe(e.contract or ""),
+        moment(e.first_response_due),
+        moment(e.first_response_at),
+        line.first_response,
+        moment(e.resolution_due),
+        moment(e.resolved_at),
+        line.resolution,
+        hours(e.resolution_paused / HOUR),
+        flags(e.flags),
+    )
 
 
 def ticket_fields(line: ReportLine, zone: Any) -> dict[str, Any]:
     """A ticket's report fields (moments ISO 8601 in the vendor's zone, whole seconds; None if absent)."""
-    return dict(zip(TICKET_FIELDS, _ticket_values(line, _moment(zone))))
+    return dict(zip(TICKET_FIELDS, _ticket_values(line, _moment(zone)), strict=True))
 
 
 def _csv_flags(flags: tuple[str, ...]) -> str:
@@ -100,23 +150,29 @@ def to_csv(report: Report) -> bytes:
     else:
         writer.writerow(TICKET_FIELDS)
         moment = _moment(report.zone, "")
-        writer.writerows(_ticket_values(line, moment, spreadsheet_safe, _csv_flags, "{:.2f}".format)
-                         for line in report.lines)
+        writer.writerows(
+            _ticket_values(line, moment, spreadsheet_safe, _csv_flags, "{:.2f}".format) for line in report.lines
+        )
     return out.getvalue().encode("utf-8")
 
 
 def as_json(report: Report) -> dict[str, Any]:
     """{"customer", "from", "to", "tickets": [...], "summary": {...}} ("customers" instead of
     "tickets" for every customer, whose "customer" is null)."""
-    doc: dict[str, Any] = {"customer": report.customer_id, "from": report.start.isoformat(),
-                           "to": report.end.isoformat()}
+    doc: dict[str, Any] = {
+        "customer": report.customer_id,
+        "from": report.start.isoformat(),
+        "to": report.end.isoformat(),
+    }
     if report.customer_id is None:
         doc["customers"] = [customer_fields(*c) for c in report.customers]
     else:
         doc["tickets"] = [ticket_fields(line, report.zone) for line in report.lines]
-    doc["summary"] = {"customer_name": report.customer_name,
-                      "generated_at": report.generated_at.astimezone(report.zone).isoformat(timespec="seconds"),
-                      **report.summary.as_json()}
+    doc["summary"] = {
+        "customer_name": report.customer_name,
+        "generated_at": report.generated_at.astimezone(report.zone).isoformat(timespec="seconds"),
+        **report.summary.as_json(),
+    }
     return doc
 
 
@@ -130,9 +186,15 @@ def to_html(report: Report, links: Callable[[str], str] | None = None) -> bytes:
     format to the URL of the same report in it (the status page's download links)."""
     rows = [ticket_fields(line, report.zone) for line in report.lines]
     page = TEMPLATES.get_template("report.html").render(
-        report=report, rows=rows, customers=[customer_fields(*c) for c in report.customers],
-        chart=svg_chart(report.chart), links=links, fmt_share=_share, fmt_hours=_hours,
-        generated=report.generated_at.astimezone(report.zone).strftime("%Y-%m-%d %H:%M %Z"))
+        report=report,
+        rows=rows,
+        customers=[customer_fields(*c) for c in report.customers],
+        chart=svg_chart(report.chart),
+        links=links,
+        fmt_share=_share,
+        fmt_hours=_hours,
+        generated=report.generated_at.astimezone(report.zone).strftime("%Y-%m-%d %H:%M %Z"),
+    )
     return page.encode("utf-8")
 
 

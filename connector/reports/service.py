@@ -1,4 +1,5 @@
 """Building a report: check the request, read the period's ledger rows, compute (connector.core.report)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -35,8 +36,9 @@ def customer_name(engine: Engine, customer_id: str) -> str:
     return name
 
 
-def make_report(engine: Engine, rules: Rulebook, customer_id: str | None, start: date, end: date,
-                now: datetime | None = None) -> Report:
+def make_report(
+    engine: Engine, rules: Rulebook, customer_id: str | None, start: date, end: date, now: datetime | None = None
+) -> Report:
     """The report of one customer (None: every customer) for the days [start, end] of the vendor's zone."""
     zone = rules.vendor_calendar.zone
     since, until = period_bounds(start, end, zone)

@@ -6,13 +6,15 @@ under a lock (a PostgreSQL advisory lock; a lock file beside an SQLite file), so
 processes may start at once on an empty database: one migrates, the others wait and find it done.
 `connector migrate` does the same step on its own, for deploy pipelines.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -59,15 +61,14 @@ def create_engine_for(url: str | None, connections: int = 5) -> Engine:
             engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return sa.create_engine(parsed, pool_size=max(1, connections), max_overflow=max(5, connections // 2),
-                                pool_recycle=3600)
+        return sa.create_engine(
+            parsed, pool_size=max(1, connections), max_overflow=max(5, connections // 2), pool_recycle=3600
+        )
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise BadInput(f"unusable database URL: {exc}", shown(database_url(url))) from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-
-
     """Per-connection SQLite settings."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
@@ -109,8 +110,9 @@ def migrate(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 # held to the end of this transaction: the others wait here, then find the schema done
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                             {"key": MIGRATION_LOCK})
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": MIGRATION_LOCK}
+                )
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         else:

@@ -14,13 +14,15 @@ RETURNING`, over a partial index of the unfinished events only, so its cost foll
 not the history. It also records the ticket's newest unfinished event id (`covers_through`):
 the ticket is read after the claim, so that read saw every event up to the watermark.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +38,8 @@ _FINISHED_SQL = sa.text("status IN ('done', 'failed')")
 _LEASED_SQL = sa.text("status = 'processing'")
 
 events = sa.Table(
-    "events", metadata,
+    "events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("platform", sa.String(64), nullable=False),
     sa.Column("delivery_id", sa.String(200), nullable=False),
@@ -58,8 +61,14 @@ events = sa.Table(
     sa.UniqueConstraint("platform", "delivery_id", name="uq_events_delivery"),
     # as migration 0004 creates them
     sa.Index("ix_events_unfinished", "id", postgresql_where=_UNFINISHED_SQL, sqlite_where=_UNFINISHED_SQL),
-    sa.Index("ix_events_ticket_unfinished", "platform", "ticket_id", "id", postgresql_where=_UNFINISHED_SQL,
-             sqlite_where=_UNFINISHED_SQL),
+    sa.Index(
+        "ix_events_ticket_unfinished",
+        "platform",
+        "ticket_id",
+        "id",
+        postgresql_where=_UNFINISHED_SQL,
+        sqlite_where=_UNFINISHED_SQL,
+    ),
     sa.Index("ix_events_leased", "lease_until", postgresql_where=_LEASED_SQL, sqlite_where=_LEASED_SQL),
     sa.Index("ix_events_finished", "status", "finished_at", postgresql_where=_FINISHED_SQL, sqlite_where=_FINISHED_SQL),
 )
@@ -86,13 +95,25 @@ class StoredEvent:
     claimed_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> "StoredEvent":
+    def from_row(cls, row: Any) -> StoredEvent:
         """From a database row."""
-        return cls(row.id, row.platform, row.delivery_id, row.ticket_id, row.kind, utc(row.received_at),
-                   row.status, row.attempts, bytes(row.body), row.last_error,
-                   json.loads(row.result) if row.result else None, utc(row.first_failed_at),
-                   utc(row.next_attempt_at), row.covers_through,
-                   utc(row._mapping.get("db_now")) if "db_now" in row._mapping else None)
+        return cls(
+            row.id,
+            row.platform,
+            row.delivery_id,
+            row.ticket_id,
+            row.kind,
+            utc(row.received_at),
+            row.status,
+            row.attempts,
+            bytes(row.body),
+            row.last_error,
+            json.loads(row.result) if row.result else None,
+            utc(row.first_failed_at),
+            utc(row.next_attempt_at),
+            row.covers_through,
+            utc(row._mapping.get("db_now")) if "db_now" in row._mapping else None,
+        )
 
 
 def _unfinished(status: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -113,27 +134,38 @@ def _claim_statement(postgres: bool) -> sa.Update:
     """The one-statement claim (built once per dialect; see the module docstring)."""
     e, o, w = events.alias("e"), events.alias("o"), events.alias("w")
     now = _moment(postgres)
-    ready = sa.or_(sa.and_(e.c.status == "pending", e.c.next_attempt_at <= now),
-                   sa.and_(e.c.status == "processing", e.c.lease_until <= now))
+    ready = sa.or_(
+        sa.and_(e.c.status == "pending", e.c.next_attempt_at <= now),
+        sa.and_(e.c.status == "processing", e.c.lease_until <= now),
+    )
     blocked = sa.exists().where(
-        o.c.platform == e.c.platform, o.c.ticket_id == e.c.ticket_id, o.c.id != e.c.id, _unfinished(o.c.status),
-        sa.or_(o.c.id < e.c.id, sa.and_(o.c.status == "processing", o.c.lease_until > now)))
-    candidate = (sa.select(e.c.id).where(_unfinished(e.c.status), ready, ~blocked)
-                 .order_by(e.c.id).limit(1))
+        o.c.platform == e.c.platform,
+        o.c.ticket_id == e.c.ticket_id,
+        o.c.id != e.c.id,
+        _unfinished(o.c.status),
+        sa.or_(o.c.id < e.c.id, sa.and_(o.c.status == "processing", o.c.lease_until > now)),
+    )
+    candidate = sa.select(e.c.id).where(_unfinished(e.c.status), ready, ~blocked).order_by(e.c.id).limit(1)
     if postgres:  # SQLite serialises writers: its UPDATE holds the write lock while it picks the row
         candidate = candidate.with_for_update(skip_locked=True, of=e)
     else:  # SQLite's planner would rather sort every pending event than walk the index in id order
         candidate = candidate.with_hint(e, "INDEXED BY ix_events_unfinished", "sqlite")
-    watermark = (sa.select(sa.func.max(w.c.id))
-                 .where(w.c.platform == events.c.platform, w.c.ticket_id == events.c.ticket_id,
-                        _unfinished(w.c.status))
-                 .scalar_subquery())
-    until = now + sa.bindparam("lease", type_=sa.Interval()) if postgres else \
-        sa.bindparam("until", type_=sa.DateTime(timezone=True))
-    return (events.update().where(events.c.id == candidate.scalar_subquery())
-            .values(status="processing", lease_owner=sa.bindparam("owner"), lease_until=until,
-                    covers_through=watermark)
-            .returning(*events.c, now.label("db_now")))
+    watermark = (
+        sa.select(sa.func.max(w.c.id))
+        .where(w.c.platform == events.c.platform, w.c.ticket_id == events.c.ticket_id, _unfinished(w.c.status))
+        .scalar_subquery()
+    )
+    until = (
+        now + sa.bindparam("lease", type_=sa.Interval())
+        if postgres
+        else sa.bindparam("until", type_=sa.DateTime(timezone=True))
+    )
+    return (
+        events.update()
+        .where(events.c.id == candidate.scalar_subquery())
+        .values(status="processing", lease_owner=sa.bindparam("owner"), lease_until=until, covers_through=watermark)
+        .returning(*events.c, now.label("db_now"))
+    )
 
 
 class EventStore:
@@ -162,17 +194,29 @@ class EventStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _add(self, event: TicketEvent, body: bytes, at: Any) -> tuple[int, bool]:
-        row = dict(platform=event.platform, delivery_id=event.delivery_id, ticket_id=event.ticket_id,
-                   kind=event.kind, occurred_at=event.occurred_at, received_at=at, body=body,
-                   status="pending", attempts=0, next_attempt_at=at)
+        row = dict(
+            platform=event.platform,
+            delivery_id=event.delivery_id,
+            ticket_id=event.ticket_id,
+            kind=event.kind,
+            occurred_at=event.occurred_at,
+            received_at=at,
+            body=body,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+        )
         dialect = postgresql if self.postgres else sqlite
         insert = dialect.insert(events).values(**row).on_conflict_do_nothing().returning(events.c.id)
         with self.engine.begin() as conn:  # a duplicate costs no error and no rollback
             new = conn.execute(insert).scalar()
             if new is not None:
                 return new, True
-            return conn.execute(sa.select(events.c.id).where(
-                events.c.platform == event.platform, events.c.delivery_id == event.delivery_id)).scalar_one(), False
+            return conn.execute(
+                sa.select(events.c.id).where(
+                    events.c.platform == event.platform, events.c.delivery_id == event.delivery_id
+                )
+            ).scalar_one(), False
 
     def claim(self, owner: str, now: datetime | None, lease: timedelta) -> StoredEvent | None:
         """Lease the oldest claimable event to `owner` for `lease`, or None if there is none;
@@ -194,15 +238,21 @@ class EventStore:
             return set()
         at = self._at(now)
         mine = sa.or_(*(sa.and_(events.c.id == event_id, events.c.lease_owner == owner) for event_id, owner in held))
-        query = (events.update().where(events.c.status == "processing", mine)
-                 .values(lease_until=at + lease).returning(events.c.id))
+        query = (
+            events.update()
+            .where(events.c.status == "processing", mine)
+            .values(lease_until=at + lease)
+            .returning(events.c.id)
+        )
         with self.engine.begin() as conn:
             return set(conn.execute(query).scalars())
 
     def _settle(self, conn: sa.Connection, event_id: int, owner: str, **values: Any) -> bool:
-        query = (events.update().where(events.c.id == event_id, events.c.lease_owner == owner,
-                                       events.c.status == "processing")
-                 .values(lease_owner=None, lease_until=None, **values))
+        query = (
+            events.update()
+            .where(events.c.id == event_id, events.c.lease_owner == owner, events.c.status == "processing")
+            .values(lease_owner=None, lease_until=None, **values)
+        )
         return bool(conn.execute(query).rowcount)
 
     def _run(self, conn: sa.Connection | None, work: Callable[[sa.Connection], bool]) -> bool:
@@ -211,39 +261,80 @@ class EventStore:
         with self.engine.begin() as own:
             return work(own)
 
-    def finish(self, event: StoredEvent, owner: str, result: dict[str, Any], now: datetime | None = None,
-               conn: sa.Connection | None = None) -> bool:
+    def finish(
+        self,
+        event: StoredEvent,
+        owner: str,
+        result: dict[str, Any],
+        now: datetime | None = None,
+        conn: sa.Connection | None = None,
+    ) -> bool:
         """Mark done with its result; the ticket's later pending events up to the claim's
         watermark are done too (the ticket was read after the claim: that read saw them).
         False when the lease was lost. On `conn` (the worker's unit), else a transaction of its own."""
         at = self._at(now)
 
         def settle(c: sa.Connection) -> bool:
-            done = self._settle(c, event.id, owner, status="done", result=json.dumps(result, default=str),
-                                finished_at=at, last_error=None)
+            done = self._settle(
+                c,
+                event.id,
+                owner,
+                status="done",
+                result=json.dumps(result, default=str),
+                finished_at=at,
+                last_error=None,
+            )
             if done and event.covers_through is not None and event.covers_through > event.id:
-                c.execute(events.update().where(
-                    events.c.platform == event.platform, events.c.ticket_id == event.ticket_id,
-                    _unfinished(events.c.status), events.c.status == "pending", events.c.id > event.id,
-                    events.c.id <= event.covers_through,
-                    events.c.attempts == 0)
-                    .values(status="done", finished_at=at, result=json.dumps({"covered_by": event.id})))
+                c.execute(
+                    events.update()
+                    .where(
+                        events.c.platform == event.platform,
+                        events.c.ticket_id == event.ticket_id,
+                        _unfinished(events.c.status),
+                        events.c.status == "pending",
+                        events.c.id > event.id,
+                        events.c.id <= event.covers_through,
+                        events.c.attempts == 0,
+                    )
+                    .values(status="done", finished_at=at, result=json.dumps({"covered_by": event.id}))
+                )
             return done
+
         return self._run(conn, settle)
 
     def retry(self, event: StoredEvent, owner: str, error: str, after: timedelta, now: datetime | None = None) -> bool:
         """Back to pending for `after` from now (the database's clock unless `now`), counting the attempt."""
         at = self._at(now)
-        return self._run(None, lambda c: self._settle(
-            c, event.id, owner, status="pending", attempts=event.attempts + 1, next_attempt_at=at + after,
-            last_error=error, first_failed_at=sa.func.coalesce(events.c.first_failed_at, at)))
+        return self._run(
+            None,
+            lambda c: self._settle(
+                c,
+                event.id,
+                owner,
+                status="pending",
+                attempts=event.attempts + 1,
+                next_attempt_at=at + after,
+                last_error=error,
+                first_failed_at=sa.func.coalesce(events.c.first_failed_at, at),
+            ),
+        )
 
     def dead_letter(self, event: StoredEvent, owner: str, error: str, now: datetime | None = None) -> bool:
         """Give up on the event: failed, with its last error, until replayed."""
         at = self._at(now)
-        return self._run(None, lambda c: self._settle(
-            c, event.id, owner, status="failed", attempts=event.attempts + 1, last_error=error,
-            first_failed_at=sa.func.coalesce(events.c.first_failed_at, at), finished_at=at))
+        return self._run(
+            None,
+            lambda c: self._settle(
+                c,
+                event.id,
+                owner,
+                status="failed",
+                attempts=event.attempts + 1,
+                last_error=error,
+                first_failed_at=sa.func.coalesce(events.c.first_failed_at, at),
+                finished_at=at,
+            ),
+        )
 
     def replay(self, ids: Iterable[int] | None, now: datetime | None = None) -> int:
         """Make the given failed events (all failed ones for None) pending again."""
@@ -251,20 +342,32 @@ class EventStore:
         if ids is not None:
             query = query.where(events.c.id.in_(list(ids)))
         with self.engine.begin() as conn:
-            return conn.execute(query.values(status="pending", attempts=0, first_failed_at=None,
-                                             next_attempt_at=self._at(now), finished_at=None)).rowcount
+            return conn.execute(
+                query.values(
+                    status="pending", attempts=0, first_failed_at=None, next_attempt_at=self._at(now), finished_at=None
+                )
+            ).rowcount
 
-    def prune(self, older_than: timedelta, statuses: Sequence[str] = ("done",), batch: int = 1000,
-              stopping: Callable[[], bool] = lambda: False, now: datetime | None = None) -> int:
+    def prune(
+        self,
+        older_than: timedelta,
+        statuses: Sequence[str] = ("done",),
+        batch: int = 1000,
+        stopping: Callable[[], bool] = lambda: False,
+        now: datetime | None = None,
+    ) -> int:
         """Delete events of `statuses` that finished more than `older_than` ago, `batch` rows a
         transaction (so a large history never holds long locks); how many were deleted."""
         if set(statuses) - {"done", "failed"}:
             raise ValueError("only done and failed events are pruned")
         cut = self._at(now) - older_than
         finished = events.c.status.in_([sa.literal_column(f"'{s}'") for s in ("done", "failed")])  # the index's
-        doomed = (sa.select(events.c.id).where(finished, events.c.status.in_(list(statuses)),
-                                               events.c.finished_at < cut)
-                  .limit(batch).scalar_subquery())
+        doomed = (
+            sa.select(events.c.id)
+            .where(finished, events.c.status.in_(list(statuses)), events.c.finished_at < cut)
+            .limit(batch)
+            .scalar_subquery()
+        )
         total = 0
         while not stopping():
             with self.engine.begin() as conn:
@@ -306,8 +409,11 @@ class EventStore:
             if cap is not None:
                 rows = rows.limit(cap)
             return sa.select(sa.func.count()).select_from(rows.subquery()).scalar_subquery()
-        query = sa.select(count(_unfinished(e.status), e.status == "pending").label("pending"),
-                          count(e.status == sa.literal_column("'processing'")).label("processing"),
-                          count(finished, e.status == "failed").label("failed"))
+
+        query = sa.select(
+            count(_unfinished(e.status), e.status == "pending").label("pending"),
+            count(e.status == sa.literal_column("'processing'")).label("processing"),
+            count(finished, e.status == "failed").label("failed"),
+        )
         with self.engine.connect() as conn:
             return dict(conn.execute(query).one()._mapping)

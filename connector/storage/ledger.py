@@ -1,10 +1,12 @@
 """The ticket ledger in the database (table as migration 0005 creates it): one upsert per processed
 ticket, the rows of a customer's period for reports (read fast: 100,000 rows in well under a
 second on SQLite), the latest processed tickets and the customers with tickets, for the status page."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,7 +19,8 @@ from connector.storage.tables import metadata
 MOMENT = sa.DateTime(timezone=True)
 
 ticket_ledger = sa.Table(
-    "ticket_ledger", metadata,
+    "ticket_ledger",
+    metadata,
     sa.Column("platform", sa.String(64), primary_key=True),
     sa.Column("ticket_id", sa.String(200), primary_key=True),
     sa.Column("created_at", MOMENT, nullable=False),
@@ -48,8 +51,16 @@ ticket_ledger = sa.Table(
     sa.Column("processed_at", MOMENT, nullable=False),
 )
 
-MOMENTS = ("created_at", "first_response_due", "first_response_at", "first_response_breached_at",
-           "resolution_due", "resolved_at", "resolution_breached_at", "processed_at")
+MOMENTS = (
+    "created_at",
+    "first_response_due",
+    "first_response_at",
+    "first_response_breached_at",
+    "resolution_due",
+    "resolved_at",
+    "resolution_breached_at",
+    "processed_at",
+)
 KEYS = ("platform", "ticket_id")
 
 
@@ -59,16 +70,34 @@ def _seconds(value: timedelta | None) -> float | None:
 
 def entry_row(entry: LedgerEntry) -> dict[str, Any]:
     """The table row of an entry (moments in UTC: SQLite keeps no offset)."""
-    row = {name: getattr(entry, name) for name in (
-        "platform", "ticket_id", "requester_email", "requester_name", "subject", "customer_id", "customer_name",
-        "product", "request_type", "topic", "channel", "tier", "contract", "first_response_state",
-        "resolution_state")}
+    row = {
+        name: getattr(entry, name)
+        for name in (
+            "platform",
+            "ticket_id",
+            "requester_email",
+            "requester_name",
+            "subject",
+            "customer_id",
+            "customer_name",
+            "product",
+            "request_type",
+            "topic",
+            "channel",
+            "tier",
+            "contract",
+            "first_response_state",
+            "resolution_state",
+        )
+    }
     row.update({name: _store(getattr(entry, name)) for name in MOMENTS})
-    row.update(flags=";".join(entry.flags),
-               first_response_target_seconds=_seconds(entry.first_response_target),
-               first_response_elapsed_seconds=entry.first_response_elapsed.total_seconds(),
-               resolution_target_seconds=_seconds(entry.resolution_target),
-               resolution_paused_seconds=entry.resolution_paused.total_seconds())
+    row.update(
+        flags=";".join(entry.flags),
+        first_response_target_seconds=_seconds(entry.first_response_target),
+        first_response_elapsed_seconds=entry.first_response_elapsed.total_seconds(),
+        resolution_target_seconds=_seconds(entry.resolution_target),
+        resolution_paused_seconds=entry.resolution_paused.total_seconds(),
+    )
     return row
 
 
@@ -78,12 +107,36 @@ def _sqlite_moment(text: str | None) -> datetime | None:
 
 
 # the table's columns in LedgerEntry's field order (what `_reader` reads by position)
-COLUMNS = ("platform", "ticket_id", "created_at", "requester_email", "requester_name", "subject", "customer_id",
-           "customer_name", "product", "request_type", "topic", "channel", "tier", "contract", "flags",
-           "first_response_target_seconds", "first_response_due", "first_response_at",
-           "first_response_elapsed_seconds", "first_response_state", "first_response_breached_at",
-           "resolution_target_seconds", "resolution_due", "resolved_at", "resolution_paused_seconds",
-           "resolution_state", "resolution_breached_at", "processed_at")
+COLUMNS = (
+    "platform",
+    "ticket_id",
+    "created_at",
+    "requester_email",
+    "requester_name",
+    "subject",
+    "customer_id",
+    "customer_name",
+    "product",
+    "request_type",
+    "topic",
+    "channel",
+    "tier",
+    "contract",
+    "flags",
+    "first_response_target_seconds",
+    "first_response_due",
+    "first_response_at",
+    "first_response_elapsed_seconds",
+    "first_response_state",
+    "first_response_breached_at",
+    "resolution_target_seconds",
+    "resolution_due",
+    "resolved_at",
+    "resolution_paused_seconds",
+    "resolution_state",
+    "resolution_breached_at",
+    "processed_at",
+)
 
 
 def _reader(moment: Any) -> Any:
@@ -93,11 +146,36 @@ def _reader(moment: Any) -> Any:
 
     def read(r: Any) -> LedgerEntry:
         return LedgerEntry(
-            r[0], r[1], moment(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-            tuple(r[14].split(";")) if r[14] else (), None if r[15] is None else td(seconds=r[15]),
-            moment(r[16]), moment(r[17]), td(seconds=r[18]), r[19], moment(r[20]),
-            None if r[21] is None else td(seconds=r[21]), moment(r[22]), moment(r[23]), td(seconds=r[24]), r[25],
-            moment(r[26]), moment(r[27]))
+            r[0],
+            r[1],
+            moment(r[2]),
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            tuple(r[14].split(";")) if r[14] else (),
+            None if r[15] is None else td(seconds=r[15]),
+            moment(r[16]),
+            moment(r[17]),
+            td(seconds=r[18]),
+            r[19],
+            moment(r[20]),
+            None if r[21] is None else td(seconds=r[21]),
+            moment(r[22]),
+            moment(r[23]),
+            td(seconds=r[24]),
+            r[25],
+            moment(r[26]),
+            moment(r[27]),
+        )
+
     return read
 
 
@@ -111,8 +189,9 @@ class LedgerStore:
         """Insert or replace the ticket's row."""
         row = entry_row(entry)
         insert = _insert(self.engine, ticket_ledger).values(**row)
-        upsert = insert.on_conflict_do_update(index_elements=list(KEYS),
-                                              set_={k: insert.excluded[k] for k in row if k not in KEYS})
+        upsert = insert.on_conflict_do_update(
+            index_elements=list(KEYS), set_={k: insert.excluded[k] for k in row if k not in KEYS}
+        )
         with self.engine.begin() as conn:
             conn.execute(upsert)
 
@@ -155,17 +234,19 @@ class LedgerStore:
     def customers_since(self, since: datetime) -> list[tuple[str, str | None, int]]:
         """(customer id, name, tickets) of the customers with tickets created since `since`."""
         c = ticket_ledger.c
-        query = (sa.select(c.customer_id, sa.func.max(c.customer_name), sa.func.count())
-                 .where(c.created_at >= _store(since), c.customer_id.is_not(None))
-                 .group_by(c.customer_id).order_by(c.customer_id))
+        query = (
+            sa.select(c.customer_id, sa.func.max(c.customer_name), sa.func.count())
+            .where(c.created_at >= _store(since), c.customer_id.is_not(None))
+            .group_by(c.customer_id)
+            .order_by(c.customer_id)
+        )
         with self.engine.connect() as conn:
             return [(cid, name, n) for cid, name, n in conn.execute(query)]
 
     def customer_name(self, customer_id: str) -> str | None:
         """The name the ledger last recorded for the customer (None: no ticket of it)."""
         c = ticket_ledger.c
-        query = (sa.select(c.customer_name).where(c.customer_id == customer_id)
-                 .order_by(c.processed_at.desc()).limit(1))
+        query = sa.select(c.customer_name).where(c.customer_id == customer_id).order_by(c.processed_at.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else (row[0] or customer_id)

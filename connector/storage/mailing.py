@@ -1,5 +1,6 @@
 """The information mailing list from the registry: every contact of a customer under warranty or
 a contract on a day (the rule is connector.core.mailing), read from the whole registry at once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,11 @@ def mailing_list(engine: Engine, day: date, policy: Policy, product: str | None 
                 raise BadInput(f"unknown product {product!r}: not in the registry")
     contacts, facts = people_and_facts(engine, staff=False, licenses=True)
     subscriptions = {cid: information_support(f, day, policy) for cid, f in facts.items()}
-    found = [Subscriber(email, name, cid, sub) for email, cid, name in contacts
-             if (sub := subscriptions[cid]) is not None and (product is None or product in sub.products)]
+    found = [
+        Subscriber(email, name, cid, sub)
+        for email, cid, name in contacts
+        if (sub := subscriptions[cid]) is not None and (product is None or product in sub.products)
+    ]
     return sorted(found, key=lambda s: (s.customer, s.email))
 
 

@@ -1,13 +1,14 @@
 """Moments as the stores keep them: aware UTC in, aware UTC out (SQLite keeps no offset)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import overload
 
 
 def utcnow() -> datetime:
     """The current moment, aware, in UTC (the services' default clock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @overload
@@ -18,4 +19,4 @@ def utc(moment: datetime | None) -> datetime | None:
     """Moments come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,6 +1,7 @@
 """Who belongs to which customer: the registry's contacts, and the staff seen on tickets
 (requesters identified by an e-mail domain or a platform organisation), with what the KB sync
 and the per-ticket step need of them."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -19,15 +20,20 @@ from connector.storage.registry import contract_record
 from connector.storage.unit import reading
 
 
-def record_staff(engine: Engine, email: str, customer_id: str, matched_by: str, platform: str,
-                 now: datetime) -> None:
+def record_staff(engine: Engine, email: str, customer_id: str, matched_by: str, platform: str, now: datetime) -> None:
     """Remember a requester identified as the customer's staff (not a contact): its latest
     identification wins."""
-    row = {"email": email.strip().lower(), "customer_id": customer_id, "matched_by": matched_by,
-           "platform": platform, "seen_at": utc(now)}
+    row = {
+        "email": email.strip().lower(),
+        "customer_id": customer_id,
+        "matched_by": matched_by,
+        "platform": platform,
+        "seen_at": utc(now),
+    }
     with engine.begin() as conn:
-        done = conn.execute(t.customer_staff.update().where(t.customer_staff.c.email == row["email"])
-                            .values(**row)).rowcount
+        done = conn.execute(
+            t.customer_staff.update().where(t.customer_staff.c.email == row["email"]).values(**row)
+        ).rowcount
         if not done:
             try:
                 with conn.begin_nested():
@@ -36,8 +42,9 @@ def record_staff(engine: Engine, email: str, customer_id: str, matched_by: str, 
                 conn.execute(t.customer_staff.update().where(t.customer_staff.c.email == row["email"]).values(**row))
 
 
-def people_and_facts(engine: Engine, staff: bool = True, licenses: bool = False
-                     ) -> tuple[list[tuple[str, str, str | None]], dict[str, CustomerFacts]]:
+def people_and_facts(
+    engine: Engine, staff: bool = True, licenses: bool = False
+) -> tuple[list[tuple[str, str, str | None]], dict[str, CustomerFacts]]:
     """Everyone known to belong to a customer, as (e-mail, customer id, name): the registry's
     contacts, and unless not `staff` the staff seen on tickets; and the facts of each of their
     customers (licenses only when asked for). Whole-table reads, for rules applied to the whole
@@ -48,24 +55,36 @@ def people_and_facts(engine: Engine, staff: bool = True, licenses: bool = False
     with engine.connect() as conn:
         names = dict(conn.execute(sa.select(t.customers.c.id, t.customers.c.name)).all())
         for cid, product, kind, bought in conn.execute(
-                sa.select(t.purchases.c.customer_id, t.purchases.c.product_code, t.purchases.c.kind,
-                          t.purchases.c.date)):
+            sa.select(t.purchases.c.customer_id, t.purchases.c.product_code, t.purchases.c.kind, t.purchases.c.date)
+        ):
             purchases[cid].append(Purchase(product, kind, bought))
         for row in conn.execute(sa.select(t.contracts)).mappings():
             contracts[row["customer_id"]].append(to_contract(contract_record(row)))
         if licenses:
             for cid, product, since in conn.execute(
-                    sa.select(t.licenses.c.customer_id, t.licenses.c.product_code, t.licenses.c.since)):
+                sa.select(t.licenses.c.customer_id, t.licenses.c.product_code, t.licenses.c.since)
+            ):
                 held[cid].append(License(product, since))
-        people = [(e, c, n) for e, c, n in conn.execute(
-            sa.select(t.contacts.c.email, t.contacts.c.customer_id, t.contacts.c.name))]
+        people = [
+            (e, c, n)
+            for e, c, n in conn.execute(sa.select(t.contacts.c.email, t.contacts.c.customer_id, t.contacts.c.name))
+        ]
         if staff:
             known = {email for email, _c, _n in people}
-            people += [(email, cid, None) for email, cid in conn.execute(
-                sa.select(t.customer_staff.c.email, t.customer_staff.c.customer_id)) if email not in known]
-    facts = {cid: CustomerFacts(Customer(cid, names.get(cid, cid)), tuple(held.get(cid, ())),
-                                tuple(purchases.get(cid, ())), tuple(contracts.get(cid, ())))
-             for cid in {c for _e, c, _n in people}}
+            people += [
+                (email, cid, None)
+                for email, cid in conn.execute(sa.select(t.customer_staff.c.email, t.customer_staff.c.customer_id))
+                if email not in known
+            ]
+    facts = {
+        cid: CustomerFacts(
+            Customer(cid, names.get(cid, cid)),
+            tuple(held.get(cid, ())),
+            tuple(purchases.get(cid, ())),
+            tuple(contracts.get(cid, ())),
+        )
+        for cid in {c for _e, c, _n in people}
+    }
     return people, facts
 
 
@@ -82,9 +101,11 @@ def contact_details(engine: Engine, email: str, customer_id: str, platform: str)
     """The contact's name in the registry and the customer's organisation id on `platform`."""
     with reading(engine) as conn:
         name = conn.execute(sa.select(t.contacts.c.name).where(t.contacts.c.email == email.strip().lower())).scalar()
-        org = conn.execute(sa.select(t.customer_platform_ids.c.org_id).where(
-            t.customer_platform_ids.c.customer_id == customer_id,
-            t.customer_platform_ids.c.platform == platform).limit(1)).scalar()
+        org = conn.execute(
+            sa.select(t.customer_platform_ids.c.org_id)
+            .where(t.customer_platform_ids.c.customer_id == customer_id, t.customer_platform_ids.c.platform == platform)
+            .limit(1)
+        ).scalar()
     return name, org
 
 

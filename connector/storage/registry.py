@@ -1,12 +1,14 @@
 """The registry in the database: reads for resolution (`SqlRegistry`), whole-list reads and
 change sets for the import. SQLAlchemy Core only, so one code path serves SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
@@ -25,18 +27,23 @@ COLUMNS: dict[str, dict[str, str]] = {
     "purchases": {"customer": "customer_id", "product": "product_code"},
     "contracts": {"customer": "customer_id"},
 }
-TABLES: dict[str, sa.Table] = {"products": t.products, "customers": t.customers, "contacts": t.contacts,
-                               "licenses": t.licenses, "purchases": t.purchases, "contracts": t.contracts}
-PRIMARY: dict[str, tuple[str, ...]] = {name: tuple(c.name for c in table.primary_key.columns)
-                                       for name, table in TABLES.items()}
+TABLES: dict[str, sa.Table] = {
+    "products": t.products,
+    "customers": t.customers,
+    "contacts": t.contacts,
+    "licenses": t.licenses,
+    "purchases": t.purchases,
+    "contracts": t.contracts,
+}
+PRIMARY: dict[str, tuple[str, ...]] = {
+    name: tuple(c.name for c in table.primary_key.columns) for name, table in TABLES.items()
+}
 
 _by_email = sa.select(t.contacts.c.customer_id).where(t.contacts.c.email == sa.bindparam("e"))
 _by_domain = sa.select(t.customer_domains.c.customer_id).where(t.customer_domains.c.domain == sa.bindparam("d"))
 
 
 def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-
-
     """A column as text, the same way on both dialects."""
     return sa.cast(column, sa.String)
 
@@ -49,23 +56,36 @@ def _facts_query() -> sa.CompoundSelect[Any]:
     none = sa.null()
 
     def row(kind: str, *columns: sa.ColumnElement[Any]) -> list[sa.Label[str]]:
-        return [sa.literal(kind, sa.String).label("kind"),
-                *(_text(col).label(name) for col, name in zip(columns, "abcdef")),
-                *(_text(none).label(name) for name in "abcdef"[len(columns):])]
+        return [
+            sa.literal(kind, sa.String).label("kind"),
+            *(_text(col).label(name) for col, name in zip(columns, "abcdef", strict=False)),
+            *(_text(none).label(name) for name in "abcdef"[len(columns) :]),
+        ]
 
-    held = sa.union(sa.select(t.licenses.c.product_code).where(t.licenses.c.customer_id == c),
-                    sa.select(t.purchases.c.product_code).where(t.purchases.c.customer_id == c))
+    held = sa.union(
+        sa.select(t.licenses.c.product_code).where(t.licenses.c.customer_id == c),
+        sa.select(t.purchases.c.product_code).where(t.purchases.c.customer_id == c),
+    )
     return sa.union_all(
         sa.select(*row("customer", t.customers.c.id, t.customers.c.name)).where(t.customers.c.id == c),
-        sa.select(*row("license", t.licenses.c.product_code, t.licenses.c.since)).where(
-            t.licenses.c.customer_id == c),
+        sa.select(*row("license", t.licenses.c.product_code, t.licenses.c.since)).where(t.licenses.c.customer_id == c),
         sa.select(*row("purchase", t.purchases.c.product_code, t.purchases.c.date, t.purchases.c.kind)).where(
-            t.purchases.c.customer_id == c),
-        sa.select(*row("contract", t.contracts.c.number, t.contracts.c.starts, t.contracts.c.ends,
-                       t.contracts.c.counterparty, t.contracts.c.products, t.contracts.c.sla)).where(
-            t.contracts.c.customer_id == c),
+            t.purchases.c.customer_id == c
+        ),
+        sa.select(
+            *row(
+                "contract",
+                t.contracts.c.number,
+                t.contracts.c.starts,
+                t.contracts.c.ends,
+                t.contracts.c.counterparty,
+                t.contracts.c.products,
+                t.contracts.c.sla,
+            )
+        ).where(t.contracts.c.customer_id == c),
         sa.select(*row("product", t.products.c.code, t.products.c.name, t.products.c.withdrawn_on)).where(
-            sa.or_(t.products.c.code == p, t.products.c.code.in_(held))),
+            sa.or_(t.products.c.code == p, t.products.c.code.in_(held))
+        ),
     )
 
 
@@ -76,7 +96,6 @@ class SqlRegistry:
     """`RegistryView` over one open connection (indexed look-ups, a handful of queries each)."""
 
     def __init__(self, connection: sa.Connection) -> None:
-
         """Read through `connection` (the caller opens and closes it)."""
         self.connection = connection
 
@@ -97,8 +116,13 @@ class SqlRegistry:
 
     def customer_facts(self, customer_id: str, product: str | None) -> CustomerFacts:
         """The customer's licenses, purchases, contracts and the products they name (one query)."""
-        rows: dict[str, list[list[Any]]] = {"customer": [], "license": [], "purchase": [], "contract": [],
-                                            "product": []}
+        rows: dict[str, list[list[Any]]] = {
+            "customer": [],
+            "license": [],
+            "purchase": [],
+            "contract": [],
+            "product": [],
+        }
         for kind, *values in self.connection.execute(_facts, {"c": customer_id, "p": product}).all():
             rows[kind].append(values)
         if not rows["customer"]:
@@ -109,10 +133,22 @@ class SqlRegistry:
             {"id": cid, "name": name},
             [{"product": a, "since": day(b)} for a, b, *_ in rows["license"]],
             [{"product": a, "date": day(b), "kind": c} for a, b, c, *_ in rows["purchase"]],
-            [contract_record({"number": a, "customer_id": cid, "starts": day(b), "ends": day(c),
-                               "counterparty": d, "products": json.loads(e), "sla": json.loads(f)})
-             for a, b, c, d, e, f in rows["contract"]],
-            [{"code": a, "name": b, "withdrawn_on": day(c) if c else None} for a, b, c, *_ in rows["product"]])
+            [
+                contract_record(
+                    {
+                        "number": a,
+                        "customer_id": cid,
+                        "starts": day(b),
+                        "ends": day(c),
+                        "counterparty": d,
+                        "products": json.loads(e),
+                        "sla": json.loads(f),
+                    }
+                )
+                for a, b, c, d, e, f in rows["contract"]
+            ],
+            [{"code": a, "name": b, "withdrawn_on": day(c) if c else None} for a, b, c, *_ in rows["product"]],
+        )
 
 
 def resolve_stored(request: EntitlementRequest, engine: Engine, rules: Rulebook) -> Entitlement:
@@ -122,26 +158,26 @@ def resolve_stored(request: EntitlementRequest, engine: Engine, rules: Rulebook)
 
 
 def contract_record(row: Mapping[str, Any] | RowMapping) -> Record:
-
-
     """A contracts record from a row (column names as stored)."""
     products = row["products"]
-    return {"number": row["number"], "customer": row["customer_id"], "counterparty": row["counterparty"],
-            "starts": row["starts"], "ends": row["ends"], "sla": row["sla"],
-            "products": products if products == ALL_PRODUCTS else tuple(sorted(products))}
+    return {
+        "number": row["number"],
+        "customer": row["customer_id"],
+        "counterparty": row["counterparty"],
+        "starts": row["starts"],
+        "ends": row["ends"],
+        "sla": row["sla"],
+        "products": products if products == ALL_PRODUCTS else tuple(sorted(products)),
+    }
 
 
 def _to_record(name: str, row: RowMapping) -> Record:
-
-
     """A record from a row: column names back to field names."""
     back = {column: field for field, column in COLUMNS.get(name, {}).items()}
     return {back.get(k, k): v for k, v in row.items()}
 
 
 def _to_row(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-
-
     """A row from a record: field names to column names."""
     names = COLUMNS.get(name, {})
     row = {names.get(k, k): v for k, v in record.items()}
@@ -158,35 +194,46 @@ def read_records(conn: sa.Connection, name: str) -> dict[Key, Record]:
         domains, platforms = defaultdict(list), defaultdict(list)
         for cid, domain in conn.execute(sa.select(t.customer_domains.c.customer_id, t.customer_domains.c.domain)):
             domains[cid].append(domain)
-        for cid, platform, org in conn.execute(sa.select(t.customer_platform_ids.c.customer_id,
-                                                         t.customer_platform_ids.c.platform,
-                                                         t.customer_platform_ids.c.org_id)):
+        for cid, platform, org in conn.execute(
+            sa.select(
+                t.customer_platform_ids.c.customer_id,
+                t.customer_platform_ids.c.platform,
+                t.customer_platform_ids.c.org_id,
+            )
+        ):
             platforms[cid].append((platform, org))
-        rows = [{"id": cid, "name": cname, "email_domains": tuple(sorted(domains[cid])),
-                 "platform_ids": tuple(sorted(platforms[cid]))}
-                for cid, cname in conn.execute(sa.select(t.customers.c.id, t.customers.c.name))]
+        rows = [
+            {
+                "id": cid,
+                "name": cname,
+                "email_domains": tuple(sorted(domains[cid])),
+                "platform_ids": tuple(sorted(platforms[cid])),
+            }
+            for cid, cname in conn.execute(sa.select(t.customers.c.id, t.customers.c.name))
+        ]
     else:
         rows = [_to_record(name, r) for r in conn.execute(sa.select(TABLES[name])).mappings()]
     return {key_of(name, r): r for r in rows}
 
 
 def _chunks(items: list[T], size: int = CHUNK) -> Iterable[list[T]]:
-
-
     """`items` in slices of `size`."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _where_key(table: sa.Table, prefix: str = "k_") -> sa.ColumnElement[bool]:
-
-
     """The primary key equal to bound parameters named prefix + column."""
     return sa.and_(*(c == sa.bindparam(prefix + c.name) for c in table.primary_key.columns))
 
 
-def write_records(conn: sa.Connection, name: str, created: list[Record], updated: list[Record],
-                  progress: Callable[[str], None] = lambda _m: None) -> None:
+def write_records(
+    conn: sa.Connection,
+    name: str,
+    created: list[Record],
+    updated: list[Record],
+    progress: Callable[[str], None] = lambda _m: None,
+) -> None:
     """Insert the created records and rewrite the updated ones of the list `name`."""
     table = TABLES[name]
     if name == "customers":  # the customers' own columns now, their domains and platform ids last
@@ -199,10 +246,10 @@ def write_records(conn: sa.Connection, name: str, created: list[Record], updated
     if updated:
         rows = [_to_row(name, r) for r in updated]
         # bind names differ from column names: SQLAlchemy reserves those for its own SET/VALUES
-        keyed = [{**{"v_" + c: v for c, v in row.items()}, **{"k_" + c: row[c] for c in PRIMARY[name]}}
-                 for row in rows]
-        values: dict[str, sa.BindParameter[Any]] = {c.name: sa.bindparam("v_" + c.name) for c in table.columns
-                                                    if c.name not in PRIMARY[name]}
+        keyed = [{**{"v_" + c: v for c, v in row.items()}, **{"k_" + c: row[c] for c in PRIMARY[name]}} for row in rows]
+        values: dict[str, sa.BindParameter[Any]] = {
+            c.name: sa.bindparam("v_" + c.name) for c in table.columns if c.name not in PRIMARY[name]
+        }
         for chunk in _chunks(keyed):
             conn.execute(table.update().where(_where_key(table)).values(values), chunk)
     if name == "customers":
@@ -222,8 +269,6 @@ def _write_customer_children(conn: sa.Connection, created: list[Record], updated
 
 
 def _delete_customer_children(conn: sa.Connection, ids: list[str]) -> None:
-
-
     """Delete the domains and platform ids of these customers."""
     for table in (t.customer_domains, t.customer_platform_ids):
         for chunk in _chunks([{"cid": i} for i in ids]):

@@ -10,17 +10,18 @@ once so that no row lock (and, on SQLite, no write lock) is held while the platf
 What must survive a failed event is not written through a unit: the KB audit of what was done on
 the platform is appended at once (`AccessAudit.record`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 Write = Callable[[sa.Connection], object]
-_current: ContextVar["Unit | None"] = ContextVar("connector_unit_of_work", default=None)
+_current: ContextVar[Unit | None] = ContextVar("connector_unit_of_work", default=None)
 
 
 class Unit:

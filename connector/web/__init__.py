@@ -1,9 +1,11 @@
 """The connector's web app: `create_app` (the Flask factory), webhooks, health and metrics, and
 the admin's status page with its reports."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify
 
@@ -15,8 +17,9 @@ from connector.web import admin, errors, status, webhooks
 HEALTH_CAP = 1000  # /healthz counts each status up to this (1000 means "1000 or more")
 
 
-def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None,
-               runtime: Connector | None = None) -> Flask:
+def create_app(
+    config: Config | None = None, test_config: Mapping[str, Any] | None = None, runtime: Connector | None = None
+) -> Flask:
     """A Flask app for `config` (default: CONNECTOR_CONFIG or built-in defaults); `test_config`
     is a config document (as the TOML would parse) for tests; `runtime` a connector composed
     already (`connector serve` shares it with its workers)."""

@@ -7,14 +7,16 @@ session); scripts send `Authorization: Bearer <token>` instead (a wrong one is 4
 POST of a session carries its CSRF token and, when the browser says where it comes from, the
 same Origin: otherwise 403 and nothing is done.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -42,8 +44,9 @@ def init_app(app: Flask) -> None:
     token = app.extensions["connector"].config.admin.get("token")
     if token:
         app.secret_key = hmac.new(token.encode(), SESSION_KEY_CONTEXT, hashlib.sha256).hexdigest()
-    app.config.update(SESSION_COOKIE_NAME="connector_admin", SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Strict")
+    app.config.update(
+        SESSION_COOKIE_NAME="connector_admin", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict"
+    )
     app.register_blueprint(bp)
 
 
@@ -68,11 +71,13 @@ def signed_in() -> bool:
 
 def admin_only(view: Callable) -> Callable:
     """The view for the admin only: others go to the login form (404 without a token configured)."""
+
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not signed_in():
             return redirect(url_for("admin.login"))
         return view(*args, **kwargs)
+
     return guarded
 
 

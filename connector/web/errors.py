@@ -1,4 +1,5 @@
 """The one place where errors become HTTP answers: a JSON body that names the problem."""
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ reading it). waitress counts a chunked body's framing too (chunk sizes, CRLFs), 
 is set above the app's by a margin for that framing; only a body far over the app's limit meets
 waitress's refusal, in JSON as well.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,24 +31,37 @@ def _error_task(limit: int) -> type[ErrorTask]:
 
         def execute(self) -> None:
             error = self.request.error
-            message = (f"body is over the limit of {limit} bytes" if error.code == 413
-                       else f"{error.reason}: {error.body}".strip(": "))
+            message = (
+                f"body is over the limit of {limit} bytes"
+                if error.code == 413
+                else f"{error.reason}: {error.body}".strip(": ")
+            )
             body = json.dumps({"error": message}).encode()
             self.status = f"{error.code} {error.reason}"
             self.response_headers.append(("Content-Type", "application/json"))
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
+
     return JsonErrorTask
 
 
 def create_server(app: Any, host: str, port: int, threads: int, max_body_bytes: int) -> Any:
     """A waitress server for `app` on host:port whose own refusals are JSON."""
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="connector",
-                                    max_request_body_size=max_body_bytes * FRAMING + FRAMING_SLACK)
+    server = waitress.create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="connector",
+        max_request_body_size=max_body_bytes * FRAMING + FRAMING_SLACK,
+    )
     channel = type("JsonErrorChannel", (HTTPChannel,), {"error_task_class": _error_task(max_body_bytes)})
-    listeners = [server] if isinstance(server, BaseWSGIServer) else \
-        [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
+    listeners = (
+        [server]
+        if isinstance(server, BaseWSGIServer)
+        else [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
+    )
     for listener in listeners:
         listener.channel_class = channel
     return server

@@ -6,6 +6,7 @@ Every number on the page comes from a cheap query: the event queue through the s
 their indexes, the registry's row counts, this process's metrics. Values from a platform or the
 registry are escaped by the templates; no secret is ever put on the page.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,12 @@ from connector.web.admin import admin_only, check_post, csrf_token
 
 bp = Blueprint("status", __name__, template_folder="templates")
 FAILED_SHOWN, RECENT_SHOWN, AUDIT_SHOWN, ALERTS_SHOWN = 20, 50, 20, 20
-MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json", "html": "text/html; charset=utf-8",
-         "pdf": "application/pdf"}
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
 
 
 def _runtime() -> Connector:
@@ -39,8 +44,9 @@ def _runtime() -> Connector:
 
 def _samples(counter: Any) -> list[tuple[dict[str, str], float]]:
     """A Prometheus counter's totals by label set (this process, since it started)."""
-    return [(dict(s.labels), s.value) for metric in counter.collect() for s in metric.samples
-            if s.name.endswith("_total")]
+    return [
+        (dict(s.labels), s.value) for metric in counter.collect() for s in metric.samples if s.name.endswith("_total")
+    ]
 
 
 def _site(url: str) -> str:
@@ -61,22 +67,35 @@ def snapshot(runtime: Connector, now: datetime) -> dict[str, Any]:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     counts, last_import = registry_status(runtime.engine)
     return {
-        "version": __version__, "now": now, "zone": zone, "database": shown(runtime.engine.url),
-        "database_ms": database_ms, "config": runtime.config.source,
-        "platforms": [{"name": name, "title": a.title, "site": _site(a.settings.base_url),
-                       "dry_run": a.settings.dry_run, "supports": sorted(a.supports)}
-                      for name, a in sorted(runtime.adapters.items())],
-        "jobs": runtime.clocks.jobs(), "queue": queue,
-        "processed": _samples(runtime.metrics.processed), "failed_attempts": _samples(runtime.metrics.failed),
+        "version": __version__,
+        "now": now,
+        "zone": zone,
+        "database": shown(runtime.engine.url),
+        "database_ms": database_ms,
+        "config": runtime.config.source,
+        "platforms": [
+            {
+                "name": name,
+                "title": a.title,
+                "site": _site(a.settings.base_url),
+                "dry_run": a.settings.dry_run,
+                "supports": sorted(a.supports),
+            }
+            for name, a in sorted(runtime.adapters.items())
+        ],
+        "jobs": runtime.clocks.jobs(),
+        "queue": queue,
+        "processed": _samples(runtime.metrics.processed),
+        "failed_attempts": _samples(runtime.metrics.failed),
         "api_calls": sorted(_samples(runtime.metrics.platform_calls), key=lambda s: (s[0]["platform"], s[0]["status"])),
         "failed": store.list("failed", FAILED_SHOWN),
         "tickets": runtime.ledger.recent(RECENT_SHOWN),
         "audit": list(AccessAudit(runtime.engine).entries(limit=AUDIT_SHOWN))[::-1],
         "alerts": runtime.clocks.recent_alerts(ALERTS_SHOWN),
-        "registry": counts, "last_import": last_import,
+        "registry": counts,
+        "last_import": last_import,
         "customers": runtime.ledger.customers_since(_start_of(last_month, zone)),
-        "periods": [("this month", this_month, today),
-                    ("last month", last_month, this_month - timedelta(days=1))],
+        "periods": [("this month", this_month, today), ("last month", last_month, this_month - timedelta(days=1))],
     }
 
 

@@ -5,9 +5,10 @@ whole (its content: a chunked body arrives de-chunked, with its real length; see
 connector/web/server.py); then the pure checks (401, 400); the event is stored before the 202
 (200 for a delivery seen before), stamped with the database's clock.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -62,10 +63,11 @@ def _receive(runtime: Connector, platform: str):
         raise
     try:
         limit = current_app.config["MAX_BODY_BYTES"]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = _read_body(limit)
-        event = receiving.receive(adapter, request.headers, body, request.args.get("token"),
-                                  adapter.settings.webhook_secret, now, limit)
+        event = receiving.receive(
+            adapter, request.headers, body, request.args.get("token"), adapter.settings.webhook_secret, now, limit
+        )
         event_id, created = runtime.store.add(event, body)
     except Exception as exc:
         metrics.received.labels(platform, type(exc).__name__).inc()

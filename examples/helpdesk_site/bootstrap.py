@@ -15,6 +15,7 @@ HELPDESK_SITE_DIR names the site's folder. Prints one JSON line: {"username", "p
 with --no-password), "token", "queue_id", "closed_queue_id", "accounts": [{"username", "email",
 "staff", "id"}]}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,25 +30,43 @@ PASSWORD = "connector-test-password"  # the test site's API user; the demo's has
 QUEUE_SLUG = "support"
 KB_GROUP = "closed-kb-readers"
 STAFF_GROUP = "helpdesk-staff"
-CLOSED: dict[str, Any] = {"slug": "closed-kb", "title": "Closed knowledge base",
-          "item": ("Licence server failover", "How to run two licence servers for KOMPAS-3D")}
-PUBLIC: dict[str, Any] = {"slug": "public-kb", "title": "Public knowledge base",
-          "item": ("Installing KOMPAS-3D", "Run the installer as an administrator")}
+CLOSED: dict[str, Any] = {
+    "slug": "closed-kb",
+    "title": "Closed knowledge base",
+    "item": ("Licence server failover", "How to run two licence servers for KOMPAS-3D"),
+}
+PUBLIC: dict[str, Any] = {
+    "slug": "public-kb",
+    "title": "Public knowledge base",
+    "item": ("Installing KOMPAS-3D", "Run the installer as an administrator"),
+}
 WRITTEN = ("tier", "first_response_due", "resolution_due", "flags")  # staff only: agents see them, requesters not
 # name -> data type; the connector writes the first four and reads the last three.
 CUSTOM_FIELDS = {
-    "tier": "varchar", "first_response_due": "varchar", "resolution_due": "varchar", "flags": "varchar",
-    "product": "varchar", "request_type": "varchar", "topic": "varchar",
+    "tier": "varchar",
+    "first_response_due": "varchar",
+    "resolution_due": "varchar",
+    "flags": "varchar",
+    "product": "varchar",
+    "request_type": "varchar",
+    "topic": "varchar",
 }
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--token-file", type=Path, help="the API user's DRF token (default: a random one)")
-    parser.add_argument("--no-password", action="store_true",
-                        help="the API user logs in with its token only (default: the test password)")
-    parser.add_argument("--accounts", type=Path, metavar="REGISTRY",
-                        help="a registry file: an account for each contact and dedicated engineer")
+    parser.add_argument(
+        "--no-password",
+        action="store_true",
+        help="the API user logs in with its token only (default: the test password)",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=Path,
+        metavar="REGISTRY",
+        help="a registry file: an account for each contact and dedicated engineer",
+    )
     parser.add_argument("--accounts-password-file", type=Path, help="the password of those accounts")
     args = parser.parse_args(argv)
     if args.accounts and not args.accounts_password_file:
@@ -69,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     from rest_framework.authtoken.models import Token
 
     user, _ = get_user_model().objects.get_or_create(
-        username=USERNAME, defaults={"email": "connector@example.com", "is_staff": True, "is_superuser": True})
+        username=USERNAME, defaults={"email": "connector@example.com", "is_staff": True, "is_superuser": True}
+    )
     password = None if args.no_password else PASSWORD
     if password is None:
         user.set_unusable_password()
@@ -81,22 +101,50 @@ def main(argv: list[str] | None = None) -> None:
     if token is None or (key and token.key != key):  # the key is the row's primary key: replace the row
         Token.objects.filter(user=user).delete()
         token = Token.objects.create(user=user, **({"key": key} if key else {}))
-    queue, _ = Queue.objects.get_or_create(slug=QUEUE_SLUG, defaults={"title": "Support",
-                                                                      "allow_public_submission": True})
+    queue, _ = Queue.objects.get_or_create(
+        slug=QUEUE_SLUG, defaults={"title": "Support", "allow_public_submission": True}
+    )
     for order, (name, data_type) in enumerate(CUSTOM_FIELDS.items()):
-        CustomField.objects.get_or_create(name=name, defaults={
-            "label": name.replace("_", " ").capitalize()[:30], "data_type": data_type, "max_length": 200,
-            "ordering": order, "staff_only": name in WRITTEN})
+        CustomField.objects.get_or_create(
+            name=name,
+            defaults={
+                "label": name.replace("_", " ").capitalize()[:30],
+                "data_type": data_type,
+                "max_length": 200,
+                "ordering": order,
+                "staff_only": name in WRITTEN,
+            },
+        )
     staff_group = {"staff_group": STAFF_GROUP} if args.accounts else {}
-    call_command("connector_access_setup", group=KB_GROUP, queue=CLOSED["slug"], category=CLOSED["slug"],
-                 category_title=CLOSED["title"], verbosity=0, stdout=sys.stderr, stderr=sys.stderr, **staff_group)
+    call_command(
+        "connector_access_setup",
+        group=KB_GROUP,
+        queue=CLOSED["slug"],
+        category=CLOSED["slug"],
+        category_title=CLOSED["title"],
+        verbosity=0,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+        **staff_group,
+    )
     kb_items(KBCategory.objects.get(slug=CLOSED["slug"]), CLOSED["item"])
-    public, _ = KBCategory.objects.get_or_create(slug=PUBLIC["slug"], defaults={
-        "name": PUBLIC["title"], "title": PUBLIC["title"], "description": "For everyone", "public": True})
+    public, _ = KBCategory.objects.get_or_create(
+        slug=PUBLIC["slug"],
+        defaults={"name": PUBLIC["title"], "title": PUBLIC["title"], "description": "For everyone", "public": True},
+    )
     kb_items(public, PUBLIC["item"])
     made = accounts(args.accounts, args.accounts_password_file.read_text().strip()) if args.accounts else []
-    json.dump({"username": USERNAME, "password": password, "token": token.key, "queue_id": queue.id,
-               "closed_queue_id": Queue.objects.get(slug=CLOSED["slug"]).id, "accounts": made}, sys.stdout)
+    json.dump(
+        {
+            "username": USERNAME,
+            "password": password,
+            "token": token.key,
+            "queue_id": queue.id,
+            "closed_queue_id": Queue.objects.get(slug=CLOSED["slug"]).id,
+            "accounts": made,
+        },
+        sys.stdout,
+    )
     print()
 
 
@@ -105,8 +153,9 @@ def kb_items(category, item: tuple[str, str]) -> None:
     from helpdesk.models import KBItem
 
     title, answer = item
-    KBItem.objects.get_or_create(category=category, title=title,
-                                 defaults={"question": f"{title}?", "answer": answer, "enabled": True})
+    KBItem.objects.get_or_create(
+        category=category, title=title, defaults={"question": f"{title}?", "answer": answer, "enabled": True}
+    )
 
 
 def accounts(registry: Path, password: str) -> list[dict]:
@@ -120,15 +169,19 @@ def accounts(registry: Path, password: str) -> list[dict]:
     doc = json.loads(registry.read_text(encoding="utf-8"))
     hashed = make_password(password)  # once: the default hasher is slow on purpose
     people = [(c["email"].lower(), c.get("name") or "", False) for c in doc.get("contacts", [])]
-    engineers = {c["sla"]["dedicated_engineer"].lower() for c in doc.get("contracts", [])
-                 if c.get("sla", {}).get("dedicated_engineer")}
+    engineers = {
+        c["sla"]["dedicated_engineer"].lower()
+        for c in doc.get("contracts", [])
+        if c.get("sla", {}).get("dedicated_engineer")
+    }
     people += [(email, "Support engineer", True) for email in sorted(engineers)]
     made = []
     for email, name, staff in people:
         username = email.split("@")[0] if staff else email
         first, _, last = name.partition(" ")
-        user, _ = get_user_model().objects.get_or_create(username=username, defaults={
-            "email": email, "first_name": first[:150], "last_name": last[:150]})
+        user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email, "first_name": first[:150], "last_name": last[:150]}
+        )
         user.email, user.is_active, user.is_staff, user.password = email, True, staff, hashed
         user.save()
         if staff:

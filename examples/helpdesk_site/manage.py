@@ -1,5 +1,6 @@
 """`python examples/helpdesk_site/manage.py ...`, or `python -m helpdesk_site.manage ...` with
 examples/ on PYTHONPATH. HELPDESK_SITE_DIR names the folder of its database."""
+
 import os
 import sys
 from pathlib import Path

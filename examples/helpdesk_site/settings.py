@@ -5,6 +5,7 @@ Only for loopback: DEBUG (so runserver serves the static files), no e-mail leave
 The secret key comes from $HELPDESK_SECRET_KEY_FILE (the demo makes a random one outside the
 repository); without it, a throwaway one that is fine only for a test run.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,17 +54,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "DIRS": [],
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.debug",
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SITE_DIR / "helpdesk.sqlite3"}}
 STATIC_URL = "/static/"

@@ -8,9 +8,12 @@ follow-up one splits on " , " with spaces only). Defining the two functions is t
 The URL carries the connector's webhook secret (`?token=`, at least 16 characters): django-helpdesk
 cannot sign its requests. Keep the secret out of the repository: here it comes from the environment.
 """
+
 import os
 
-CONNECTOR_WEBHOOK_URL = "https://connector.example/webhooks/django-helpdesk?token=" + os.environ["CONNECTOR_WEBHOOK_SECRET"]
+CONNECTOR_WEBHOOK_URL = (
+    "https://connector.example/webhooks/django-helpdesk?token=" + os.environ["CONNECTOR_WEBHOOK_SECRET"]
+)
 
 
 def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS():  # noqa: N802 (the name django-helpdesk looks up)

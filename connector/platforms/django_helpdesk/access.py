@@ -20,9 +20,11 @@ django-helpdesk has no organisations: a portal user is an account, nothing more.
 either: an alert's tags go into its note, a private follow-up. Priorities are integers 1..5
 (1 Critical, 2 High, 3 Normal, 4 Low, 5 Very low).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.core.errors import BadInput, PlatformRejected
@@ -48,8 +50,9 @@ def batch_size(options: Mapping[str, Any]) -> int:
     """`kb_batch`, 1..100 (default 100)."""
     value = options.get("kb_batch", MAX_BATCH)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
-        raise BadInput(f"kb_batch must be an integer from 1 to {MAX_BATCH}",
-                       "platforms.django-helpdesk.options.kb_batch")
+        raise BadInput(
+            f"kb_batch must be an integer from 1 to {MAX_BATCH}", "platforms.django-helpdesk.options.kb_batch"
+        )
     return value
 
 
@@ -69,9 +72,12 @@ def _call(client: PlatformClient, options: Mapping[str, Any], method: str, path:
         return client.call_patiently(method, f"{access_path(options)}{path}", body)
     except PlatformRejected as exc:
         if exc.status == 404:
-            raise PlatformRejected(f"{method} {access_path(options)}{path}: HTTP 404: the connector_access app is "
-                                   "not installed there (webhooks/django-helpdesk/README.md, section 5; "
-                                   "options.access_path says where)", 404) from None
+            raise PlatformRejected(
+                f"{method} {access_path(options)}{path}: HTTP 404: the connector_access app is "
+                "not installed there (webhooks/django-helpdesk/README.md, section 5; "
+                "options.access_path says where)",
+                404,
+            ) from None
         raise
 
 
@@ -85,8 +91,9 @@ def kb_holders(client: PlatformClient, options: Mapping[str, Any]) -> set[str]:
         raise PlatformRejected("kb/holders: the answer has no list of emails") from None
 
 
-def apply_access(client: PlatformClient, options: Mapping[str, Any],
-                 changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+def apply_access(
+    client: PlatformClient, options: Mapping[str, Any], changes: Sequence[AccessChange]
+) -> Iterator[AccessOutcome]:
     """Grants and revokes in batches; one outcome per change, yielded as each batch returns.
     The app answers "already" for a grant to a member or a revoke of a non-member."""
     size = batch_size(options)
@@ -94,21 +101,23 @@ def apply_access(client: PlatformClient, options: Mapping[str, Any],
         if change.action not in (GRANT, REVOKE):
             raise BadInput(f"django-helpdesk: apply_access takes grant and revoke, not {change.action!r}")
     for start in range(0, len(changes), size):
-        batch = list(changes[start:start + size])
+        batch = list(changes[start : start + size])
         body = {**_group(options), "changes": [{"email": c.email, "action": c.action} for c in batch]}
         doc = _call(client, options, "POST", "/kb/access/", body)
         results = doc.get("results") if isinstance(doc, dict) else None
         if not isinstance(results, list) or len(results) != len(batch):
-            raise PlatformRejected(f"kb/access: expected {len(batch)} results, got "
-                                   f"{len(results) if isinstance(results, list) else 'none'}")
-        for change, result in zip(batch, results):
+            raise PlatformRejected(
+                f"kb/access: expected {len(batch)} results, got {len(results) if isinstance(results, list) else 'none'}"
+            )
+        for change, result in zip(batch, results, strict=True):
             ok = bool(result.get("ok")) if isinstance(result, dict) else False
             detail = str(result.get("detail", "")) if isinstance(result, dict) else "unreadable result"
             yield AccessOutcome(change, ok, detail)
 
 
-def register_portal_user(client: PlatformClient, options: Mapping[str, Any], email: str,
-                         name: str | None, customer_name: str) -> str | None:
+def register_portal_user(
+    client: PlatformClient, options: Mapping[str, Any], email: str, name: str | None, customer_name: str
+) -> str | None:
     """Make sure `email` has an account (a portal user); what was done, or None if it had one."""
     body: dict[str, Any] = {"email": email.strip().lower()}
     if name:
@@ -118,8 +127,10 @@ def register_portal_user(client: PlatformClient, options: Mapping[str, Any], ema
         raise PlatformRejected("portal-users: unreadable answer")
     if doc["result"] == "exists":
         return None
-    return (f"created portal user {body['email']} (user id {doc.get('user_id')}); django-helpdesk has "
-            f"no organisations, so it is not placed in {customer_name or 'the customer'}")
+    return (
+        f"created portal user {body['email']} (user id {doc.get('user_id')}); django-helpdesk has "
+        f"no organisations, so it is not placed in {customer_name or 'the customer'}"
+    )
 
 
 def priority_value(priority: str) -> int:
@@ -129,8 +140,10 @@ def priority_value(priority: str) -> int:
         return int(value)
     if value in PRIORITIES:
         return PRIORITIES[value]
-    raise BadInput(f"django-helpdesk priority {priority!r}: use 1..5 or one of "
-                   "critical, high, normal, low, very_low", "alerts.points.priority")
+    raise BadInput(
+        f"django-helpdesk priority {priority!r}: use 1..5 or one of critical, high, normal, low, very_low",
+        "alerts.points.priority",
+    )
 
 
 def alert_note(alert: Alert) -> str | None:

@@ -9,12 +9,14 @@ the change is saved). A PATCH through the API sends nothing. So the URL carries 
 The closed knowledge base, portal users and SLA alerts are in `access.py` (the KB lever needs our
 small Django app, webhooks/django-helpdesk/connector_access, installed in the helpdesk).
 """
+
 from __future__ import annotations
 
 import hmac
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformRejected, Unauthorized
@@ -31,24 +33,57 @@ FIELD_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
-        "credentials": {"type": "object", "additionalProperties": False, "properties": {
-            "token": {"type": "string", "description": "DRF token of a staff user"},
-            "username": {"type": "string"}, "password": {"type": "string"}}},
-        "fields": {"type": "object", "additionalProperties": False,
-                   "description": "our field -> the helpdesk's custom field name",
-                   "properties": {name: FIELD_NAME for name in (
-                       "tier", "first_response_due", "resolution_due", "flags", "product", "request_type",
-                       "topic", "channel")}},
-        "options": {"type": "object", "additionalProperties": False, "properties": {
-            "statuses": {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"},
-                         "additionalProperties": {"enum": ["new", "open", "pending", "hold", "solved", "closed"]},
-                         "description": "status code -> common status (e.g. an added waiting status: pending)"},
-            "user_ids": {"type": "object", "additionalProperties": {"type": "integer"},
-                         "description": "engineer e-mail -> helpdesk user id (its API cannot look users up)"},
-            "kb_group": {"type": "string", "minLength": 1,
-                         "description": "the closed-KB readers' group (turns KB access and portal users on)"},
-            "access_path": {"type": "string", "pattern": "^/[^?#]*$", "default": "/connector"},
-            "kb_batch": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}}},
+        "credentials": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "token": {"type": "string", "description": "DRF token of a staff user"},
+                "username": {"type": "string"},
+                "password": {"type": "string"},
+            },
+        },
+        "fields": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "our field -> the helpdesk's custom field name",
+            "properties": {
+                name: FIELD_NAME
+                for name in (
+                    "tier",
+                    "first_response_due",
+                    "resolution_due",
+                    "flags",
+                    "product",
+                    "request_type",
+                    "topic",
+                    "channel",
+                )
+            },
+        },
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "statuses": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[0-9]+$"},
+                    "additionalProperties": {"enum": ["new", "open", "pending", "hold", "solved", "closed"]},
+                    "description": "status code -> common status (e.g. an added waiting status: pending)",
+                },
+                "user_ids": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer"},
+                    "description": "engineer e-mail -> helpdesk user id (its API cannot look users up)",
+                },
+                "kb_group": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "the closed-KB readers' group (turns KB access and portal users on)",
+                },
+                "access_path": {"type": "string", "pattern": "^/[^?#]*$", "default": "/connector"},
+                "kb_batch": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+            },
+        },
     },
 }
 
@@ -78,9 +113,11 @@ class DjangoHelpdeskAdapter(Adapter):
             return PlatformClient(settings.base_url, headers={"Authorization": f"Token {creds['token']}"})
         if creds.get("username") and creds.get("password"):
             return PlatformClient(settings.base_url, auth=(creds["username"], creds["password"]))
-        raise BadInput("django-helpdesk needs credentials.token (or token_env / token_file), or credentials.username"
-                       " and credentials.password (each also as _env / _file)",
-                       f"platforms.{settings.name}.credentials")
+        raise BadInput(
+            "django-helpdesk needs credentials.token (or token_env / token_file), or credentials.username"
+            " and credentials.password (each also as _env / _file)",
+            f"platforms.{settings.name}.credentials",
+        )
 
     def verify(self, delivery: Delivery, secret: str, now: datetime) -> None:
         """The URL's token must equal the configured secret; no secret means no entry."""
@@ -114,8 +151,10 @@ class DjangoHelpdeskAdapter(Adapter):
         doc = self.api().call("GET", f"/api/tickets/{int(ticket_id)}/")
         missing = missing_fields(doc, self.settings.fields)
         if missing:
-            raise PlatformRejected(f"django-helpdesk has no custom field {', '.join(missing)}: create it "
-                                   "(see webhooks/django-helpdesk/README.md)")
+            raise PlatformRejected(
+                f"django-helpdesk has no custom field {', '.join(missing)}: create it "
+                "(see webhooks/django-helpdesk/README.md)"
+            )
         self._custom_fields = frozenset(k.removeprefix("custom_") for k in doc if k.startswith("custom_"))
         return to_ticket(doc, self.settings.fields, self.settings.options)
 
@@ -125,8 +164,7 @@ class DjangoHelpdeskAdapter(Adapter):
         second note (a lost note rather than two)."""
         if not plan.needed:
             return False
-        body = patch_body(plan.desired, plan.changed, self.settings.fields, self.settings.options,
-                          self._custom_fields)
+        body = patch_body(plan.desired, plan.changed, self.settings.fields, self.settings.options, self._custom_fields)
         if body:
             self.api().call("PATCH", f"/api/tickets/{int(ticket.id)}/", body)
         if plan.note:
@@ -149,8 +187,9 @@ class DjangoHelpdeskAdapter(Adapter):
         account when there is none: user name = e-mail, no usable password)."""
         return access.apply_access(self.api(), self.settings.options, changes)
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """Make sure the person has an account; django-helpdesk has no organisations to put it in."""
         return access.register_portal_user(self.api(), self.settings.options, email, name, customer_name)
 
@@ -165,19 +204,37 @@ class DjangoHelpdeskAdapter(Adapter):
     def sample_body(self, ticket_id: str, now: datetime) -> bytes:
         """A new-ticket delivery shaped as django-helpdesk sends one (requests' `json=`); the
         processor then reads the real ticket `ticket_id` from the API."""
-        date = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        opening = {"id": 1, "ticket": int(ticket_id), "user": None, "title": "Ticket Opened", "comment": "test event",
-                   "public": True, "new_status": None, "date": date, "message_id": None}
-        ticket = {"id": int(ticket_id), "queue": 1, "title": "connector test event", "status": 1,
-                  "submitter_email": None, "due_date": None, "followup_set": [opening]}
+        date = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        opening = {
+            "id": 1,
+            "ticket": int(ticket_id),
+            "user": None,
+            "title": "Ticket Opened",
+            "comment": "test event",
+            "public": True,
+            "new_status": None,
+            "date": date,
+            "message_id": None,
+        }
+        ticket = {
+            "id": int(ticket_id),
+            "queue": 1,
+            "title": "connector test event",
+            "status": 1,
+            "submitter_email": None,
+            "due_date": None,
+            "followup_set": [opening],
+        }
         return json.dumps({"ticket": ticket, "queue_slug": "test"}).encode("utf-8")
 
     def install(self, webhook_url: str, apply: bool) -> list[str]:
         """django-helpdesk has no API for its webhooks: the settings an admin adds (secret elided)."""
         url = webhook_url if "token=" in webhook_url else f"{webhook_url}?token=<webhook secret>"
-        return ["django-helpdesk is set up in its Django settings, not over its API; add (see "
-                "webhooks/django-helpdesk/settings.py and README.md for the custom fields and the API user):",
-                f"    def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS(): return [{url!r}]",
-                f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]",
-                "For the closed knowledge base and portal accounts, install the connector_access app and run "
-                "`manage.py connector_access_setup` (webhooks/django-helpdesk/README.md, section 5)."]
+        return [
+            "django-helpdesk is set up in its Django settings, not over its API; add (see "
+            "webhooks/django-helpdesk/settings.py and README.md for the custom fields and the API user):",
+            f"    def HELPDESK_GET_NEW_TICKET_WEBHOOK_URLS(): return [{url!r}]",
+            f"    def HELPDESK_GET_FOLLOWUP_WEBHOOK_URLS(): return [{url!r}]",
+            "For the closed knowledge base and portal accounts, install the connector_access app and run "
+            "`manage.py connector_access_setup` (webhooks/django-helpdesk/README.md, section 5).",
+        ]

@@ -9,18 +9,25 @@ Facts of django-helpdesk 2.6 this relies on (read in its source, checked against
 - A follow-up's `user` is set only for helpdesk staff; the submitter's (e-mail, web) have none.
 - Custom fields appear as `custom_<name>`, as text; "" when created empty, null when never set.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput, PlatformRejected
 from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
 
 PLATFORM = "django-helpdesk"
-STATUSES = {1: TicketStatus.OPEN, 2: TicketStatus.OPEN, 3: TicketStatus.SOLVED,
-            4: TicketStatus.CLOSED, 5: TicketStatus.CLOSED}
+STATUSES = {
+    1: TicketStatus.OPEN,
+    2: TicketStatus.OPEN,
+    3: TicketStatus.SOLVED,
+    4: TicketStatus.CLOSED,
+    5: TicketStatus.CLOSED,
+}
 EMPTY = "-"  # what an emptied field holds: its API refuses "" and null for custom fields
 WRITTEN = ("tier", "first_response_due", "resolution_due", "flags")
 READ = ("product", "request_type", "topic", "channel")
@@ -48,7 +55,7 @@ def moment(value: Any, where: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise PlatformRejected(f"{where}: {value[:40]!r} is not an ISO 8601 moment") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def status_of(code: int | None, options: Mapping[str, Any]) -> TicketStatus:
@@ -56,8 +63,10 @@ def status_of(code: int | None, options: Mapping[str, Any]) -> TicketStatus:
     try:
         custom = {int(k): TicketStatus(v) for k, v in options.get("statuses", {}).items()}
     except ValueError as exc:
-        raise BadInput(f"{exc}: map status codes to {', '.join(s.value for s in TicketStatus)}",
-                       "platforms.django-helpdesk.options.statuses") from None
+        raise BadInput(
+            f"{exc}: map status codes to {', '.join(s.value for s in TicketStatus)}",
+            "platforms.django-helpdesk.options.statuses",
+        ) from None
     return {**STATUSES, **custom}.get(code or 1, TicketStatus.OPEN)
 
 
@@ -79,18 +88,30 @@ def to_ticket(doc: Mapping[str, Any], fields: Mapping[str, str], options: Mappin
     tid = doc["id"]
     followups = sorted(doc.get("followup_set") or [], key=lambda f: (f["date"], f["id"]))
     if not followups:
-        raise PlatformRejected(f"ticket {tid} has no follow-up, so its creation time is unknown "
-                               "(tickets made in the Django admin have none)")
+        raise PlatformRejected(
+            f"ticket {tid} has no follow-up, so its creation time is unknown "
+            "(tickets made in the Django admin have none)"
+        )
     dated = [(moment(f["date"], f"ticket {tid} follow-up {f['id']} date"), f) for f in followups]
     created_at, opening = dated[0]
     statuses = [StatusAt(created_at, TicketStatus.OPEN)]  # type: ignore[arg-type]
-    statuses += [StatusAt(at, status_of(f["new_status"], options))  # type: ignore[arg-type]
-                 for at, f in dated if f.get("new_status") is not None]
+    statuses += [
+        StatusAt(at, status_of(f["new_status"], options))  # type: ignore[arg-type]
+        for at, f in dated
+        if f.get("new_status") is not None
+    ]
     # Follow-ups with text are comments: by staff when they name a user (the submitter's have
     # none); the opening one is the request itself, which staff may have typed in.
-    comments = [Comment(at, Author.AGENT if f.get("user") is not None else Author.REQUESTER,  # type: ignore[arg-type]
-                        bool(f.get("public")), opening=i == 0)
-                for i, (at, f) in enumerate(dated) if i == 0 or text(f.get("comment"))]
+    comments = [
+        Comment(
+            at,  # type: ignore[arg-type]
+            Author.AGENT if f.get("user") is not None else Author.REQUESTER,
+            bool(f.get("public")),
+            opening=i == 0,
+        )
+        for i, (at, f) in enumerate(dated)
+        if i == 0 or text(f.get("comment"))
+    ]
 
     def custom(ours: str) -> Any:
         return doc.get(f"custom_{field_name(fields, ours)}")
@@ -104,14 +125,20 @@ def to_ticket(doc: Mapping[str, Any], fields: Mapping[str, str], options: Mappin
         assignee=user_ids.get(doc["assigned_to"]) if doc.get("assigned_to") is not None else None,
     )
     return Ticket(
-        platform=PLATFORM, id=str(tid), created_at=created_at,  # type: ignore[arg-type]
-        requester_email=text(doc.get("submitter_email")), organisation_id=None,
+        platform=PLATFORM,
+        id=str(tid),
+        created_at=created_at,  # type: ignore[arg-type]
+        requester_email=text(doc.get("submitter_email")),
+        organisation_id=None,
         product=text(custom("product")),
         request_type=_choice(text(custom("request_type")), REQUEST_TYPES),
         topic=_choice(text(custom("topic")), TOPICS),
         channel=_choice(text(custom("channel")), CHANNELS) if "channel" in fields else _channel(opening),
-        statuses=tuple(statuses), status=status_of(doc.get("status"), options),  # a PATCH leaves no follow-up
-        comments=tuple(comments), carried=carried, subject=text(doc.get("title")),
+        statuses=tuple(statuses),
+        status=status_of(doc.get("status"), options),  # a PATCH leaves no follow-up
+        comments=tuple(comments),
+        carried=carried,
+        subject=text(doc.get("title")),
     )
 
 

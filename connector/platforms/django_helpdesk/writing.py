@@ -8,10 +8,12 @@
 - The dedicated engineer: `assigned_to` takes a user id, and the API cannot look users up, so
   `options.user_ids` maps engineers' e-mails to ids; an unmapped engineer is not assigned.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.ticket import Carried, Ticket
 from connector.platforms.django_helpdesk.reading import EMPTY, field_name
@@ -19,11 +21,16 @@ from connector.platforms.django_helpdesk.reading import EMPTY, field_name
 
 def iso(value: datetime | None) -> str | None:
     """A moment as the API takes it (ISO 8601 with offset, in UTC)."""
-    return value.astimezone(timezone.utc).isoformat() if value else None
+    return value.astimezone(UTC).isoformat() if value else None
 
 
-def patch_body(desired: Carried, changed: frozenset[str], fields: Mapping[str, str],
-               options: Mapping[str, Any], custom_fields: frozenset[str]) -> dict[str, Any]:
+def patch_body(
+    desired: Carried,
+    changed: frozenset[str],
+    fields: Mapping[str, str],
+    options: Mapping[str, Any],
+    custom_fields: frozenset[str],
+) -> dict[str, Any]:
     """The members of the one PATCH that writes the changed fields (empty: nothing to write)."""
     body: dict[str, Any] = {}
 

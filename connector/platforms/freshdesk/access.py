@@ -16,10 +16,12 @@ Portal registration: the requester becomes a contact of the customer's company (
 `platform_ids.freshdesk`, else the company of the customer's name, created when missing).
 Every request goes through the paced API (429: Retry-After waited out; 5xx retried).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
@@ -53,9 +55,11 @@ class FreshdeskAccess:
         for folder in self.folders:
             doc = self.api.call("GET", f"/api/v2/solutions/folders/{folder}") or {}
             if doc.get("visibility") != SELECTED_COMPANIES:
-                raise BadInput(f"solution folder {folder} is not visible to selected companies (visibility"
-                               f" {doc.get('visibility')}): set 'Visible to: Selected companies' in Freshdesk,"
-                               " or take it out of options.kb_folder_ids")
+                raise BadInput(
+                    f"solution folder {folder} is not visible to selected companies (visibility"
+                    f" {doc.get('visibility')}): set 'Visible to: Selected companies' in Freshdesk,"
+                    " or take it out of options.kb_folder_ids"
+                )
             found[folder] = {int(c) for c in doc.get("company_ids") or []}
         return found
 
@@ -86,7 +90,7 @@ class FreshdeskAccess:
         company list changes; one outcome per change, yielded as each batch is written."""
         revoking = {c.email.strip().lower() for c in changes if c.action == REVOKE}
         for start in range(0, len(changes), BATCH):
-            yield from self._batch(changes[start:start + BATCH], revoking)
+            yield from self._batch(changes[start : start + BATCH], revoking)
 
     def _batch(self, changes: Sequence[AccessChange], revoking: set[str]) -> list[AccessOutcome]:
         """One batch: the folders' lists now, each contact's company, what to add and remove."""
@@ -107,10 +111,13 @@ class FreshdeskAccess:
             company = int((contact or {}).get("company_id") or 0)
             if change.action == GRANT:
                 if not company:
-                    outcomes[i] = AccessOutcome(change, False, (
-                        "not a Freshdesk contact yet" if contact is None else "the contact has no company") +
-                        ": the closed folders open per company; portal registration puts the contact in its"
-                        " customer's company (access.register_portal_users), the next sync grants")
+                    outcomes[i] = AccessOutcome(
+                        change,
+                        False,
+                        ("not a Freshdesk contact yet" if contact is None else "the contact has no company")
+                        + ": the closed folders open per company; portal registration puts the contact in its"
+                        " customer's company (access.register_portal_users), the next sync grants",
+                    )
                 elif all(company in companies for companies in lists.values()):
                     outcomes[i] = AccessOutcome(change, True, "already")
                 else:
@@ -118,40 +125,61 @@ class FreshdeskAccess:
             elif not company or company not in listed:
                 outcomes[i] = AccessOutcome(change, True, "already")
             elif company in self.keep:
-                outcomes[i] = AccessOutcome(change, False, f"not revoked: company {company} is in"
-                                            " options.kb_keep_company_ids")
+                outcomes[i] = AccessOutcome(
+                    change, False, f"not revoked: company {company} is in options.kb_keep_company_ids"
+                )
             elif change.customer is None and not self.company_emails(company) <= revoking:
-                outcomes[i] = AccessOutcome(change, False, f"not revoked: company {company} keeps the closed"
-                                            " folders for its other contacts (Freshdesk opens them per company);"
-                                            " take this contact out of the company or add it to the registry")
+                outcomes[i] = AccessOutcome(
+                    change,
+                    False,
+                    f"not revoked: company {company} keeps the closed"
+                    " folders for its other contacts (Freshdesk opens them per company);"
+                    " take this contact out of the company or add it to the registry",
+                )
             else:
                 remove.setdefault(company, []).append(i)
         for company in set(remove) & set(add):  # a company the batch both grants and revokes keeps access
             for i in remove.pop(company):
-                outcomes[i] = AccessOutcome(changes[i], False, f"not revoked: company {company} is granted to"
-                                            " another contact in the same run")
+                outcomes[i] = AccessOutcome(
+                    changes[i], False, f"not revoked: company {company} is granted to another contact in the same run"
+                )
         self._write(lists, changes, add, remove, outcomes)
         return [outcomes[i] for i in range(len(changes))]
 
-    def _write(self, lists: dict[int, set[int]], changes: Sequence[AccessChange], add: dict[int, list[int]],
-               remove: dict[int, list[int]], outcomes: dict[int, AccessOutcome]) -> None:
+    def _write(
+        self,
+        lists: dict[int, set[int]],
+        changes: Sequence[AccessChange],
+        add: dict[int, list[int]],
+        remove: dict[int, list[int]],
+        outcomes: dict[int, AccessOutcome],
+    ) -> None:
         """Give every closed folder the same new list (all of them are the closed KB); when that
         list would break Freshdesk's limits nothing is written and the batch's changes fail saying why."""
         new = (set().union(*lists.values()) | set(add)) - set(remove)
         problem = None
         if len(new) > COMPANIES_LIMIT:
-            problem = (f"the closed folders would list {len(new)} companies; Freshdesk allows {COMPANIES_LIMIT} per"
-                       " folder (split the closed articles over folders of their own, or use company segments)")
+            problem = (
+                f"the closed folders would list {len(new)} companies; Freshdesk allows {COMPANIES_LIMIT} per"
+                " folder (split the closed articles over folders of their own, or use company segments)"
+            )
         elif not new and lists:
-            problem = ("the closed folders would list no company; Freshdesk needs at least one (add your own"
-                       " company to them and to options.kb_keep_company_ids)")
+            problem = (
+                "the closed folders would list no company; Freshdesk needs at least one (add your own"
+                " company to them and to options.kb_keep_company_ids)"
+            )
         if problem is None:
             for folder, current in lists.items():
                 if current != new:
-                    self.api.call("PUT", f"/api/v2/solutions/folders/{folder}",
-                                  {"visibility": SELECTED_COMPANIES, "company_ids": sorted(new)})
-        for verb, wanted in (("granted (company {} is in the closed folders)", add),
-                             ("revoked (company {} left the closed folders)", remove)):
+                    self.api.call(
+                        "PUT",
+                        f"/api/v2/solutions/folders/{folder}",
+                        {"visibility": SELECTED_COMPANIES, "company_ids": sorted(new)},
+                    )
+        for verb, wanted in (
+            ("granted (company {} is in the closed folders)", add),
+            ("revoked (company {} left the closed folders)", remove),
+        ):
             for company, indexes in wanted.items():
                 for i in indexes:
                     outcomes[i] = AccessOutcome(changes[i], problem is None, problem or verb.format(company))
@@ -167,15 +195,22 @@ class FreshdeskAccess:
         company = int(org_id) if org_id and str(org_id).isdigit() else self._company(customer_name, done)
         contact = self.contact(email)
         if contact is None:
-            created = self.api.call("POST", "/api/v2/contacts", {
-                "name": (name or "").strip() or email.split("@")[0], "email": email, "company_id": company},
-                expect=(200, 201)) or {}
+            created = (
+                self.api.call(
+                    "POST",
+                    "/api/v2/contacts",
+                    {"name": (name or "").strip() or email.split("@")[0], "email": email, "company_id": company},
+                    expect=(200, 201),
+                )
+                or {}
+            )
             done.append(f"created contact {created.get('id')} for {email} in company {company}")
         elif not contact.get("company_id"):
             self.api.call("PUT", f"/api/v2/contacts/{int(contact['id'])}", {"company_id": company})
             done.append(f"put contact {contact['id']} ({email}) in company {company}")
-        elif int(contact["company_id"]) != company and company not in \
-                {int(o.get("company_id") or 0) for o in contact.get("other_companies") or []}:
+        elif int(contact["company_id"]) != company and company not in {
+            int(o.get("company_id") or 0) for o in contact.get("other_companies") or []
+        }:
             done.append(f"{email} is a contact of company {contact['company_id']}, not {company}: left as it is")
         return "; ".join(done) or None
 

@@ -10,6 +10,7 @@ the header secret proves the sender, not the body. Authentication: Basic `<API k
 (https://developers.freshdesk.com/api/#authentication). Rate limits: a 429 carries Retry-After
 (https://developers.freshdesk.com/api/#ratelimit); webhooks count against the same quota.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -17,8 +18,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.config.settings import PlatformSettings
@@ -46,8 +48,10 @@ class FreshdeskAdapter(Adapter):
     name = reading.PLATFORM
     title = "Freshdesk"
     docs_url = "https://support.freshdesk.com/support/solutions/articles/132589-using-webhooks-in-automation-rules"
-    authentication = ("shared secret in a custom header of the automation rule (X-Connector-Token), compared in"
-                      " constant time; Freshdesk signs nothing")
+    authentication = (
+        "shared secret in a custom header of the automation rule (X-Connector-Token), compared in"
+        " constant time; Freshdesk signs nothing"
+    )
     replay_window = None
     signs_body = False  # the header secret proves the sender, not the body
     settings_schema = SETTINGS_SCHEMA
@@ -88,16 +92,34 @@ class FreshdeskAdapter(Adapter):
 
     def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
         """The ticket a rule's body names; Freshdesk sends no delivery id, so the body's hash is one."""
-        return TicketEvent(self.name, reading.ticket_id(payload["ticket"]["id"]), str(payload["event"]),
-                           delivery.content_hash, None)
+        return TicketEvent(
+            self.name, reading.ticket_id(payload["ticket"]["id"]), str(payload["event"]), delivery.content_hash, None
+        )
 
     def sample_body(self, ticket_id: str, now: datetime) -> bytes:
         """Rule 1's body as Freshdesk renders it, for the ticket `ticket_id`."""
         number = int(reading.ticket_id(ticket_id))
-        return json.dumps({"event": "ticket_created", "ticket": {
-            "id": number, "subject": "connector test event", "status": "Open", "priority": "Low",
-            "source": "Portal", "type": "", "requester_email": "", "company_name": "", "agent_email": "",
-            "group_name": "", "tags": "", "product": "", "url": ""}}, indent=2).encode()
+        return json.dumps(
+            {
+                "event": "ticket_created",
+                "ticket": {
+                    "id": number,
+                    "subject": "connector test event",
+                    "status": "Open",
+                    "priority": "Low",
+                    "source": "Portal",
+                    "type": "",
+                    "requester_email": "",
+                    "company_name": "",
+                    "agent_email": "",
+                    "group_name": "",
+                    "tags": "",
+                    "product": "",
+                    "url": "",
+                },
+            },
+            indent=2,
+        ).encode()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -116,8 +138,9 @@ class FreshdeskAdapter(Adapter):
         if isinstance(responder, int):
             agent = self._agent(api, responder) or {}
             assignee = (reading.text((agent.get("contact") or {}).get("email")) or "").lower() or None
-        ticket = reading.to_ticket(doc, conversations, agents, assignee, self.settings.fields,
-                                   self.settings.tag_prefix, self.settings.options)
+        ticket = reading.to_ticket(
+            doc, conversations, agents, assignee, self.settings.fields, self.settings.tag_prefix, self.settings.options
+        )
         with self._lock:  # the latest read last: the oldest goes first
             self._read.pop(number, None)
             if len(self._read) >= MAX_REMEMBERED:
@@ -162,13 +185,13 @@ class FreshdeskAdapter(Adapter):
         responder = None
         if "assignee" in plan.changed and plan.desired.assignee:
             responder = self._engineer(plan.desired.assignee)
-        body = writing.update_body(ticket, plan, self.settings.fields, self.settings.tag_prefix,
-                                   self.settings.options, current, responder)
+        body = writing.update_body(
+            ticket, plan, self.settings.fields, self.settings.tag_prefix, self.settings.options, current, responder
+        )
         if body:
             self.api().call("PUT", f"/api/v2/tickets/{number}", body)
         if plan.note:
-            self.api().call("POST", f"/api/v2/tickets/{number}/notes", writing.note_body(plan.note),
-                            expect=(200, 201))
+            self.api().call("POST", f"/api/v2/tickets/{number}/notes", writing.note_body(plan.note), expect=(200, 201))
         return bool(body or plan.note)
 
     def _engineer(self, email: str) -> int | None:
@@ -185,8 +208,9 @@ class FreshdeskAdapter(Adapter):
     def _access(self) -> FreshdeskAccess:
         """The levers over the paced API (built once: it keeps the pacing between calls)."""
         if self._paced_api is None:
-            self._paced_api = PacedApi(self.api(), self.settings.options.get("api_requests_per_minute"),
-                                       self.sleep, self.clock)
+            self._paced_api = PacedApi(
+                self.api(), self.settings.options.get("api_requests_per_minute"), self.sleep, self.clock
+            )
         return FreshdeskAccess(self._paced_api, self.settings.options)
 
     @property
@@ -204,8 +228,9 @@ class FreshdeskAdapter(Adapter):
         """Put companies into / take them out of the closed folders' company lists."""
         return self._access().apply(changes)
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """A contact of the customer's company (None: already one)."""
         return self._access().register(email, name, customer_name, org_id)
 
@@ -220,6 +245,9 @@ class FreshdeskAdapter(Adapter):
         `apply`, what the API says of the configured custom fields first."""
         checked = None
         if apply:
-            checked = installing.field_report(self.api(), self.settings.fields) if self.settings.credentials.get(
-                "api_key") else ["Set credentials.api_key to have --apply check the custom fields."]
+            checked = (
+                installing.field_report(self.api(), self.settings.fields)
+                if self.settings.credentials.get("api_key")
+                else ["Set credentials.api_key to have --apply check the custom fields."]
+            )
         return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options, apply, checked)

@@ -9,9 +9,11 @@ custom header. The rules, the placeholders and what they render to are traced to
 source in tests/fixtures/freshdesk/automation_rule.md; webhooks/freshdesk/README.md repeats them and
 a test keeps the three the same.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connector.platforms.client import PlatformClient
 
@@ -36,13 +38,28 @@ BODY = """{
 }"""
 # (menu, rule name, who, events, the body's event)
 RULES = (
-    ("Ticket creation", "Support entitlement: ticket created", None,
-     "none (every new ticket), or restrict to the support group/products", "ticket_created"),
-    ("Ticket updates", "Support entitlement: ticket updated", "Anyone",
-     "Status is changed (any to any), Priority is changed, Type is changed, Group is updated, Agent is updated,"
-     " Due date is changed, Ticket is Updated, and Product is updated", "ticket_updated"),
-    ("Ticket updates", "Support entitlement: conversation added", "Anyone",
-     "Reply is sent, and Note is added (Type: Any note)", "conversation_added"),
+    (
+        "Ticket creation",
+        "Support entitlement: ticket created",
+        None,
+        "none (every new ticket), or restrict to the support group/products",
+        "ticket_created",
+    ),
+    (
+        "Ticket updates",
+        "Support entitlement: ticket updated",
+        "Anyone",
+        "Status is changed (any to any), Priority is changed, Type is changed, Group is updated, Agent is updated,"
+        " Due date is changed, Ticket is Updated, and Product is updated",
+        "ticket_updated",
+    ),
+    (
+        "Ticket updates",
+        "Support entitlement: conversation added",
+        "Anyone",
+        "Reply is sent, and Note is added (Type: Any note)",
+        "conversation_added",
+    ),
 )
 EVENTS = tuple(rule[-1] for rule in RULES)
 
@@ -63,8 +80,10 @@ def field_report(client: PlatformClient, fields: Mapping[str, str]) -> list[str]
     for ours, name in sorted(fields.items()):
         found = known.get(name)
         if found is None:
-            lines.append(f"MISSING: fields.{ours} = {name} is not a ticket field; create it (Admin > Workflows >"
-                         " Ticket fields, webhooks/freshdesk/README.md) or correct the name.")
+            lines.append(
+                f"MISSING: fields.{ours} = {name} is not a ticket field; create it (Admin > Workflows >"
+                " Ticket fields, webhooks/freshdesk/README.md) or correct the name."
+            )
         elif ours in TEXT_FIELDS and found.get("type") != "custom_text":
             lines.append(f"WRONG TYPE: fields.{ours} = {name} is {found.get('type')}; it must be single-line text.")
         else:
@@ -72,14 +91,16 @@ def field_report(client: PlatformClient, fields: Mapping[str, str]) -> list[str]
     return lines
 
 
-def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any], applied: bool,
-                checked: list[str] | None = None) -> list[str]:
+def admin_steps(
+    webhook_url: str, base_url: str, options: Mapping[str, Any], applied: bool, checked: list[str] | None = None
+) -> list[str]:
     """The three rules, click by click (the secret itself is never printed), after what the field
     check found (`checked`)."""
     header = str(options.get("token_header") or DEFAULT_TOKEN_HEADER)
     admin = f"{base_url.rstrip('/')}/a/admin" if base_url else "Admin"
-    lines = ["Freshdesk's API cannot create automation rules: nothing was created; create these three."] \
-        if applied else []
+    lines = (
+        ["Freshdesk's API cannot create automation rules: nothing was created; create these three."] if applied else []
+    )
     lines += checked or []
     lines += [
         f"In {admin} > Workflows > Automations create three rules. Each has one action, 'Trigger webhook':",
@@ -88,7 +109,7 @@ def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any], app
         " or webhook_secret_file>; Encoding: JSON; Content: Advanced, the body shown with the rule.",
     ]
     for number, (menu, name, who, events, event) in enumerate(RULES, 1):
-        lines.append(f"Rule {number} - {menu}: \"{name}\"")
+        lines.append(f'Rule {number} - {menu}: "{name}"')
         if who:
             lines.append(f"  When an action performed by: {who}. Involves any of these events: {events}.")
         else:

@@ -10,12 +10,14 @@ reports its current status and since when (`stats.status_updated_at`, else `upda
 history: a pause that ended before the current status is invisible (the resolution clock counts
 it as running time, an earlier due date, never a later one).
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
@@ -30,8 +32,12 @@ COMMON = {s.value: s for s in TicketStatus}
 STATUSES = {2: TicketStatus.OPEN, 3: TicketStatus.PENDING, 4: TicketStatus.SOLVED, 5: TicketStatus.CLOSED}
 # source codes: 1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback widget (10 Outbound email: agent-made)
 CHANNELS = {1: "email", 2: "portal", 3: "phone", 7: "messenger", 9: "portal"}
-DEFAULT_REQUEST_TYPES = {"question": "information", "incident": "error", "problem": "error",
-                         "feature request": "proposal"}
+DEFAULT_REQUEST_TYPES = {
+    "question": "information",
+    "incident": "error",
+    "problem": "error",
+    "feature request": "proposal",
+}
 
 
 def parse_moment(value: Any) -> datetime | None:
@@ -115,33 +121,49 @@ def outgoing_authors(conversations: Sequence[Mapping[str, Any]], requester_id: A
     return found
 
 
-def comments(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]],
-             agents: set[int]) -> list[Comment]:
+def comments(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]], agents: set[int]) -> list[Comment]:
     """The request itself (the ticket's description), then every conversation in time order."""
     requester = ticket.get("requester_id")
     found = [Comment(api_moment(ticket.get("created_at"), "ticket created_at"), Author.REQUESTER, True, True)]
     for c in conversations:
         user = c.get("user_id")
-        who = Author.REQUESTER if user == requester else (
-            Author.END_USER if c.get("incoming") else Author.AGENT if user in agents else Author.END_USER)
-        found.append(Comment(api_moment(c.get("created_at"), "conversation created_at"), who,
-                             c.get("private") is not True))
+        who = (
+            Author.REQUESTER
+            if user == requester
+            else (Author.END_USER if c.get("incoming") else Author.AGENT if user in agents else Author.END_USER)
+        )
+        found.append(
+            Comment(api_moment(c.get("created_at"), "conversation created_at"), who, c.get("private") is not True)
+        )
     return sorted(found, key=lambda c: c.at)
 
 
-def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str, assignee_email: str | None,
-            tier_values: Mapping[str, str]) -> Carried:
+def carried(
+    ticket: Mapping[str, Any],
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    assignee_email: str | None,
+    tier_values: Mapping[str, str],
+) -> Carried:
     """What the connector's own fields hold: tier and due moments (cf_* fields), prefixed tags."""
     custom = ticket.get("custom_fields") or {}
     raw_tier = text(custom.get(fields.get("tier", "")))
     by_value = {v: k for k, v in tier_values.items()}
-    flags = frozenset(tag[len(tag_prefix):] for tag in ticket.get("tags") or []
-                      if tag_prefix and isinstance(tag, str) and tag.startswith(tag_prefix)
-                      and not is_alert_tag(tag[len(tag_prefix):]))
-    return Carried(tier=by_value.get(raw_tier, raw_tier) if raw_tier else None,
-                   first_response_due=parse_moment(custom.get(fields.get("first_response_due", ""))),
-                   resolution_due=parse_moment(custom.get(fields.get("resolution_due", ""))),
-                   flags=flags, assignee=assignee_email)
+    flags = frozenset(
+        tag[len(tag_prefix) :]
+        for tag in ticket.get("tags") or []
+        if tag_prefix
+        and isinstance(tag, str)
+        and tag.startswith(tag_prefix)
+        and not is_alert_tag(tag[len(tag_prefix) :])
+    )
+    return Carried(
+        tier=by_value.get(raw_tier, raw_tier) if raw_tier else None,
+        first_response_due=parse_moment(custom.get(fields.get("first_response_due", ""))),
+        resolution_due=parse_moment(custom.get(fields.get("resolution_due", ""))),
+        flags=flags,
+        assignee=assignee_email,
+    )
 
 
 def status_since(ticket: Mapping[str, Any]) -> datetime | None:
@@ -150,15 +172,22 @@ def status_since(ticket: Mapping[str, Any]) -> datetime | None:
     return parse_moment(stats.get("status_updated_at")) or parse_moment(ticket.get("updated_at"))
 
 
-def to_ticket(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]], agents: set[int],
-              assignee_email: str | None, fields: Mapping[str, str], tag_prefix: str,
-              options: Mapping[str, Any]) -> Ticket:
+def to_ticket(
+    ticket: Mapping[str, Any],
+    conversations: Sequence[Mapping[str, Any]],
+    agents: set[int],
+    assignee_email: str | None,
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    options: Mapping[str, Any],
+) -> Ticket:
     """The domain ticket from the API's ticket (requester, company, stats included)."""
     requester = ticket.get("requester") or {}
     custom = ticket.get("custom_fields") or {}
     company = ticket.get("company_id") or (ticket.get("company") or {}).get("id")
     return Ticket(
-        platform=PLATFORM, id=ticket_id(ticket.get("id")),
+        platform=PLATFORM,
+        id=ticket_id(ticket.get("id")),
         created_at=api_moment(ticket.get("created_at"), "ticket created_at"),
         requester_email=(text(requester.get("email")) or "").lower() or None,
         organisation_id=str(company) if company else None,
@@ -171,5 +200,6 @@ def to_ticket(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, An
         status_since=status_since(ticket),
         comments=tuple(comments(ticket, conversations, agents)),
         carried=carried(ticket, fields, tag_prefix, assignee_email, options.get("tier_values") or {}),
-        subject=text(ticket.get("subject")), requester_name=text(requester.get("name")),
+        subject=text(ticket.get("subject")),
+        requester_name=text(requester.get("name")),
     )

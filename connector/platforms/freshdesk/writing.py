@@ -18,12 +18,14 @@ Freshdesk's validation allows (`TicketValidation` in Freshdesk's API; tests/fixt
 A date that cannot be mirrored is simply not sent (logged at debug): the cf_* fields still say it.
 Values are sent in UTC (`...Z`), to the second; one already there to the second is not sent again.
 """
+
 from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.core.ticket import Ticket, WriteBack
@@ -46,7 +48,7 @@ def cf_text(moment: datetime | None) -> str | None:
 
 def utc_text(moment: datetime) -> str:
     """A moment as Freshdesk's fr_due_by/due_by take it: UTC, to the second."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def timer_off(status: Any, options: Mapping[str, Any]) -> bool:
@@ -55,8 +57,9 @@ def timer_off(status: Any, options: Mapping[str, Any]) -> bool:
     return status in off
 
 
-def freshdesk_dues(ticket: Ticket, plan: WriteBack, current: Mapping[str, Any],
-                   options: Mapping[str, Any]) -> dict[str, str]:
+def freshdesk_dues(
+    ticket: Ticket, plan: WriteBack, current: Mapping[str, Any], options: Mapping[str, Any]
+) -> dict[str, str]:
     """The fr_due_by/due_by to send, within Freshdesk's rules (module docstring)."""
     if not options.get("write_due_by", True) or timer_off(current.get("status"), options):
         return {}
@@ -73,8 +76,11 @@ def freshdesk_dues(ticket: Ticket, plan: WriteBack, current: Mapping[str, Any],
         fr_ok = fr is not None and fr > created and (now_res is None or fr <= now_res)
     skipped = [n for n, ok, wanted in (("fr_due_by", fr_ok, fr), ("due_by", res_ok, res)) if wanted and not ok]
     if skipped:
-        log.info("freshdesk: ticket %s: %s not mirrored (Freshdesk would refuse it); the cf_* fields hold it",
-                 ticket.id, " and ".join(skipped))
+        log.info(
+            "freshdesk: ticket %s: %s not mirrored (Freshdesk would refuse it); the cf_* fields hold it",
+            ticket.id,
+            " and ".join(skipped),
+        )
     send = {}
     for name, ok, wanted, now in (("fr_due_by", fr_ok, fr, now_fr), ("due_by", res_ok, res, now_res)):
         if ok and wanted is not None and (now is None or utc_text(now) != utc_text(wanted)):
@@ -82,9 +88,15 @@ def freshdesk_dues(ticket: Ticket, plan: WriteBack, current: Mapping[str, Any],
     return send
 
 
-def update_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_prefix: str,
-                options: Mapping[str, Any], current: Mapping[str, Any],
-                responder_id: int | None) -> dict[str, Any] | None:
+def update_body(
+    ticket: Ticket,
+    plan: WriteBack,
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    options: Mapping[str, Any],
+    current: Mapping[str, Any],
+    responder_id: int | None,
+) -> dict[str, Any] | None:
     """The update-ticket body for the plan's changes (`current` = the ticket as read), or None."""
     desired = plan.desired
     body: dict[str, Any] = {}
@@ -99,8 +111,11 @@ def update_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_
         body["custom_fields"] = custom
     body.update(freshdesk_dues(ticket, plan, current, options))
     if "flags" in plan.changed:
-        theirs = [t for t in current.get("tags") or [] if not (tag_prefix and str(t).startswith(tag_prefix)
-                                                              and str(t)[len(tag_prefix):] in ticket.carried.flags)]
+        theirs = [
+            t
+            for t in current.get("tags") or []
+            if not (tag_prefix and str(t).startswith(tag_prefix) and str(t)[len(tag_prefix) :] in ticket.carried.flags)
+        ]
         body["tags"] = theirs + [tag_prefix + f for f in sorted(desired.flags) if tag_prefix + f not in theirs]
     if responder_id is not None and responder_id != current.get("responder_id"):
         body["responder_id"] = responder_id
@@ -122,8 +137,9 @@ def priority_code(value: str | None) -> int | None:
         return int(word)
     if word in PRIORITIES:
         return PRIORITIES[word]
-    raise BadInput(f"Freshdesk priorities are 1-4 or low, medium, high, urgent, not {value!r}",
-                   "alerts.points.priority")
+    raise BadInput(
+        f"Freshdesk priorities are 1-4 or low, medium, high, urgent, not {value!r}", "alerts.points.priority"
+    )
 
 
 def alert_body(current: Mapping[str, Any], tags: tuple[str, ...], priority: str | None) -> dict | None:

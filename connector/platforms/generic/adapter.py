@@ -12,11 +12,13 @@ values back through selectors, so that a second pass over a written ticket write
 `write_back` renders each write call's JSON template with the plan's values and sends it only
 when one of its values changed (a note counts when there is one).
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from jsonpointer import JsonPointerException
 
@@ -40,9 +42,11 @@ class GenericAdapter(Adapter):
     name = "generic"
     title = "Generic JSON webhook (Zammad, GLPI, in-house trackers)"
     docs_url = "https://www.rfc-editor.org/rfc/rfc6901"
-    authentication = ("configurable: HMAC-SHA256/SHA-1 (hex or base64) of the raw body with an optional "
-                      "timestamp and tolerance, Standard Webhooks, or a shared secret in a header or the URL; "
-                      "presets: Zammad X-Hub-Signature (sha1=), GLPI X-GLPI-signature of body + X-GLPI-timestamp")
+    authentication = (
+        "configurable: HMAC-SHA256/SHA-1 (hex or base64) of the raw body with an optional "
+        "timestamp and tolerance, Standard Webhooks, or a shared secret in a header or the URL; "
+        "presets: Zammad X-Hub-Signature (sha1=), GLPI X-GLPI-signature of body + X-GLPI-timestamp"
+    )
     settings_schema = SETTINGS_SCHEMA
 
     def __init__(self, settings: PlatformSettings, client: PlatformClient | None = None) -> None:
@@ -84,8 +88,9 @@ class GenericAdapter(Adapter):
             occurred_at = moment(m.occurred_at.value(delivery, payload), m.zone) if m.occurred_at else None
         except ValueError:  # an unreadable time does not make the notification useless
             occurred_at = None
-        return TicketEvent(self.name, ticket_id, kind[:200],
-                           delivery_id[:200] if delivery_id else delivery.content_hash, occurred_at)
+        return TicketEvent(
+            self.name, ticket_id, kind[:200], delivery_id[:200] if delivery_id else delivery.content_hash, occurred_at
+        )
 
     def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
         """The headers (or URL token) of the configured scheme, with the delivery id header."""
@@ -99,11 +104,14 @@ class GenericAdapter(Adapter):
         """A body with the ticket id (and the time) where the mapping's pointers look; the
         processor then reads the real ticket."""
         doc: dict[str, Any] = {}
-        stamp = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        stamp = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
         m = self.mapping
         kind = next((raw for raw, ours in m.kinds.items() if ours == "ticket.created"), "ticket.created")
-        for source, value in ((m.ticket_id, int(ticket_id) if ticket_id.isdigit() else ticket_id),
-                              (m.kind, kind), (m.occurred_at, stamp)):
+        for source, value in (
+            (m.ticket_id, int(ticket_id) if ticket_id.isdigit() else ticket_id),
+            (m.kind, kind),
+            (m.occurred_at, stamp),
+        ):
             if source is not None and source.ptr is not None and source.ptr.parts:
                 _put(doc, source.ptr.parts, value)
         return json.dumps(doc).encode("utf-8")
@@ -121,8 +129,12 @@ class GenericAdapter(Adapter):
         """The configured reads, in order, and the ticket's facts from their answers."""
         ticket_id = ticket_id_of(ticket_id, "ticket id")
         api = self.api()
-        answers = read_answers(self.mapping, ticket_id, lambda path: api.call("GET", path),
-                               context(self.mapping, self.settings.credentials))
+        answers = read_answers(
+            self.mapping,
+            ticket_id,
+            lambda path: api.call("GET", path),
+            context(self.mapping, self.settings.credentials),
+        )
         return TicketReader(self.mapping, answers).ticket(ticket_id)
 
     def write_back(self, ticket: Ticket, plan: WriteBack) -> bool:
@@ -134,10 +146,16 @@ class GenericAdapter(Adapter):
         changed = set(plan.changed) | ({"note"} if plan.note else set())
         if desired.assignee is None:  # never unassign: agents own that
             changed.discard("assignee")
-        values = {**context(self.mapping, self.settings.credentials), "ticket_id": ticket.id,
-                  "tier": desired.tier, "first_response_due": desired.first_response_due,
-                  "resolution_due": desired.resolution_due, "flags": sorted(desired.flags),
-                  "assignee": desired.assignee, "note": plan.note}
+        values = {
+            **context(self.mapping, self.settings.credentials),
+            "ticket_id": ticket.id,
+            "tier": desired.tier,
+            "first_response_due": desired.first_response_due,
+            "resolution_due": desired.resolution_due,
+            "flags": sorted(desired.flags),
+            "assignee": desired.assignee,
+            "note": plan.note,
+        }
         written = False
         for call in self.mapping.writes:
             body = render_body(call.body, values, changed, self.mapping.zone)
@@ -152,9 +170,11 @@ class GenericAdapter(Adapter):
         scheme = self.mapping.scheme
         url = f"{webhook_url}?token=<webhook secret>" if scheme.kind == "url-token" else webhook_url
         preset = f" (preset {self.mapping.preset})" if self.mapping.preset else ""
-        return [f"Point the tracker's webhook{preset} at {url} (POST, JSON body).",
-                f"It must prove itself with {scheme.describe()}, keyed with platforms.{self.name}.webhook_secret.",
-                f"See webhooks/{self.name}/README.md for the steps on Zammad and GLPI and the fields to create."]
+        return [
+            f"Point the tracker's webhook{preset} at {url} (POST, JSON body).",
+            f"It must prove itself with {scheme.describe()}, keyed with platforms.{self.name}.webhook_secret.",
+            f"See webhooks/{self.name}/README.md for the steps on Zammad and GLPI and the fields to create.",
+        ]
 
 
 def _put(doc: dict[str, Any], parts: list[str], value: Any) -> None:

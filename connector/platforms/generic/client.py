@@ -3,10 +3,12 @@ mapping's templates, HTTP basic auth, or a login session (GLPI's `initSession`):
 comes from a login call, goes into the headers that name {session}, and is renewed once when a
 call answers 401 (sessions expire on the tracker's side).
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connector.core.errors import PlatformRejected
 from connector.platforms.client import PlatformClient
@@ -16,8 +18,10 @@ from connector.platforms.generic.sources import MISSING, clean, resolve
 
 def context(mapping: TrackerMapping, credentials: Mapping[str, str]) -> dict[str, str]:
     """The values templates outside write bodies may name: params and credentials."""
-    return {**{f"params.{k}": v for k, v in mapping.params.items()},
-            **{f"credentials.{k}": v for k, v in credentials.items()}}
+    return {
+        **{f"params.{k}": v for k, v in mapping.params.items()},
+        **{f"credentials.{k}": v for k, v in credentials.items()},
+    }
 
 
 class TrackerClient(PlatformClient):
@@ -55,8 +59,9 @@ class TrackerClient(PlatformClient):
         with self._lock:
             if self._token is None or self._token == stale:
                 self._token = self._login()
-                self.headers = {**{k: t.render({**self._values, "session": self._token})
-                                   for k, t in self._templates.items()}}
+                self.headers = {
+                    **{k: t.render({**self._values, "session": self._token}) for k, t in self._templates.items()}
+                }
             return self._token
 
     def _login(self) -> str:
@@ -68,6 +73,7 @@ class TrackerClient(PlatformClient):
         found = resolve(answer, spec.token)
         token = clean(None if found is MISSING else found)
         if token is None:
-            raise PlatformRejected(f"{spec.method} {spec.path.text}: the answer has no session token at "
-                                   f"{spec.token.path or '/'}")
+            raise PlatformRejected(
+                f"{spec.method} {spec.path.text}: the answer has no session token at {spec.token.path or '/'}"
+            )
         return token

@@ -3,10 +3,12 @@ admin's options, every pointer, reference and template parsed and cross-checked.
 wrong is listed, each problem naming its key (`platforms.generic.options.write[0].body.sla_tier:
 unknown value {teir}`), so that a misconfigured mapping stops the connector at start-up.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonpointer import JsonPointer
@@ -177,34 +179,64 @@ class _Builder:
         scheme = self._scheme()
         event = doc.get("event") or {}
         ticket_id = self.required("event.ticket_id")
-        sources = {k: self.p.parse(f"options.event.{k}", BodySource.parse, event[k])
-                   for k in ("ticket_id", "kind", "delivery_id", "occurred_at") if k in event}
+        sources = {
+            k: self.p.parse(f"options.event.{k}", BodySource.parse, event[k])
+            for k in ("ticket_id", "kind", "delivery_id", "occurred_at")
+            if k in event
+        }
         api = doc.get("api") or {}
         session = self._session(api.get("session"))
-        headers = {k: self._template(f"options.api.headers.{k}", v, "header", session=session is not None)
-                   for k, v in (api.get("headers") or {}).items()}
+        headers = {
+            k: self._template(f"options.api.headers.{k}", v, "header", session=session is not None)
+            for k, v in (api.get("headers") or {}).items()
+        }
         basic = api.get("basic")
-        basic_t = (self._template("options.api.basic.username", basic["username"], "header"),
-                   self._template("options.api.basic.password", basic["password"], "header")) if basic else None
+        basic_t = (
+            (
+                self._template("options.api.basic.username", basic["username"], "header"),
+                self._template("options.api.basic.password", basic["password"], "header"),
+            )
+            if basic
+            else None
+        )
         read_doc = self.required("read")
         reads = self._reads(read_doc) if read_doc is not None else []
         names = [r.name for r in reads]
         facts = {k: self._selector(f"options.facts.{k}", v, names) for k, v in (doc.get("facts") or {}).items()}
         self.required("facts.created_at")
         carried = {k: self._selector(f"options.carried.{k}", v, names) for k, v in (doc.get("carried") or {}).items()}
-        since = {TicketStatus(k): self._selector(f"options.status_since.{k}", v, names)
-                 for k, v in (doc.get("status_since") or {}).items()}
+        since = {
+            TicketStatus(k): self._selector(f"options.status_since.{k}", v, names)
+            for k, v in (doc.get("status_since") or {}).items()
+        }
         history = self._history(doc.get("status_history"), names)
         writes = self._writes(self.required("write") or [], carried)
         if self.p.found:
             return None
         return TrackerMapping(
-            self.settings.name, scheme, sources.get("ticket_id") if ticket_id else None,  # type: ignore[arg-type]
-            sources.get("kind"), dict(event.get("kinds") or {}), sources.get("delivery_id"), sources.get("occurred_at"),
-            headers, basic_t, session, float(api.get("timeout_seconds", 10)), tuple(reads), facts,  # type: ignore[arg-type]
+            self.settings.name,
+            scheme,  # type: ignore[arg-type]
+            sources.get("ticket_id") if ticket_id else None,  # type: ignore[arg-type]
+            sources.get("kind"),
+            dict(event.get("kinds") or {}),
+            sources.get("delivery_id"),
+            sources.get("occurred_at"),
+            headers,  # type: ignore[arg-type]
+            basic_t,  # type: ignore[arg-type]
+            session,
+            float(api.get("timeout_seconds", 10)),
+            tuple(reads),
+            facts,  # type: ignore[arg-type]
             {k: dict(v) for k, v in (doc.get("values") or {}).items()},
-            {k: TicketStatus(v) for k, v in (doc.get("statuses") or {}).items()}, since, history, carried,  # type: ignore[arg-type]
-            tuple(writes), zone, self.params, preset)
+            {k: TicketStatus(v) for k, v in (doc.get("statuses") or {}).items()},
+            since,  # type: ignore[arg-type]
+            history,
+            carried,  # type: ignore[arg-type]
+            tuple(writes),
+            zone,
+            self.params,
+            preset,
+        )
 
     def _zone(self) -> ZoneInfo | None:
         """options.time_zone as a zone."""
@@ -232,14 +264,18 @@ class _Builder:
         if signed is not None:
             names = [f.name for f in signed.fields]
             if names.count("body") != 1 or set(names) - {"body", "timestamp"} or any(f.spec for f in signed.fields):
-                self.p.add(f"{key}.signed", "sign {body} once, with {timestamp} and literal text if the tracker "
-                                            "signs them (no other placeholders, no formats)")
+                self.p.add(
+                    f"{key}.signed",
+                    "sign {body} once, with {timestamp} and literal text if the tracker "
+                    "signs them (no other placeholders, no formats)",
+                )
             if "timestamp" in names and not doc.get("timestamp_header"):
                 self.p.add(f"{key}.signed", "{timestamp} needs timestamp_header")
         return self.p.parse(key, Scheme.from_options, doc)
 
-    def _template(self, key: str, value: Any, place: str, allowed: frozenset[str] = frozenset(),
-                  session: bool = False) -> Template | None:
+    def _template(
+        self, key: str, value: Any, place: str, allowed: frozenset[str] = frozenset(), session: bool = False
+    ) -> Template | None:
         """A template whose placeholders may be `allowed` names, params, and (outside paths)
         configured credentials."""
         template = self.p.parse(key, Template.parse, value)
@@ -254,11 +290,16 @@ class _Builder:
                     self.p.add(key, f"{{{f.name}}} needs options.params.{f.name[7:]}")
             elif f.name.startswith("credentials."):
                 if place == "path":
-                    self.p.add(key, f"{{{f.name}}}: credentials go in api.headers or api.basic, never in a URL "
-                                    "(URLs are logged)")
+                    self.p.add(
+                        key,
+                        f"{{{f.name}}}: credentials go in api.headers or api.basic, never in a URL (URLs are logged)",
+                    )
                 elif f.name[12:] not in self.credentials:
-                    self.p.add(key, f"{{{f.name}}} needs platforms.{self.settings.name}.credentials.{f.name[12:]} "
-                                    "(or _env / _file)")
+                    self.p.add(
+                        key,
+                        f"{{{f.name}}} needs platforms.{self.settings.name}.credentials.{f.name[12:]} "
+                        "(or _env / _file)",
+                    )
             elif f.name == "session" and session:
                 continue
             elif f.name not in allowed:
@@ -283,8 +324,10 @@ class _Builder:
             self.p.add("options.read", "at least one read is needed (the ticket itself)")
         for name, spec in doc.items():
             key = f"options.read.{name}"
-            needs = {k: self._selector(f"{key}.with.{k}", v, [r.name for r in reads])
-                     for k, v in (spec.get("with") or {}).items()}
+            needs = {
+                k: self._selector(f"{key}.with.{k}", v, [r.name for r in reads])
+                for k, v in (spec.get("with") or {}).items()
+            }
             path = self._template(f"{key}.path", spec["path"], "path", frozenset({"ticket_id", *needs}))
             reads.append(Read(name, path, needs))  # type: ignore[arg-type]
         return reads
@@ -320,18 +363,26 @@ class _Builder:
                 continue
             names: set[str] = set()
             for member, template in body_templates(body):
-                checked = self._template(f"{key}.body{member}", template.text, "body",
-                                         frozenset({"ticket_id", *VALUES}))
+                checked = self._template(
+                    f"{key}.body{member}", template.text, "body", frozenset({"ticket_id", *VALUES})
+                )
                 names |= checked.names if checked else set()
             if not names & set(VALUES):
-                self.p.add(f"{key}.body", f"names none of {', '.join('{' + v + '}' for v in VALUES)}: it would "
-                                          "never be sent")
+                self.p.add(
+                    f"{key}.body", f"names none of {', '.join('{' + v + '}' for v in VALUES)}: it would never be sent"
+                )
             written |= names & set(VALUES)
             calls.append(Call(spec["method"], path, body))  # type: ignore[arg-type]
         for value in sorted(written - {"note"} - set(carried)):
-            self.p.add(f"options.carried.{value}", f"the write-back writes {{{value}}} but nothing says where to "
-                                                   "read it back: every event would write it again")
+            self.p.add(
+                f"options.carried.{value}",
+                f"the write-back writes {{{value}}} but nothing says where to "
+                "read it back: every event would write it again",
+            )
         if "note" in written and "tier" not in carried:
-            self.p.add("options.carried.tier", "the write-back writes {note}, which is written when the tier is "
-                                               "first set or changes: say where the tier is read back")
+            self.p.add(
+                "options.carried.tier",
+                "the write-back writes {note}, which is written when the tier is "
+                "first set or changes: say where the tier is read back",
+            )
         return calls

@@ -5,12 +5,14 @@ status now (and since when, where the tracker says), its status changes (where i
 the first public agent reply (where the tracker records it) and the connector's own values as
 the tracker holds them now.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput, PlatformRejected
@@ -23,8 +25,9 @@ ALLOWED = {"request_type": REQUEST_TYPES, "topic": TOPICS, "channel": CHANNELS}
 K = TypeVar("K")  # a group's keys: our names (facts, carried values), or common statuses (status_since)
 
 
-def read_answers(mapping: TrackerMapping, ticket_id: str, get: Callable[[str], Any],
-                 context: Mapping[str, str]) -> dict[str, Any]:
+def read_answers(
+    mapping: TrackerMapping, ticket_id: str, get: Callable[[str], Any], context: Mapping[str, str]
+) -> dict[str, Any]:
     """Every read's answer by name; a read whose `with` value is absent is skipped (None)."""
     answers: dict[str, Any] = {}
     for read in mapping.reads:
@@ -100,11 +103,16 @@ class TicketReader:
         """The domain ticket."""
         created_at = self.when(self.m.facts, "created_at", "facts.created_at")
         if created_at is None:
-            raise PlatformRejected(f"{self.m.key('facts.created_at')}: the tracker's answer has no creation "
-                                   f"time at {self.m.facts['created_at'].ref.text}")
+            raise PlatformRejected(
+                f"{self.m.key('facts.created_at')}: the tracker's answer has no creation "
+                f"time at {self.m.facts['created_at'].ref.text}"
+            )
         status = self.status_of(self.raw(self.m.facts, "status"))
-        since = self.when(self.m.status_since, status, f"status_since.{status.value}") \
-            if status is not None and status in self.m.status_since else None
+        since = (
+            self.when(self.m.status_since, status, f"status_since.{status.value}")
+            if status is not None and status in self.m.status_since
+            else None
+        )
         first = self.when(self.m.facts, "first_response_at", "facts.first_response_at")
         flags = self.raw(self.m.carried, "flags")
         flag_set = flags if isinstance(flags, list) else (text(flags).split(",") if clean(flags) else [])
@@ -113,15 +121,26 @@ class TicketReader:
             first_response_due=self.when(self.m.carried, "first_response_due", "carried.first_response_due"),
             resolution_due=self.when(self.m.carried, "resolution_due", "carried.resolution_due"),
             flags=frozenset(f for f in (text(v).strip() for v in flag_set) if f),
-            assignee=clean(self.raw(self.m.carried, "assignee")))
+            assignee=clean(self.raw(self.m.carried, "assignee")),
+        )
         email = self.fact("requester_email")
         return Ticket(
-            platform=self.m.name, id=ticket_id, created_at=created_at,
-            requester_email=email.lower() if email else None, organisation_id=self.fact("organisation"),
-            product=self.fact("product"), request_type=self.fact("request_type"), topic=self.fact("topic"),
-            channel=self.fact("channel"), statuses=self.statuses(), status=status, status_since=since,
-            comments=(Comment(first, Author.AGENT, True),) if first else (), carried=carried,
-            subject=self.fact("subject"))
+            platform=self.m.name,
+            id=ticket_id,
+            created_at=created_at,
+            requester_email=email.lower() if email else None,
+            organisation_id=self.fact("organisation"),
+            product=self.fact("product"),
+            request_type=self.fact("request_type"),
+            topic=self.fact("topic"),
+            channel=self.fact("channel"),
+            statuses=self.statuses(),
+            status=status,
+            status_since=since,
+            comments=(Comment(first, Author.AGENT, True),) if first else (),
+            carried=carried,
+            subject=self.fact("subject"),
+        )
 
 
 TICKET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#@+-]{0,127}$")

@@ -10,14 +10,16 @@
 Pure (gidgethub's rule): bytes and `now` in, `Unauthorized` out; no secret refuses everything;
 comparisons are constant-time.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from connector.core.errors import Unauthorized
 from connector.core.events import Delivery
@@ -41,14 +43,20 @@ class Scheme:
     tolerance: timedelta | None = None
 
     @classmethod
-    def from_options(cls, doc: Mapping[str, Any]) -> "Scheme":
+    def from_options(cls, doc: Mapping[str, Any]) -> Scheme:
         """The scheme of a validated `options.signature` table."""
         tolerance = doc.get("tolerance_seconds")
         header, stamp = doc.get("header"), doc.get("timestamp_header")
-        return cls(doc["scheme"], header, doc.get("algorithm", "sha256"), doc.get("encoding", "hex"),
-                   doc.get("prefix", ""), stamp,
-                   Template.parse(doc.get("signed", "{body}")),
-                   timedelta(seconds=tolerance) if tolerance is not None else None)
+        return cls(
+            doc["scheme"],
+            header,
+            doc.get("algorithm", "sha256"),
+            doc.get("encoding", "hex"),
+            doc.get("prefix", ""),
+            stamp,
+            Template.parse(doc.get("signed", "{body}")),
+            timedelta(seconds=tolerance) if tolerance is not None else None,
+        )
 
     @property
     def signs_body(self) -> bool:
@@ -83,7 +91,7 @@ class Scheme:
         if self.prefix:
             if not offered.startswith(self.prefix):
                 raise Unauthorized(f"{self.header} does not start with {self.prefix!r}")
-            offered = offered[len(self.prefix):]
+            offered = offered[len(self.prefix) :]
         if self.kind == "header-token":
             _same(offered, secret, f"missing {self.header} header", f"{self.header} is wrong")
             return None
@@ -95,9 +103,10 @@ class Scheme:
             raise Unauthorized("signature does not match the body")
         if self.tolerance is not None and stamp is not None:
             sent = parse_stamp(stamp, self.timestamp_header or "")
-            if abs(now.astimezone(timezone.utc) - sent) > self.tolerance:
-                raise Unauthorized(f"{self.timestamp_header} {stamp} is more than "
-                                   f"{self.tolerance.total_seconds():g} s from now")
+            if abs(now.astimezone(UTC) - sent) > self.tolerance:
+                raise Unauthorized(
+                    f"{self.timestamp_header} {stamp} is more than {self.tolerance.total_seconds():g} s from now"
+                )
         return None
 
     def _stamp(self, delivery: Delivery) -> str | None:
@@ -111,9 +120,14 @@ class Scheme:
 
     def digest(self, secret: str, body: bytes, stamp: str | None) -> str:
         """The signature (without its prefix) of `body` and `stamp`, as the tracker writes it."""
-        message = b"".join(part.encode("utf-8") if isinstance(part, str)
-                           else body if part.name == "body" else (stamp or "").encode("utf-8")
-                           for part in self.signed.parts)
+        message = b"".join(
+            part.encode("utf-8")
+            if isinstance(part, str)
+            else body
+            if part.name == "body"
+            else (stamp or "").encode("utf-8")
+            for part in self.signed.parts
+        )
         mac = hmac.new(secret.encode("utf-8"), message, ALGORITHMS[self.algorithm]).digest()
         return mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode("ascii")
 
@@ -128,7 +142,7 @@ class Scheme:
         headers = {}
         stamp = None
         if self.timestamp_header:
-            stamp = str(int(now.astimezone(timezone.utc).timestamp()))
+            stamp = str(int(now.astimezone(UTC).timestamp()))
             headers[self.timestamp_header] = stamp
         headers[self.header or ""] = self.prefix + self.digest(secret, body, stamp)
         return headers, None
@@ -146,10 +160,10 @@ def parse_stamp(value: str, header: str) -> datetime:
     """A timestamp header: Unix seconds, or ISO 8601 with an offset."""
     try:
         if value.isdigit():
-            return datetime.fromtimestamp(int(value), tz=timezone.utc)
+            return datetime.fromtimestamp(int(value), tz=UTC)
         moment = datetime.fromisoformat(value)
     except (ValueError, OverflowError, OSError):
         raise Unauthorized(f"unreadable {header} {value[:40]!r}") from None
     if moment.utcoffset() is None:
         raise Unauthorized(f"{header} has no UTC offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -6,12 +6,14 @@ JSON Pointers are parsed by `jsonpointer` (the RFC 6901 implementation jsonpatch
 its syntax check (a leading `/`, `~0`/`~1` escapes) runs when the config loads, and its
 resolution handles escapes and list indexes the same way on every tracker.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from jsonpointer import JsonPointer, JsonPointerException
 
@@ -54,10 +56,10 @@ class BodySource:
     header: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "BodySource":
+    def parse(cls, text: str) -> BodySource:
         """`/json/pointer` or `header:Name`."""
         if isinstance(text, str) and text.lower().startswith(HEADER):
-            name = text[len(HEADER):].strip()
+            name = text[len(HEADER) :].strip()
             if not re.fullmatch(r"[A-Za-z0-9-]+", name):
                 raise SourceError(f"{text!r}: a header name is letters, digits and '-'")
             return cls(text, header=name.lower())
@@ -80,7 +82,7 @@ class ReadRef:
     ptr: JsonPointer
 
     @classmethod
-    def parse(cls, text: str) -> "ReadRef":
+    def parse(cls, text: str) -> ReadRef:
         """`<read name><JSON Pointer>`, e.g. `ticket/customer_id`, or a read name alone."""
         match = _READ_REF.match(text) if isinstance(text, str) else None
         if not match:
@@ -108,7 +110,7 @@ class Selector:
     listed: bool = False  # the table form: `ref` points at a list
 
     @classmethod
-    def parse(cls, spec: Any) -> "Selector":
+    def parse(cls, spec: Any) -> Selector:
         """A string (a ReadRef) or a table {from, where, value}."""
         if isinstance(spec, str):
             return cls(ReadRef.parse(spec))
@@ -118,8 +120,9 @@ class Selector:
         if unknown:
             raise SourceError(f"unknown key(s) {', '.join(unknown)} (a selector has from, where and value)")
         where_doc = spec.get("where") or {}
-        if not isinstance(where_doc, Mapping) or any(isinstance(v, (dict, list)) or v is None
-                                                     for v in where_doc.values()):
+        if not isinstance(where_doc, Mapping) or any(
+            isinstance(v, (dict, list)) or v is None for v in where_doc.values()
+        ):
             raise SourceError("where maps JSON Pointers to plain values (text, numbers, true/false)")
         where = tuple((pointer(k), text(v)) for k, v in where_doc.items())
         value = pointer(spec["value"]) if "value" in spec else None
@@ -181,7 +184,7 @@ def moment(value: Any, zone: tzinfo | None) -> datetime | None:
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         raise ValueError(f"{value!r} is not a time")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     value = str(value).strip()
     if not value or value in ZERO_DATES:
         return None

@@ -7,12 +7,14 @@ value's JSON type (null, a list of flags); anything else is text. Members whose 
 all write-back values that did not change are left out, so that a call carries only what changed
 (see `render_body`).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Collection, Mapping
+from typing import Any
 from urllib.parse import quote
 
 # what a write-back can carry; `note` counts as changed when the plan has a note
@@ -42,24 +44,27 @@ class Template:
     parts: tuple[str | Field, ...]
 
     @classmethod
-    def parse(cls, text: str) -> "Template":
+    def parse(cls, text: str) -> Template:
         """Parse `text`; `TemplateError` for an unbalanced brace or an unreadable placeholder."""
         parts: list[str | Field] = []
         literal, last = [], 0
         for match in _TOKEN.finditer(text):
-            literal.append(text[last:match.start()])
+            literal.append(text[last : match.start()])
             last = match.end()
             token = match.group(0)
             if token in ("{{", "}}"):
                 literal.append(token[0])
                 continue
             if match.group(1) is None:
-                raise TemplateError(f"unbalanced {token!r} at character {match.start() + 1} (write {token * 2} for a "
-                                    "literal brace)")
+                raise TemplateError(
+                    f"unbalanced {token!r} at character {match.start() + 1} (write {token * 2} for a literal brace)"
+                )
             name, _, spec = match.group(1).partition(":")
             if not _NAME.match(name):
-                raise TemplateError(f"{{{match.group(1)}}} is not a placeholder (a name such as {{tier}}, "
-                                    "{credentials.api_token} or {params.container})")
+                raise TemplateError(
+                    f"{{{match.group(1)}}} is not a placeholder (a name such as {{tier}}, "
+                    "{credentials.api_token} or {params.container})"
+                )
             if "".join(literal):
                 parts.append("".join(literal))
             literal = []

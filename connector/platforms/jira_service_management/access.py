@@ -20,10 +20,12 @@ https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-customer/
 
 Every request goes through the paced API (Retry-After waited out, 5xx retried).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
@@ -65,8 +67,12 @@ class JsmAccess:
             if page.get("isLast", True) or not page.get("values"):
                 break
         if hidden:
-            log.warning("jira-service-management: %d member(s) of group %s hide their e-mail address; the"
-                        " sync cannot match them to the registry", hidden, self.group)
+            log.warning(
+                "jira-service-management: %d member(s) of group %s hide their e-mail address; the"
+                " sync cannot match them to the registry",
+                hidden,
+                self.group,
+            )
         return found
 
     def apply(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
@@ -88,18 +94,30 @@ class JsmAccess:
         if account is None:
             if change.action == REVOKE:
                 return AccessOutcome(change, True, "already: no Jira account has this e-mail")
-            return AccessOutcome(change, False, "no Atlassian account has this e-mail: the closed space is"
-                                                " restricted to Atlassian accounts (invite the customer)")
+            return AccessOutcome(
+                change,
+                False,
+                "no Atlassian account has this e-mail: the closed space is"
+                " restricted to Atlassian accounts (invite the customer)",
+            )
         if account.get("accountType") == "customer" and change.action == GRANT:
-            return AccessOutcome(change, False, "a portal-only customer account: Confluence restrictions do not"
-                                                " apply to it, it sees the knowledge base as every portal customer"
-                                                " does (migrate it to an Atlassian account)")
+            return AccessOutcome(
+                change,
+                False,
+                "a portal-only customer account: Confluence restrictions do not"
+                " apply to it, it sees the knowledge base as every portal customer"
+                " does (migrate it to an Atlassian account)",
+            )
         account_id = str(account["accountId"])
         if self.is_member(account_id) == (change.action == GRANT):
             return AccessOutcome(change, True, "already")
         if change.action == GRANT:
-            self.api.call("POST", f"/rest/api/3/group/user?{urlencode({'groupId': self.group})}",
-                          {"accountId": account_id}, expect=(200, 201))
+            self.api.call(
+                "POST",
+                f"/rest/api/3/group/user?{urlencode({'groupId': self.group})}",
+                {"accountId": account_id},
+                expect=(200, 201),
+            )
             return AccessOutcome(change, True, "granted")
         query = urlencode({"groupId": self.group, "accountId": account_id})
         self.api.call("DELETE", f"/rest/api/3/group/user?{query}", expect=(200, 204))
@@ -121,8 +139,9 @@ class JsmAccess:
 
     # -- portal registration -----------------------------------------------------------------
 
-    def register(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                 org_id: str | None) -> str | None:
+    def register(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """Make `email` a customer of the service desk, in the customer's organisation."""
         email = email.strip().lower()
         if "@" not in email:
@@ -132,23 +151,34 @@ class JsmAccess:
         if account_id is None:
             known = self.account(email)
             if known is None:
-                created = self.api.call("POST", "/rest/servicedeskapi/customer", {
-                    "email": email, "displayName": (name or "").strip() or email.split("@")[0]},
-                    expect=(200, 201)) or {}
+                created = (
+                    self.api.call(
+                        "POST",
+                        "/rest/servicedeskapi/customer",
+                        {"email": email, "displayName": (name or "").strip() or email.split("@")[0]},
+                        expect=(200, 201),
+                    )
+                    or {}
+                )
                 known = created
                 done.append(f"created customer {email}")
             account_id = str(known.get("accountId") or "")
             if not account_id:
                 raise PlatformError("POST /rest/servicedeskapi/customer: no accountId in the answer")
-            self.api.call("POST", f"/rest/servicedeskapi/servicedesk/{desk}/customer", {"accountIds": [account_id]},
-                          expect=(200, 204))
+            self.api.call(
+                "POST",
+                f"/rest/servicedeskapi/servicedesk/{desk}/customer",
+                {"accountIds": [account_id]},
+                expect=(200, 204),
+            )
             done.append(f"added {email} to service desk {desk}")
         org = str(org_id) if org_id and str(org_id).isdigit() else self._organisation(customer_name, done)
         member_of = self.api.call("GET", f"/rest/servicedeskapi/organization?{urlencode({'accountId': account_id})}")
         if any(str(o.get("id")) == org for o in (member_of or {}).get("values") or []):
             return "; ".join(done) or None
-        self.api.call("POST", f"/rest/servicedeskapi/organization/{org}/user", {"accountIds": [account_id]},
-                      expect=(200, 204))
+        self.api.call(
+            "POST", f"/rest/servicedeskapi/organization/{org}/user", {"accountIds": [account_id]}, expect=(200, 204)
+        )
         done.append(f"added {email} to organisation {org}")
         return "; ".join(done)
 
@@ -164,13 +194,18 @@ class JsmAccess:
     def _organisation(self, customer_name: str, done: list[str]) -> str:
         """The organisation named after the customer (created, or the existing one of that name),
         on the service desk."""
-        org = self.api.call("POST", "/rest/servicedeskapi/organization", {"name": customer_name},
-                            expect=(200, 201)) or {}
+        org = (
+            self.api.call("POST", "/rest/servicedeskapi/organization", {"name": customer_name}, expect=(200, 201)) or {}
+        )
         org_id = str(org.get("id") or "")
         if not org_id.isdigit():
             raise PlatformError("POST /rest/servicedeskapi/organization: no organisation id in the answer")
-        self.api.call("POST", f"/rest/servicedeskapi/servicedesk/{self.service_desk}/organization",
-                      {"organizationId": int(org_id)}, expect=(200, 204))
+        self.api.call(
+            "POST",
+            f"/rest/servicedeskapi/servicedesk/{self.service_desk}/organization",
+            {"organizationId": int(org_id)},
+            expect=(200, 204),
+        )
         done.append(f"organisation {org_id} ({customer_name}) on service desk {self.service_desk}")
         return org_id
 
@@ -183,6 +218,7 @@ class JsmAccess:
         if body:
             self.api.call("PUT", f"/rest/api/3/issue/{key}", body, expect=(200, 204))
         if alert.note:
-            self.api.call("POST", f"/rest/servicedeskapi/request/{key}/comment", note_body(alert.note),
-                          expect=(200, 201))
+            self.api.call(
+                "POST", f"/rest/servicedeskapi/request/{key}/comment", note_body(alert.note), expect=(200, 201)
+            )
         return bool(body or alert.note)

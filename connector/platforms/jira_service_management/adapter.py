@@ -11,14 +11,16 @@ https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/. R
 carries Retry-After (and X-RateLimit-Reset), https://developer.atlassian.com/cloud/jira/platform/rate-limiting/;
 the client turns it (or, without Retry-After, X-RateLimit-Reset) into a retry at exactly that time.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.config.settings import PlatformSettings
@@ -46,8 +48,10 @@ class JiraServiceManagementAdapter(Adapter):
     name = reading.PLATFORM
     title = "Jira Service Management"
     docs_url = "https://developer.atlassian.com/cloud/jira/platform/webhooks/"
-    authentication = ("X-Hub-Signature: sha256=hex(HMAC-SHA256(admin webhook secret, raw body)); no timestamp"
-                      " is signed, retries are recognised by X-Atlassian-Webhook-Identifier")
+    authentication = (
+        "X-Hub-Signature: sha256=hex(HMAC-SHA256(admin webhook secret, raw body)); no timestamp"
+        " is signed, retries are recognised by X-Atlassian-Webhook-Identifier"
+    )
     replay_window = None  # Jira signs no timestamp
     settings_schema = SETTINGS_SCHEMA
     sleep: Callable[[float], None] = staticmethod(time.sleep)
@@ -76,30 +80,48 @@ class JiraServiceManagementAdapter(Adapter):
 
     def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
         """The headers Jira puts on a delivery of `body`."""
-        return {"X-Hub-Signature": signature.sign(secret, body), "X-Atlassian-Webhook-Identifier": delivery_id,
-                "X-Atlassian-Webhook-Flow": "Primary"}, None
+        return {
+            "X-Hub-Signature": signature.sign(secret, body),
+            "X-Atlassian-Webhook-Identifier": delivery_id,
+            "X-Atlassian-Webhook-Flow": "Primary",
+        }, None
 
     def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
         """The issue a schema-valid delivery is about; retries share the webhook identifier."""
         key = reading.issue_key((payload.get("issue") or {}).get("key"))
         stamp = payload.get("timestamp")
-        occurred = datetime.fromtimestamp(stamp / 1000, tz=timezone.utc) if isinstance(stamp, int) else None
-        return TicketEvent(self.name, key, str(payload["webhookEvent"]).removeprefix("jira:"),
-                           delivery.header(signature.IDENTIFIER_HEADER) or delivery.content_hash, occurred)
+        occurred = datetime.fromtimestamp(stamp / 1000, tz=UTC) if isinstance(stamp, int) else None
+        return TicketEvent(
+            self.name,
+            key,
+            str(payload["webhookEvent"]).removeprefix("jira:"),
+            delivery.header(signature.IDENTIFIER_HEADER) or delivery.content_hash,
+            occurred,
+        )
 
     def sample_body(self, ticket_id: str, now: datetime) -> bytes:
         """A `jira:issue_created` delivery for the issue `ticket_id` (a key like SUP-123)."""
         key = reading.issue_key(ticket_id)
-        stamp = now.astimezone(timezone.utc)
+        stamp = now.astimezone(UTC)
         created = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
-        return json.dumps({
-            "timestamp": int(stamp.timestamp() * 1000), "webhookEvent": "jira:issue_created",
-            "issue_event_type_name": "issue_created",
-            "user": {"accountId": "connector-test", "displayName": "connector send-test-event",
-                     "accountType": "atlassian", "active": True},
-            "issue": {"id": "0", "key": key, "fields": {"created": created, "updated": created,
-                                                        "summary": "connector test event"}},
-        }).encode()
+        return json.dumps(
+            {
+                "timestamp": int(stamp.timestamp() * 1000),
+                "webhookEvent": "jira:issue_created",
+                "issue_event_type_name": "issue_created",
+                "user": {
+                    "accountId": "connector-test",
+                    "displayName": "connector send-test-event",
+                    "accountType": "atlassian",
+                    "active": True,
+                },
+                "issue": {
+                    "id": "0",
+                    "key": key,
+                    "fields": {"created": created, "updated": created, "summary": "connector test event"},
+                },
+            }
+        ).encode()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -116,9 +138,17 @@ class JiraServiceManagementAdapter(Adapter):
         if email is None:  # hidden by the reporter's profile visibility: JSM shows it to agents
             request = api.call("GET", f"/rest/servicedeskapi/request/{key}") or {}
             email = reading.text((request.get("reporter") or {}).get("emailAddress"))
-        ticket = reading.to_ticket(issue, self._histories(api, key, issue), comments, roles, email,
-                                   self._organisation(api, reporter.get("accountId")), self.settings.fields,
-                                   self.settings.tag_prefix, self.settings.options)
+        ticket = reading.to_ticket(
+            issue,
+            self._histories(api, key, issue),
+            comments,
+            roles,
+            email,
+            self._organisation(api, reporter.get("accountId")),
+            self.settings.fields,
+            self.settings.tag_prefix,
+            self.settings.options,
+        )
         with self._lock:  # the latest read last: the oldest goes first
             self._read.pop(key, None)
             if len(self._read) >= MAX_REMEMBERED:
@@ -134,8 +164,12 @@ class JiraServiceManagementAdapter(Adapter):
             return histories
         histories, start = [], 0
         for _ in range(MAX_PAGES):
-            page = api.call("GET", f"/rest/api/3/issue/{key}/changelog?"
-                                   f"{urlencode({'startAt': start, 'maxResults': PAGE})}") or {}
+            page = (
+                api.call(
+                    "GET", f"/rest/api/3/issue/{key}/changelog?{urlencode({'startAt': start, 'maxResults': PAGE})}"
+                )
+                or {}
+            )
             values = list(page.get("values") or [])
             histories += values
             start += len(values)
@@ -148,8 +182,12 @@ class JiraServiceManagementAdapter(Adapter):
         """Every comment of the issue (pages of 100)."""
         found: list[Mapping[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = api.call("GET", f"/rest/api/3/issue/{key}/comment?"
-                                   f"{urlencode({'startAt': len(found), 'maxResults': PAGE})}") or {}
+            page = (
+                api.call(
+                    "GET", f"/rest/api/3/issue/{key}/comment?{urlencode({'startAt': len(found), 'maxResults': PAGE})}"
+                )
+                or {}
+            )
             values = list(page.get("comments") or [])
             found += values
             if not values or len(found) >= int(page.get("total") or 0):
@@ -157,8 +195,9 @@ class JiraServiceManagementAdapter(Adapter):
         log.warning("jira-service-management: %s has over %d comments; read the first", key, len(found))
         return found
 
-    def _roles(self, api: PlatformClient, key: str, comments: Sequence[Mapping[str, Any]],
-               reporter_id: Any) -> dict[str, Author]:
+    def _roles(
+        self, api: PlatformClient, key: str, comments: Sequence[Mapping[str, Any]], reporter_id: Any
+    ) -> dict[str, Author]:
         """Roles of the authors the comments do not place: request participants are the customer's
         side; of the others, licensed users are agents (a customer may have an Atlassian account)."""
         unknown = reading.unclassified_authors(comments, reporter_id)
@@ -200,15 +239,20 @@ class JiraServiceManagementAdapter(Adapter):
             found = JsmAccess(self.api(), self.settings.options).account(plan.desired.assignee.strip().lower())
             engineer = str(found["accountId"]) if found else None
             if engineer is None:
-                log.warning("jira-service-management: no Jira account for engineer %s; %s not assigned",
-                            plan.desired.assignee, key)
-        body = writing.edit_body(ticket, plan, self.settings.fields, self.settings.tag_prefix,
-                                 self.settings.options, current, engineer)
+                log.warning(
+                    "jira-service-management: no Jira account for engineer %s; %s not assigned",
+                    plan.desired.assignee,
+                    key,
+                )
+        body = writing.edit_body(
+            ticket, plan, self.settings.fields, self.settings.tag_prefix, self.settings.options, current, engineer
+        )
         if body:
             self.api().call("PUT", f"/rest/api/3/issue/{key}", body, expect=(200, 204))
         if plan.note:
-            self.api().call("POST", f"/rest/servicedeskapi/request/{key}/comment", writing.note_body(plan.note),
-                            expect=(200, 201))
+            self.api().call(
+                "POST", f"/rest/servicedeskapi/request/{key}/comment", writing.note_body(plan.note), expect=(200, 201)
+            )
         return bool(body or plan.note)
 
     # -- KB access, portal registration, alerts ----------------------------------------------
@@ -216,8 +260,9 @@ class JiraServiceManagementAdapter(Adapter):
     def _access(self) -> JsmAccess:
         """The levers over the paced API (built once: it keeps the pacing between calls)."""
         if self._paced_api is None:
-            self._paced_api = PacedApi(self.api(), self.settings.options.get("api_requests_per_minute"),
-                                       self.sleep, self.clock)
+            self._paced_api = PacedApi(
+                self.api(), self.settings.options.get("api_requests_per_minute"), self.sleep, self.clock
+            )
         return JsmAccess(self._paced_api, self.settings.options)
 
     @property
@@ -239,8 +284,9 @@ class JiraServiceManagementAdapter(Adapter):
         """Add to / remove from the closed-KB group, one account at a time."""
         return self._access().apply(changes)
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """A customer of the service desk, in the customer's organisation (None: already)."""
         return self._access().register(email, name, customer_id, customer_name, org_id)
 
@@ -255,5 +301,11 @@ class JiraServiceManagementAdapter(Adapter):
         the clicks."""
         if not apply:
             return installing.admin_steps(webhook_url, self.settings.base_url, self.settings.options)
-        return installing.apply(self.api(), webhook_url, self.settings.webhook_secret, self.settings.options,
-                                f"platforms.{self.settings.name}", self.settings.fields)
+        return installing.apply(
+            self.api(),
+            webhook_url,
+            self.settings.webhook_secret,
+            self.settings.options,
+            f"platforms.{self.settings.name}",
+            self.settings.fields,
+        )

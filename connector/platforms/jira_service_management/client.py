@@ -5,10 +5,11 @@ https://developer.atlassian.com/cloud/jira/platform/rate-limiting/. When a 429 (
 `Retry-After` but names the reset, the reset becomes the Retry-After the worker waits for, so the
 event is tried again exactly when Jira's budget is back instead of after a guessed backoff.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from connector.platforms.client import PlatformClient, Response
 
@@ -32,10 +33,12 @@ class JiraClient(PlatformClient):
     def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
         """The shared network call; a 429/503 naming only its reset gets the matching Retry-After."""
         response = super()._request(method, url, headers, body)
-        if response.status in (429, 503) and "retry-after" not in response.headers \
-                and response.headers.get(RESET_HEADER):
-            wait = seconds_until(response.headers[RESET_HEADER], datetime.now(timezone.utc))
+        if (
+            response.status in (429, 503)
+            and "retry-after" not in response.headers
+            and response.headers.get(RESET_HEADER)
+        ):
+            wait = seconds_until(response.headers[RESET_HEADER], datetime.now(UTC))
             if wait is not None:
-                response = Response(response.status, {**response.headers, "retry-after": f"{wait:.0f}"},
-                                    response.body)
+                response = Response(response.status, {**response.headers, "retry-after": f"{wait:.0f}"}, response.body)
         return response

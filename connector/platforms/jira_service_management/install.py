@@ -8,9 +8,11 @@ a secret is set). Only admin webhooks carry a secret (dynamic `/rest/api/3/webho
 `webhooks/jira-service-management/webhook.json` is `webhook_definition(EXAMPLE_URL, EXAMPLE_JQL)`
 without the secret; a test keeps the two equal.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connector.core.errors import BadInput, PlatformError
 from connector.platforms.client import PlatformClient
@@ -41,8 +43,9 @@ def jql_of(options: Mapping[str, Any], where: str) -> str:
     """The JQL filter from options.jql; BadInput naming the key when it is missing."""
     jql = str(options.get("jql") or "").strip()
     if not jql:
-        raise BadInput("set the JQL that selects the support project's issues, e.g. jql = \"project = SUP\"",
-                       f"{where}.options.jql")
+        raise BadInput(
+            'set the JQL that selects the support project\'s issues, e.g. jql = "project = SUP"', f"{where}.options.jql"
+        )
     return jql
 
 
@@ -53,34 +56,55 @@ def check_fields(client: PlatformClient, fields: Mapping[str, str], where: str) 
     for name, field_id in sorted(fields.items()):
         found = known.get(field_id)
         if found is None:
-            raise BadInput(f"the site has no field {field_id}: create it (webhooks/jira-service-management/README.md)"
-                           " or correct the id", f"{where}.fields.{name}")
+            raise BadInput(
+                f"the site has no field {field_id}: create it (webhooks/jira-service-management/README.md)"
+                " or correct the id",
+                f"{where}.fields.{name}",
+            )
         custom = str((found.get("schema") or {}).get("custom") or "")
         if name in ("first_response_due", "resolution_due") and not custom.endswith(":datetime"):
-            raise BadInput(f"{field_id} ({found.get('name')}) is not a Date Time Picker field",
-                           f"{where}.fields.{name}")
+            raise BadInput(
+                f"{field_id} ({found.get('name')}) is not a Date Time Picker field", f"{where}.fields.{name}"
+            )
     return "Fields: " + ", ".join(f"{name} = {fid} ({known[fid].get('name')})" for name, fid in sorted(fields.items()))
 
 
-def apply(client: PlatformClient, webhook_url: str, secret: str, options: Mapping[str, Any], where: str,
-          fields: Mapping[str, str]) -> list[str]:
+def apply(
+    client: PlatformClient,
+    webhook_url: str,
+    secret: str,
+    options: Mapping[str, Any],
+    where: str,
+    fields: Mapping[str, str],
+) -> list[str]:
     """Check the fields, then create the admin webhook, signed with the connector's webhook secret."""
     jql = jql_of(options, where)
     if not secret:
-        raise BadInput("configure the webhook secret first (webhook_secret_env or webhook_secret_file): the"
-                       " connector refuses unsigned deliveries", f"{where}.webhook_secret")
+        raise BadInput(
+            "configure the webhook secret first (webhook_secret_env or webhook_secret_file): the"
+            " connector refuses unsigned deliveries",
+            f"{where}.webhook_secret",
+        )
     checked = check_fields(client, fields, where)
-    created = client.call("POST", "/rest/webhooks/1.0/webhook", webhook_definition(webhook_url, jql, secret),
-                          expect=(200, 201)) or {}
+    created = (
+        client.call(
+            "POST", "/rest/webhooks/1.0/webhook", webhook_definition(webhook_url, jql, secret), expect=(200, 201)
+        )
+        or {}
+    )
     self_url = str(created.get("self") or "")
     if not self_url:
         raise PlatformError("POST /rest/webhooks/1.0/webhook: no webhook in the answer")
     hook_id = self_url.rstrip("/").rsplit("/", 1)[-1]
-    lines = [checked + ": all there, the due fields Date Time pickers.",
-             f"Created admin webhook {hook_id}: {', '.join(EVENTS)} for `{jql}` -> {webhook_url}."]
+    lines = [
+        checked + ": all there, the due fields Date Time pickers.",
+        f"Created admin webhook {hook_id}: {', '.join(EVENTS)} for `{jql}` -> {webhook_url}.",
+    ]
     if created.get("isSigned") is False:
-        lines.append("Jira says the webhook is NOT signed: its deliveries will be refused (401). Set its"
-                     " secret in Settings > System > WebHooks.")
+        lines.append(
+            "Jira says the webhook is NOT signed: its deliveries will be refused (401). Set its"
+            " secret in Settings > System > WebHooks."
+        )
     else:
         lines.append("It is signed with the configured webhook secret (X-Hub-Signature: sha256=...).")
     lines.append("Running --apply again creates a second webhook: remove duplicates in Settings > System > WebHooks.")
@@ -95,8 +119,8 @@ def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any]) -> 
         f"1. Open {site}/plugins/servlet/webhooks (Settings > System > WebHooks) and click 'Create a WebHook'.",
         f"2. Name: {WEBHOOK_NAME}. Status: Enabled. URL: {webhook_url}.",
         "3. Secret: the connector's webhook secret (platforms.jira-service-management.webhook_secret_env or"
-        " webhook_secret_file, at least 16 characters; e.g. python3 -c \"import secrets;"
-        " print(secrets.token_urlsafe(32))\"). Jira then signs every delivery (X-Hub-Signature: sha256=...).",
+        ' webhook_secret_file, at least 16 characters; e.g. python3 -c "import secrets;'
+        ' print(secrets.token_urlsafe(32))"). Jira then signs every delivery (X-Hub-Signature: sha256=...).',
         f"4. Events: {EVENT_LABELS}. JQL (issue related events): {jql}. Leave 'Exclude body' unchecked.",
         "5. Create. Or let the connector do steps 1-5: set options.jql and run"
         " `connector install jira-service-management --url URL --apply` (needs a Jira administrator's API token).",

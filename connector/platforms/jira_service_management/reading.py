@@ -10,12 +10,14 @@ Docs (Jira Cloud platform REST v3 and the JSM REST API):
   (`accountType` atlassian | app | customer; `applicationRoles.size`: product licences)
 Dates come as `2024-05-13T10:00:00.412+0300`.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
@@ -31,12 +33,23 @@ COMMON = {s.value: s for s in TicketStatus}
 # "Pending" in JSM waits on someone other than the customer (an approval, a vendor): the
 # vendor's clock keeps running. Anything else is mapped in options.statuses.
 DEFAULT_STATUSES = {
-    "open": TicketStatus.OPEN, "waiting for support": TicketStatus.OPEN, "in progress": TicketStatus.OPEN,
-    "work in progress": TicketStatus.OPEN, "escalated": TicketStatus.OPEN, "reopened": TicketStatus.OPEN,
-    "under investigation": TicketStatus.OPEN, "waiting for customer": TicketStatus.PENDING,
-    "pending": TicketStatus.HOLD, "waiting for approval": TicketStatus.HOLD, "awaiting approval": TicketStatus.HOLD,
-    "resolved": TicketStatus.SOLVED, "done": TicketStatus.SOLVED, "completed": TicketStatus.SOLVED,
-    "closed": TicketStatus.CLOSED, "canceled": TicketStatus.CLOSED, "cancelled": TicketStatus.CLOSED,
+    "open": TicketStatus.OPEN,
+    "waiting for support": TicketStatus.OPEN,
+    "in progress": TicketStatus.OPEN,
+    "work in progress": TicketStatus.OPEN,
+    "escalated": TicketStatus.OPEN,
+    "reopened": TicketStatus.OPEN,
+    "under investigation": TicketStatus.OPEN,
+    "waiting for customer": TicketStatus.PENDING,
+    "pending": TicketStatus.HOLD,
+    "waiting for approval": TicketStatus.HOLD,
+    "awaiting approval": TicketStatus.HOLD,
+    "resolved": TicketStatus.SOLVED,
+    "done": TicketStatus.SOLVED,
+    "completed": TicketStatus.SOLVED,
+    "closed": TicketStatus.CLOSED,
+    "canceled": TicketStatus.CLOSED,
+    "cancelled": TicketStatus.CLOSED,
     "declined": TicketStatus.CLOSED,
 }
 CATEGORIES = {"new": TicketStatus.NEW, "indeterminate": TicketStatus.OPEN, "done": TicketStatus.SOLVED}
@@ -100,8 +113,7 @@ def vocabulary(value: Any, allowed: Iterable[str]) -> str | None:
     return None
 
 
-def common_status(status_id: Any, name: Any, statuses: Mapping[str, str],
-                  category: str | None = None) -> TicketStatus:
+def common_status(status_id: Any, name: Any, statuses: Mapping[str, str], category: str | None = None) -> TicketStatus:
     """A Jira status as a common one: options.statuses (by id or name), JSM's defaults by name,
     the status category when known; else open (the clock runs), with a warning to map it."""
     for key in (str(status_id or ""), str(name or ""), str(name or "").lower()):
@@ -109,14 +121,18 @@ def common_status(status_id: Any, name: Any, statuses: Mapping[str, str],
             return COMMON[statuses[key]]
     found = DEFAULT_STATUSES.get(str(name or "").strip().lower()) or CATEGORIES.get(category or "")
     if found is None:
-        log.warning("jira-service-management: status %r (%s) is not mapped; counted as open (map it in "
-                    "options.statuses)", name, status_id)
+        log.warning(
+            "jira-service-management: status %r (%s) is not mapped; counted as open (map it in options.statuses)",
+            name,
+            status_id,
+        )
         return TicketStatus.OPEN
     return found
 
 
-def status_history(created: datetime, histories: Sequence[Mapping[str, Any]], current: Mapping[str, Any],
-                   statuses: Mapping[str, str]) -> list[StatusAt]:
+def status_history(
+    created: datetime, histories: Sequence[Mapping[str, Any]], current: Mapping[str, Any], statuses: Mapping[str, str]
+) -> list[StatusAt]:
     """The status at creation (the first change's `from`, else the current one) and every change."""
     current_id, category = current.get("id"), (current.get("statusCategory") or {}).get("key")
 
@@ -130,8 +146,9 @@ def status_history(created: datetime, histories: Sequence[Mapping[str, Any]], cu
             if str(item.get("fieldId") or item.get("field") or "").lower() == "status":
                 at = api_moment(history.get("created"), "changelog created")
                 changes.append((at, item))
-    first = (changes[0][1].get("from"), changes[0][1].get("fromString")) if changes else \
-        (current_id, current.get("name"))
+    first = (
+        (changes[0][1].get("from"), changes[0][1].get("fromString")) if changes else (current_id, current.get("name"))
+    )
     timeline = [StatusAt(created, status(*first))]
     timeline += [StatusAt(max(at, created), status(item.get("to"), item.get("toString"))) for at, item in changes]
     return timeline
@@ -144,8 +161,12 @@ def unclassified_authors(comments: Sequence[Mapping[str, Any]], reporter_id: Any
     for comment in comments:
         author = comment.get("author") or {}
         account = author.get("accountId")
-        if account and account != reporter_id and author.get("accountType") not in ("customer", "app") \
-                and account not in found:
+        if (
+            account
+            and account != reporter_id
+            and author.get("accountType") not in ("customer", "app")
+            and account not in found
+        ):
             found.append(account)
     return found
 
@@ -163,9 +184,14 @@ def author_role(author: Mapping[str, Any], reporter_id: Any, roles: Mapping[str,
 
 def comments(items: Sequence[Mapping[str, Any]], reporter_id: Any, roles: Mapping[str, Author]) -> list[Comment]:
     """Every comment in time order: its author's role and whether the customer sees it."""
-    found = [Comment(api_moment(c.get("created"), "comment created"),
-                     author_role(c.get("author") or {}, reporter_id, roles), c.get("jsdPublic") is not False)
-             for c in items]
+    found = [
+        Comment(
+            api_moment(c.get("created"), "comment created"),
+            author_role(c.get("author") or {}, reporter_id, roles),
+            c.get("jsdPublic") is not False,
+        )
+        for c in items
+    ]
     return sorted(found, key=lambda c: c.at)
 
 
@@ -175,8 +201,9 @@ def is_licensed(user: Mapping[str, Any]) -> bool:
     return user.get("accountType") == "atlassian" and (roles.get("size") or len(roles.get("items") or [])) > 0
 
 
-def carried(doc: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str,
-            tier_values: Mapping[str, str]) -> Carried:
+def carried(
+    doc: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str, tier_values: Mapping[str, str]
+) -> Carried:
     """What the connector's own fields hold now: tier, due moments, prefixed labels, assignee."""
     raw_tier = text(doc.get(fields.get("tier", "")))
     by_value = {v: k for k, v in tier_values.items()}
@@ -185,16 +212,29 @@ def carried(doc: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str,
         tier=by_value.get(raw_tier, raw_tier) if raw_tier else None,
         first_response_due=parse_moment(doc.get(fields.get("first_response_due", ""))),
         resolution_due=parse_moment(doc.get(fields.get("resolution_due", ""))),
-        flags=frozenset(label[len(tag_prefix):] for label in doc.get("labels") or []
-                        if tag_prefix and isinstance(label, str) and label.startswith(tag_prefix)
-                        and not is_alert_tag(label[len(tag_prefix):])),
-        assignee=(text(assignee.get("emailAddress")) or "").lower() or None)
+        flags=frozenset(
+            label[len(tag_prefix) :]
+            for label in doc.get("labels") or []
+            if tag_prefix
+            and isinstance(label, str)
+            and label.startswith(tag_prefix)
+            and not is_alert_tag(label[len(tag_prefix) :])
+        ),
+        assignee=(text(assignee.get("emailAddress")) or "").lower() or None,
+    )
 
 
-def to_ticket(issue: Mapping[str, Any], histories: Sequence[Mapping[str, Any]],
-              comment_items: Sequence[Mapping[str, Any]], roles: Mapping[str, Author], requester_email: str | None,
-              organisation_id: str | None, fields: Mapping[str, str], tag_prefix: str,
-              options: Mapping[str, Any]) -> Ticket:
+def to_ticket(
+    issue: Mapping[str, Any],
+    histories: Sequence[Mapping[str, Any]],
+    comment_items: Sequence[Mapping[str, Any]],
+    roles: Mapping[str, Author],
+    requester_email: str | None,
+    organisation_id: str | None,
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    options: Mapping[str, Any],
+) -> Ticket:
     """The domain ticket from the issue, its changelog, its comments and their authors' roles."""
     doc = issue.get("fields") or {}
     created = api_moment(doc.get("created"), "issue created")
@@ -203,16 +243,23 @@ def to_ticket(issue: Mapping[str, Any], histories: Sequence[Mapping[str, Any]],
     current = doc.get("status") or {}
     history = status_history(created, histories, current, statuses)
     return Ticket(
-        platform=PLATFORM, id=issue_key(issue.get("key")), created_at=created,
-        requester_email=(requester_email or "").strip().lower() or None, organisation_id=organisation_id,
+        platform=PLATFORM,
+        id=issue_key(issue.get("key")),
+        created_at=created,
+        requester_email=(requester_email or "").strip().lower() or None,
+        organisation_id=organisation_id,
         product=product_code(doc.get(fields.get("product", "")), options.get("products") or {}),
         request_type=vocabulary(doc.get(fields.get("request_type", "")), REQUEST_TYPES),
         topic=vocabulary(doc.get(fields.get("topic", "")), TOPICS),
         channel=None,  # Jira's REST API does not say how a request came in (portal, e-mail, ...)
         statuses=tuple(history),
-        status=common_status(current.get("id"), current.get("name"), statuses,
-                             (current.get("statusCategory") or {}).get("key")) if current else None,
+        status=common_status(
+            current.get("id"), current.get("name"), statuses, (current.get("statusCategory") or {}).get("key")
+        )
+        if current
+        else None,
         comments=tuple(comments(comment_items, reporter.get("accountId"), roles)),
         carried=carried(doc, fields, tag_prefix, options.get("tier_values") or {}),
-        subject=text(doc.get("summary")), requester_name=text(reporter.get("displayName")),
+        subject=text(doc.get("summary")),
+        requester_name=text(reporter.get("displayName")),
     )

@@ -6,6 +6,7 @@ method is refused). Jira signs no timestamp and sends none: there is no replay w
 recognised by `X-Atlassian-Webhook-Identifier` (the same on every retry of a delivery).
 Pure functions on bytes: no network, no clock, fail closed.
 """
+
 from __future__ import annotations
 
 import hashlib

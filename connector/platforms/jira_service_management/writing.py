@@ -16,10 +16,12 @@ calendar's zone: agents read Moscow time), to the millisecond. A due moment that
 already carries within the same minute is not sent again: Jira's own pickers hold minutes, and a
 site that keeps less precision than we send must not start an endless write -> webhook -> write loop.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.core.ticket import Ticket, WriteBack
@@ -43,8 +45,9 @@ def same_minute(current: Any, wanted: datetime | None) -> bool:
     now = parse_moment(current)
     if now is None or wanted is None:
         return now is None and wanted is None
-    return now.astimezone(timezone.utc).replace(second=0, microsecond=0) == \
-        wanted.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return now.astimezone(UTC).replace(second=0, microsecond=0) == wanted.astimezone(UTC).replace(
+        second=0, microsecond=0
+    )
 
 
 def tier_value(tier: str | None, options: Mapping[str, Any]) -> Any:
@@ -55,8 +58,15 @@ def tier_value(tier: str | None, options: Mapping[str, Any]) -> Any:
     return {"value": value} if options.get("tier_field", "text") == "select" else value
 
 
-def edit_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_prefix: str,
-              options: Mapping[str, Any], current: Mapping[str, Any], assignee_account: str | None) -> dict | None:
+def edit_body(
+    ticket: Ticket,
+    plan: WriteBack,
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    options: Mapping[str, Any],
+    current: Mapping[str, Any],
+    assignee_account: str | None,
+) -> dict | None:
     """The edit-issue body for the plan's changes (`current` = the issue's fields as read), or
     None when nothing is to be sent. Labels are added and removed by name, so labels the
     connector does not own are never touched; the assignee is set, never cleared."""

@@ -17,10 +17,12 @@ so that they see and open their issues. Redmine has no organisations.
 SLA alerts: Redmine has no tags, so an alert is one PUT: a private note carrying the note and the
 tags, and the priority (`priority_id`, by the name or id of `GET /enumerations/issue_priorities.json`).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from connector.core.errors import BadInput, PlatformRejected
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
@@ -76,14 +78,17 @@ def names_for(email: str, name: str | None, family: str | None) -> tuple[str, st
     return first[:NAME_LIMIT], last[:NAME_LIMIT]
 
 
-def create_user(client: PlatformClient, options: Mapping[str, Any], email: str, name: str | None,
-                family: str | None) -> tuple[int, str]:
+def create_user(
+    client: PlatformClient, options: Mapping[str, Any], email: str, name: str | None, family: str | None
+) -> tuple[int, str]:
     """A new unprivileged user for `email` (and its portal membership); (id, what was done)."""
     email = email.strip().lower()
     first, last = names_for(email, name, family)
     login = login_for(email)
-    body = {"user": {"login": login, "firstname": first, "lastname": last, "mail": email,
-                     "generate_password": True}, "send_information": False}
+    body = {
+        "user": {"login": login, "firstname": first, "lastname": last, "mail": email, "generate_password": True},
+        "send_information": False,
+    }
     created = api.write(client, "POST", "/users.json", body, f"a user for {email}") or {}
     uid = (created.get("user") or {}).get("id")
     if not isinstance(uid, int):
@@ -93,14 +98,20 @@ def create_user(client: PlatformClient, options: Mapping[str, Any], email: str, 
     if project:
         role = options.get("portal_role") or DEFAULT_PORTAL_ROLE
         rid = role_id(client, role, f"{WHERE}.options.portal_role")
-        api.write(client, "POST", f"/projects/{project}/memberships.json",
-                  {"membership": {"user_id": uid, "role_ids": [rid]}}, f"the membership of {email} in {project}")
+        api.write(
+            client,
+            "POST",
+            f"/projects/{project}/memberships.json",
+            {"membership": {"user_id": uid, "role_ids": [rid]}},
+            f"the membership of {email} in {project}",
+        )
         done += f", a member of {project} as {role}"
     return uid, done
 
 
-def register_portal_user(client: PlatformClient, options: Mapping[str, Any], email: str, name: str | None,
-                         customer_name: str) -> str | None:
+def register_portal_user(
+    client: PlatformClient, options: Mapping[str, Any], email: str, name: str | None, customer_name: str
+) -> str | None:
     """Make sure `email` has a Redmine user; what was done, or None if there was one."""
     if "@" not in email:
         raise BadInput(f"not an e-mail address: {email!r}")
@@ -110,8 +121,9 @@ def register_portal_user(client: PlatformClient, options: Mapping[str, Any], ema
     return f"{done}; Redmine has no organisations, so it is not placed in {customer_name or 'the customer'}"
 
 
-def apply_access(client: PlatformClient, options: Mapping[str, Any],
-                 changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+def apply_access(
+    client: PlatformClient, options: Mapping[str, Any], changes: Sequence[AccessChange]
+) -> Iterator[AccessOutcome]:
     """Grants and revokes, one outcome per change, yielded as each batch of 100 completes."""
     for change in changes:
         if change.action not in (GRANT, REVOKE):
@@ -119,11 +131,12 @@ def apply_access(client: PlatformClient, options: Mapping[str, Any],
     gid = group_id(options)
     holding = members(client, gid)
     for start in range(0, len(changes), BATCH):
-        yield from _batch(client, options, gid, holding, list(changes[start:start + BATCH]))
+        yield from _batch(client, options, gid, holding, list(changes[start : start + BATCH]))
 
 
-def _batch(client: PlatformClient, options: Mapping[str, Any], gid: int, holding: dict[str, int],
-           batch: list[AccessChange]) -> Iterator[AccessOutcome]:
+def _batch(
+    client: PlatformClient, options: Mapping[str, Any], gid: int, holding: dict[str, int], batch: list[AccessChange]
+) -> Iterator[AccessOutcome]:
     """One batch: revokes one by one, grants in one POST; `holding` follows what was done."""
     outcomes: dict[int, AccessOutcome] = {}
     adding: dict[int, list[int]] = {}  # user id -> indexes of the grants it settles
@@ -147,8 +160,13 @@ def _batch(client: PlatformClient, options: Mapping[str, Any], gid: int, holding
             adding.setdefault(uid, []).append(i)
     if adding:
         try:
-            api.write(client, "POST", f"/groups/{gid}/users.json", {"user_ids": sorted(adding)},
-                      f"adding {len(adding)} user(s) to group {gid}")
+            api.write(
+                client,
+                "POST",
+                f"/groups/{gid}/users.json",
+                {"user_ids": sorted(adding)},
+                f"adding {len(adding)} user(s) to group {gid}",
+            )
             ok, detail = True, "added to the KB group"
         except PlatformRejected as exc:
             ok, detail = False, str(exc)
@@ -167,8 +185,10 @@ def priority_id(client: PlatformClient, priority: str) -> int:
     for found in listed:
         if str(found.get("id")) == wanted or str(found.get("name", "")).strip().lower() == wanted:
             return int(found["id"])
-    raise BadInput(f"Redmine has no issue priority {priority!r} (priorities: "
-                   f"{', '.join(str(p.get('name')) for p in listed)})", "alerts.points.priority")
+    raise BadInput(
+        f"Redmine has no issue priority {priority!r} (priorities: {', '.join(str(p.get('name')) for p in listed)})",
+        "alerts.points.priority",
+    )
 
 
 def alert_note(alert: Alert) -> str | None:
@@ -198,6 +218,7 @@ def alert(client: PlatformClient, alert_: Alert) -> bool:
     if "priority_id" in issue and (after.get("priority") or {}).get("id") != issue["priority_id"]:
         problems.append(f"the priority reads back {(after.get('priority') or {}).get('name')!r}")
     if problems:
-        raise PlatformRejected(f"issue {alert_.ticket_id}: the SLA alert does not read back as written: "
-                               + "; ".join(problems))
+        raise PlatformRejected(
+            f"issue {alert_.ticket_id}: the SLA alert does not read back as written: " + "; ".join(problems)
+        )
     return True

@@ -10,12 +10,14 @@ It sends nothing for the connector's own changes, so the write-back cannot loop.
 group, portal users and SLA alerts are in access.py, the install checks in install.py.
 Docs: https://www.redmine.org/projects/redmine/wiki/Rest_api (Issues, Users, Groups, Memberships).
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformRejected
@@ -66,11 +68,15 @@ class RedmineAdapter(Adapter):
             problems.append(str(exc))
         ids = field_ids(settings.fields, WRITTEN + READ)
         for fid in sorted({f for f in ids.values() if list(ids.values()).count(f) > 1}):
-            problems.append(f"{WHERE}.fields: {', '.join(n for n, f in ids.items() if f == fid)} are all custom "
-                            f"field {fid}; each needs its own")
+            problems.append(
+                f"{WHERE}.fields: {', '.join(n for n, f in ids.items() if f == fid)} are all custom "
+                f"field {fid}; each needs its own"
+            )
         if settings.webhook_secret and not plugin_can_sign(settings.webhook_secret):
-            problems.append(f"{WHERE}.webhook_secret: not a whsec_<base64> secret, which the plugin needs "
-                            "(e.g. echo \"whsec_$(openssl rand -base64 32)\")")
+            problems.append(
+                f"{WHERE}.webhook_secret: not a whsec_<base64> secret, which the plugin needs "
+                '(e.g. echo "whsec_$(openssl rand -base64 32)")'
+            )
         return problems
 
     @classmethod
@@ -89,9 +95,13 @@ class RedmineAdapter(Adapter):
 
     def parse(self, delivery: Delivery, payload: Any) -> TicketEvent:
         """The event of a schema-valid body; the delivery id is `webhook-id`."""
-        return TicketEvent(PLATFORM, str(payload["data"]["issue"]), payload["type"],
-                           delivery.header(standard_webhooks.ID) or delivery.content_hash,
-                           reading.parse_moment(payload.get("timestamp")))
+        return TicketEvent(
+            PLATFORM,
+            str(payload["data"]["issue"]),
+            payload["type"],
+            delivery.header(standard_webhooks.ID) or delivery.content_hash,
+            reading.parse_moment(payload.get("timestamp")),
+        )
 
     def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
         """The Standard Webhooks headers the plugin puts on `body` at `now`."""
@@ -101,11 +111,14 @@ class RedmineAdapter(Adapter):
         """An `issue.created` event for issue `ticket_id`, as the plugin sends it (compact JSON)."""
         if not str(ticket_id).isdigit():
             raise BadInput(f"Redmine issue ids are numbers, not {ticket_id!r}")
-        stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        data = {"issue": int(ticket_id), "project": self.settings.options.get("project") or "support",
-                "journal": None, "user": None}
-        return json.dumps({"type": "issue.created", "timestamp": stamp, "data": data},
-                          separators=(",", ":")).encode()
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = {
+            "issue": int(ticket_id),
+            "project": self.settings.options.get("project") or "support",
+            "journal": None,
+            "user": None,
+        }
+        return json.dumps({"type": "issue.created", "timestamp": stamp, "data": data}, separators=(",", ":")).encode()
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -119,10 +132,12 @@ class RedmineAdapter(Adapter):
             raise PlatformRejected(f"GET /issues/{ticket_id}.json: no issue in the answer")
         missing = reading.missing_fields(issue, self.settings.fields)
         if missing:
-            raise PlatformRejected(f"issue {ticket_id} (project {issue.get('project', {}).get('name')!r}, tracker "
-                                   f"{issue.get('tracker', {}).get('name')!r}) has no custom field "
-                                   f"{', '.join(missing)}: enable it for that project and tracker "
-                                   "(`connector install redmine` checks them)")
+            raise PlatformRejected(
+                f"issue {ticket_id} (project {issue.get('project', {}).get('name')!r}, tracker "
+                f"{issue.get('tracker', {}).get('name')!r}) has no custom field "
+                f"{', '.join(missing)}: enable it for that project and tracker "
+                "(`connector install redmine` checks them)"
+            )
         users = api.users(client, reading.users_to_read(issue))
         return reading.to_ticket(issue, users, self.settings.fields, self.settings.options)
 
@@ -161,8 +176,9 @@ class RedmineAdapter(Adapter):
         after = (client.call("GET", f"{path}{query}") or {}).get("issue") or {}
         problems += writing.read_back_problems(after, sent, ticket.last_journal_id)
         if problems:
-            raise PlatformRejected(f"issue {ticket.id}: the write-back does not read back as written: "
-                                   + "; ".join(problems))
+            raise PlatformRejected(
+                f"issue {ticket.id}: the write-back does not read back as written: " + "; ".join(problems)
+            )
         return True
 
     # -- KB access, portal registration, alerts ----------------------------------------------------
@@ -181,8 +197,9 @@ class RedmineAdapter(Adapter):
         """Add to / remove from the KB group (a grant creates the contact's user when there is none)."""
         return access.apply_access(self.api(), self.settings.options, changes)
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """Make sure the contact has a Redmine user (Redmine has no organisations to put it in)."""
         return access.register_portal_user(self.api(), self.settings.options, email, name, customer_name)
 

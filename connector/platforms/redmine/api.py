@@ -12,9 +12,11 @@ Redmine 5.0.4 facts (tests/fixtures/redmine/api/README.md has the captures):
   filtered here on the primary `mail`, exactly (case-insensitively).
 - No rate limits (nothing in Redmine answers 429); lists page by `limit` (at most 100) and `offset`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.core.errors import PlatformRejected
@@ -31,8 +33,9 @@ def rejected(method: str, path: str, answer: Any, what: str) -> PlatformRejected
     return PlatformRejected(f"Redmine refused {what} ({method} {path}: HTTP 422): {messages}", 422)
 
 
-def write(client: PlatformClient, method: str, path: str, body: Any, what: str,
-          expect: tuple[int, ...] = (200, 201, 204)) -> Any:
+def write(
+    client: PlatformClient, method: str, path: str, body: Any, what: str, expect: tuple[int, ...] = (200, 201, 204)
+) -> Any:
     """A write; a 422 becomes `PlatformRejected` naming what Redmine refused (its answers: 204
     without a body, 201 with the object, 422 `{"errors": [...]}`)."""
     answer = client.call(method, path, body, expect=tuple(expect) + (422,))

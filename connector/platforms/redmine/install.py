@@ -15,9 +15,11 @@ be private; `options.portal_project` and its role; the webhook secret is a `whse
 the KB group to it with `options.kb_role`. Custom fields, roles and the plugin's settings cannot
 be made over REST: `webhooks/redmine/connector_setup.rb` makes the first two.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformRejected
@@ -78,13 +80,17 @@ def check_user(client: PlatformClient, options: Mapping[str, Any], out: Report) 
     me = (client.call("GET", "/users/current.json") or {}).get("user") or {}
     login = str(me.get("login", ""))
     if me.get("admin") is not True:
-        out.problem(f"the API key's user {login!r} is not an administrator (it manages users, groups and private "
-                    "notes): Administration > Users > it > Administrator")
+        out.problem(
+            f"the API key's user {login!r} is not an administrator (it manages users, groups and private "
+            "notes): Administration > Users > it > Administrator"
+        )
     else:
         out.ok(f"the API key's user is {login!r} (id {me.get('id')}), an administrator")
     if login.lower() != connector_login(options):
-        out.problem(f"options.connector_login is {connector_login(options)!r} but the API key's user is {login!r}: "
-                    "set connector_login (and the plugin's 'Connector user') to it")
+        out.problem(
+            f"options.connector_login is {connector_login(options)!r} but the API key's user is {login!r}: "
+            "set connector_login (and the plugin's 'Connector user') to it"
+        )
     return login
 
 
@@ -95,22 +101,29 @@ def check_fields(client: PlatformClient, settings: PlatformSettings, out: Report
     for name, fid in ids.items():
         field = listed.get(fid)
         if field is None:
-            out.problem(f"fields.{name} = {fid}: Redmine has no custom field {fid} (Administration > Custom "
-                        "fields; the id is the number in the field's address)")
+            out.problem(
+                f"fields.{name} = {fid}: Redmine has no custom field {fid} (Administration > Custom "
+                "fields; the id is the number in the field's address)"
+            )
         elif field.get("customized_type") != "issue":
-            out.problem(f"fields.{name} = {fid}: {field.get('name')!r} is a {field.get('customized_type')} "
-                        "field, not an issue field")
+            out.problem(
+                f"fields.{name} = {fid}: {field.get('name')!r} is a {field.get('customized_type')} "
+                "field, not an issue field"
+            )
         elif name in WRITTEN and (field.get("field_format") not in ("string", "text") or field.get("multiple")):
-            out.problem(f"fields.{name} = {fid}: {field.get('name')!r} is {field.get('field_format')}; the "
-                        "connector writes text: make it a Text (string) field")
+            out.problem(
+                f"fields.{name} = {fid}: {field.get('name')!r} is {field.get('field_format')}; the "
+                "connector writes text: make it a Text (string) field"
+            )
         else:
             trackers = ", ".join(t.get("name", "?") for t in field.get("trackers") or []) or "no tracker"
             out.ok(f"fields.{name} = {fid}: {field.get('name')!r} ({field.get('field_format')}; trackers: {trackers})")
     return {fid: listed[fid] for fid in ids.values() if fid in listed}
 
 
-def check_project(client: PlatformClient, settings: PlatformSettings, fields: Mapping[int, Any],
-                  apply: bool, out: Report) -> None:
+def check_project(
+    client: PlatformClient, settings: PlatformSettings, fields: Mapping[int, Any], apply: bool, out: Report
+) -> None:
     """The support project has the connector's fields, for each of its trackers."""
     project = settings.options.get("project")
     if not project:
@@ -123,22 +136,30 @@ def check_project(client: PlatformClient, settings: PlatformSettings, fields: Ma
     enabled = {f.get("id") for f in doc.get("issue_custom_fields") or []}
     missing = sorted(set(fields) - enabled)
     if missing and apply:
-        api.write(client, "PUT", f"/projects/{project}.json",
-                  {"project": {"issue_custom_field_ids": sorted(enabled | set(missing))}},
-                  f"the custom fields of project {project}")
+        api.write(
+            client,
+            "PUT",
+            f"/projects/{project}.json",
+            {"project": {"issue_custom_field_ids": sorted(enabled | set(missing))}},
+            f"the custom fields of project {project}",
+        )
         out.did(f"custom fields {', '.join(map(str, missing))} enabled for project {project}")
     elif missing:
-        out.problem(f"project {project}: custom fields {', '.join(map(str, missing))} are not enabled (project > "
-                    "Settings > Issue tracking > Custom fields, or re-run with --apply)")
+        out.problem(
+            f"project {project}: custom fields {', '.join(map(str, missing))} are not enabled (project > "
+            "Settings > Issue tracking > Custom fields, or re-run with --apply)"
+        )
     else:
         out.ok(f"project {project} (id {doc.get('id')}) has every configured custom field")
     trackers = {t.get("id"): t.get("name") for t in doc.get("trackers") or []}
     for fid, field in fields.items():
         lacking = sorted(set(trackers) - {t.get("id") for t in field.get("trackers") or []})
         if lacking:
-            out.problem(f"custom field {field.get('name')!r} ({fid}) is not enabled for the tracker(s) "
-                        f"{', '.join(str(trackers[t]) for t in lacking)} of project {project}: Redmine ignores it "
-                        "on those issues (Administration > Custom fields > it > Trackers)")
+            out.problem(
+                f"custom field {field.get('name')!r} ({fid}) is not enabled for the tracker(s) "
+                f"{', '.join(str(trackers[t]) for t in lacking)} of project {project}: Redmine ignores it "
+                "on those issues (Administration > Custom fields > it > Trackers)"
+            )
 
 
 def check_statuses(client: PlatformClient, options: Mapping[str, Any], out: Report) -> None:
@@ -150,11 +171,15 @@ def check_statuses(client: PlatformClient, options: Mapping[str, Any], out: Repo
             out.ok(f"status {sid} {name!r} -> {mapping[sid].value}")
             stock = STOCK_STATUS_NAMES.get(sid)
             if sid not in custom and stock and str(name).lower() != stock.lower():
-                out.note(f"(the default for {sid} assumes Redmine's stock {stock!r}; if {name!r} means something "
-                         f"else, set options.statuses.\"{sid}\")")
+                out.note(
+                    f"(the default for {sid} assumes Redmine's stock {stock!r}; if {name!r} means something "
+                    f'else, set options.statuses."{sid}")'
+                )
         else:
-            out.ok(f"status {sid} {name!r} -> {'closed' if status.get('is_closed') else 'open'} (not mapped: "
-                   "set options.statuses to say more, e.g. pending for a status waiting on the customer)")
+            out.ok(
+                f"status {sid} {name!r} -> {'closed' if status.get('is_closed') else 'open'} (not mapped: "
+                "set options.statuses to say more, e.g. pending for a status waiting on the customer)"
+            )
 
 
 def check_roles(client: PlatformClient, options: Mapping[str, Any], out: Report) -> None:
@@ -179,14 +204,19 @@ def check_kb(client: PlatformClient, options: Mapping[str, Any], apply: bool, ou
     if group is None:
         out.problem(f"options.kb_group: Redmine has no group {gid} (Administration > Groups)")
         return
-    where = [f"{m['project']['name']} as {', '.join(r['name'] for r in m.get('roles') or [])}"
-             for m in group.get("memberships") or [] if m.get("project")]
+    where = [
+        f"{m['project']['name']} as {', '.join(r['name'] for r in m.get('roles') or [])}"
+        for m in group.get("memberships") or []
+        if m.get("project")
+    ]
     out.ok(f"KB group {group.get('name')!r} (id {gid}), a member of: {'; '.join(where) or 'no project'}")
     kb = options.get("kb_project")
     if not kb:
         if not where:
-            out.problem("the KB group is a member of no project, so it gives access to nothing: set "
-                        "options.kb_project and re-run with --apply (or add it on the group's Projects tab)")
+            out.problem(
+                "the KB group is a member of no project, so it gives access to nothing: set "
+                "options.kb_project and re-run with --apply (or add it on the group's Projects tab)"
+            )
         return
     project = (_get(client, f"/projects/{kb}.json") or {}).get("project")
     if project is None:
@@ -196,8 +226,10 @@ def check_kb(client: PlatformClient, options: Mapping[str, Any], apply: bool, ou
         api.write(client, "PUT", f"/projects/{kb}.json", {"project": {"is_public": False}}, f"project {kb}")
         out.did(f"project {kb} made private")
     elif project.get("is_public"):
-        out.problem(f"project {kb} is public: everyone reads the 'closed' KB (project > Settings > Public off, "
-                    "or re-run with --apply)")
+        out.problem(
+            f"project {kb} is public: everyone reads the 'closed' KB (project > Settings > Public off, "
+            "or re-run with --apply)"
+        )
     else:
         out.ok(f"project {kb} is private")
     if any((m.get("project") or {}).get("id") == project.get("id") for m in group.get("memberships") or []):
@@ -205,12 +237,19 @@ def check_kb(client: PlatformClient, options: Mapping[str, Any], apply: bool, ou
     role = options.get("kb_role") or DEFAULT_KB_ROLE
     if apply:
         rid = role_id(client, role, f"{WHERE}.options.kb_role")
-        api.write(client, "POST", f"/projects/{kb}/memberships.json",
-                  {"membership": {"user_id": gid, "role_ids": [rid]}}, f"the KB group's membership of {kb}")
+        api.write(
+            client,
+            "POST",
+            f"/projects/{kb}/memberships.json",
+            {"membership": {"user_id": gid, "role_ids": [rid]}},
+            f"the KB group's membership of {kb}",
+        )
         out.did(f"KB group {gid} added to project {kb} as {role!r}")
     else:
-        out.problem(f"the KB group is not a member of project {kb}: re-run with --apply (role {role!r}), or add it "
-                    "on the group's Projects tab")
+        out.problem(
+            f"the KB group is not a member of project {kb}: re-run with --apply (role {role!r}), or add it "
+            "on the group's Projects tab"
+        )
 
 
 def check_portal(client: PlatformClient, options: Mapping[str, Any], out: Report) -> None:
@@ -231,14 +270,16 @@ def check_portal(client: PlatformClient, options: Mapping[str, Any], out: Report
 def plugin_steps(settings: PlatformSettings, webhook_url: str, login: str) -> list[str]:
     """What the admin enters on the plugin's settings page."""
     project = settings.options.get("project")
-    return ["On Redmine: Administration > Plugins > Connector webhooks > Configure, enter exactly:",
-            f"  Connector URL:          {webhook_url}",
-            "  Signing secret:         the connector's webhook secret for Redmine (the whsec_... value of "
-            "platforms.redmine.webhook_secret, _env or _file; not printed here)",
-            f"  Connector user (login): {login or connector_login(settings.options)}",
-            f"  Projects:               {project or '(empty: issues of every project)'}",
-            "  Timeout (seconds):      2",
-            "and click Apply. Then create an issue: `connector events` lists its issue.created event."]
+    return [
+        "On Redmine: Administration > Plugins > Connector webhooks > Configure, enter exactly:",
+        f"  Connector URL:          {webhook_url}",
+        "  Signing secret:         the connector's webhook secret for Redmine (the whsec_... value of "
+        "platforms.redmine.webhook_secret, _env or _file; not printed here)",
+        f"  Connector user (login): {login or connector_login(settings.options)}",
+        f"  Projects:               {project or '(empty: issues of every project)'}",
+        "  Timeout (seconds):      2",
+        "and click Apply. Then create an issue: `connector events` lists its issue.created event.",
+    ]
 
 
 def install(client: PlatformClient, settings: PlatformSettings, webhook_url: str, apply: bool) -> list[str]:
@@ -246,8 +287,10 @@ def install(client: PlatformClient, settings: PlatformSettings, webhook_url: str
     out = Report()
     out.lines.append(f"Redmine at {settings.base_url}{' (--apply)' if apply else ''}:")
     if not plugin_can_sign(settings.webhook_secret):
-        out.problem("platforms.redmine.webhook_secret is not a whsec_<base64> secret, which the plugin needs: "
-                    "e.g. echo \"whsec_$(openssl rand -base64 32)\"")
+        out.problem(
+            "platforms.redmine.webhook_secret is not a whsec_<base64> secret, which the plugin needs: "
+            'e.g. echo "whsec_$(openssl rand -base64 32)"'
+        )
     login = check_user(client, settings.options, out)
     fields = check_fields(client, settings, out)
     check_project(client, settings, fields, apply, out)

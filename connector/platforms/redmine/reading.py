@@ -17,11 +17,13 @@ engineer's notes are in tests/fixtures/redmine/README.md):
 - Custom field values are strings (`""` or null when empty; a multiple field gives a list).
   `custom_fields` lists only the fields enabled for the issue's project and tracker.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from connector.core.entitlement import CHANNELS, REQUEST_TYPES, TOPICS
 from connector.core.errors import PlatformRejected
@@ -82,8 +84,11 @@ def text(value: Any) -> str | None:
 
 def custom_values(issue: Mapping[str, Any]) -> dict[int, Any]:
     """The issue's custom field values by id (only the fields enabled for it appear)."""
-    return {int(f["id"]): f.get("value") for f in issue.get("custom_fields") or []
-            if isinstance(f, dict) and str(f.get("id", "")).isdigit()}
+    return {
+        int(f["id"]): f.get("value")
+        for f in issue.get("custom_fields") or []
+        if isinstance(f, dict) and str(f.get("id", "")).isdigit()
+    }
 
 
 def vocabulary(value: Any, allowed: Iterable[str]) -> str | None:
@@ -159,9 +164,12 @@ def status_history(issue: Mapping[str, Any], created: datetime, options: Mapping
     """The status at creation, then every change, from the journals' status_id details."""
     statuses, current = status_map(options), issue.get("status") or {}
     journals = sorted(issue.get("journals") or [], key=lambda j: (str(j.get("created_on", "")), j.get("id", 0)))
-    changes = [(api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"), d)
-               for j in journals for d in j.get("details") or []
-               if d.get("property") == "attr" and d.get("name") == "status_id"]
+    changes = [
+        (api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"), d)
+        for j in journals
+        for d in j.get("details") or []
+        if d.get("property") == "attr" and d.get("name") == "status_id"
+    ]
     first = changes[0][1].get("old_value") if changes else current.get("id")
     history = [StatusAt(created, status_of(first, statuses, current))]
     history += [StatusAt(at, status_of(d.get("new_value"), statuses, current)) for at, d in changes]
@@ -183,8 +191,9 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def to_ticket(issue: Mapping[str, Any], users: Mapping[int, Any], fields: Mapping[str, str],
-              options: Mapping[str, Any]) -> RedmineTicket:
+def to_ticket(
+    issue: Mapping[str, Any], users: Mapping[int, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+) -> RedmineTicket:
     """The domain ticket for one issue (read with the connector's admin key) and its users."""
     iid = issue["id"]
     created = api_moment(issue.get("created_on"), f"issue {iid} created_on")
@@ -197,16 +206,23 @@ def to_ticket(issue: Mapping[str, Any], users: Mapping[int, Any], fields: Mappin
     author = _user(users, (issue.get("author") or {}).get("id"))
     assignee = _user(users, (issue.get("assigned_to") or {}).get("id"))
     comments = [Comment(created, Author.REQUESTER, True, opening=True)]
-    comments += [Comment(api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"),
-                         author_of((j.get("user") or {}).get("id"), issue, users, options),
-                         j.get("private_notes") is not True)
-                 for j in comment_journals(issue)]
+    comments += [
+        Comment(
+            api_moment(j.get("created_on"), f"journal {j.get('id')} created_on"),
+            author_of((j.get("user") or {}).get("id"), issue, users, options),
+            j.get("private_notes") is not True,
+        )
+        for j in comment_journals(issue)
+    ]
     name = " ".join(p for p in (text(author.get("firstname")), text(author.get("lastname"))) if p)
     flags = frozenset(f.strip() for f in (text(value("flags")) or "").split(",") if f.strip())
     mail = text(assignee.get("mail"))
     return RedmineTicket(
-        platform=PLATFORM, id=str(iid), created_at=created,
-        requester_email=text(author.get("mail")), organisation_id=None,
+        platform=PLATFORM,
+        id=str(iid),
+        created_at=created,
+        requester_email=text(author.get("mail")),
+        organisation_id=None,
         product=text(value("product")),
         request_type=vocabulary(value("request_type"), REQUEST_TYPES),
         topic=vocabulary(value("topic"), TOPICS),
@@ -214,13 +230,19 @@ def to_ticket(issue: Mapping[str, Any], users: Mapping[int, Any], fields: Mappin
         statuses=tuple(status_history(issue, created, options)),
         status=status_of((issue.get("status") or {}).get("id"), status_map(options), issue.get("status") or {}),
         comments=tuple(comments),
-        carried=Carried(tier=text(value("tier")),
-                        first_response_due=parse_moment(value("first_response_due")),
-                        resolution_due=parse_moment(value("resolution_due")),
-                        flags=flags, assignee=mail.lower() if mail else None),
-        subject=text(issue.get("subject")), requester_name=name or None,
-        project_id=(issue.get("project") or {}).get("id"), start_date=_date(issue.get("start_date")),
-        due_date=issue.get("due_date"), assignee_id=(issue.get("assigned_to") or {}).get("id"),
+        carried=Carried(
+            tier=text(value("tier")),
+            first_response_due=parse_moment(value("first_response_due")),
+            resolution_due=parse_moment(value("resolution_due")),
+            flags=flags,
+            assignee=mail.lower() if mail else None,
+        ),
+        subject=text(issue.get("subject")),
+        requester_name=name or None,
+        project_id=(issue.get("project") or {}).get("id"),
+        start_date=_date(issue.get("start_date")),
+        due_date=issue.get("due_date"),
+        assignee_id=(issue.get("assigned_to") or {}).get("id"),
         last_journal_id=max([int(j.get("id") or 0) for j in issue.get("journals") or []], default=0),
         custom_field_ids=frozenset(values),
         values={k: ("" if v is None else v) for k, v in values.items()},

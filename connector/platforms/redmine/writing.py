@@ -16,11 +16,13 @@ Redmine answers 204 to ids it ignores (an unknown custom field, one not enabled 
 project or tracker) and turns a private note public when its author may not make notes private.
 So what was written is read back, and any difference is an error, not a success.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from connector.core.ticket import WriteBack
 from connector.platforms.redmine.options import WRITTEN, field_ids
@@ -69,8 +71,9 @@ def field_value(name: str, plan: WriteBack, zone: tzinfo) -> str:
     return moment_text(getattr(desired, name), zone)
 
 
-def update(ticket: RedmineTicket, plan: WriteBack, fields: Mapping[str, str], zone: tzinfo,
-           assignee_id: int | None) -> Update:
+def update(
+    ticket: RedmineTicket, plan: WriteBack, fields: Mapping[str, str], zone: tzinfo, assignee_id: int | None
+) -> Update:
     """The PUT for the plan's changes (empty when nothing is to be sent). `assignee_id` is the
     dedicated engineer's user id (None: not found, so not assigned)."""
     ids = field_ids(fields, WRITTEN)
@@ -83,9 +86,11 @@ def update(ticket: RedmineTicket, plan: WriteBack, fields: Mapping[str, str], zo
     if "resolution_due" in plan.changed:
         day = due_day(plan.desired.resolution_due, zone)
         if day and ticket.start_date and date.fromisoformat(day) < ticket.start_date:
-            out.warnings.append(f"the resolution is due on {day}, before the issue's start date "
-                                f"{ticket.start_date}, which Redmine refuses: due_date is cleared "
-                                "(the due moment is in the resolution_due field)")
+            out.warnings.append(
+                f"the resolution is due on {day}, before the issue's start date "
+                f"{ticket.start_date}, which Redmine refuses: due_date is cleared "
+                "(the due moment is in the resolution_due field)"
+            )
             day = None
         if day != (ticket.due_date or None):
             out.issue["due_date"] = day
@@ -103,8 +108,10 @@ def note_problems(journals: Sequence[Mapping[str, Any]], note: str, after_id: in
     if not mine:
         return ["the internal note is not on the issue"]
     if max(mine, key=lambda j: int(j.get("id") or 0)).get("private_notes") is not True:
-        return ["the internal note was saved PUBLIC (visible to the customer): the connector's user may "
-                "not make notes private; make it an administrator"]
+        return [
+            "the internal note was saved PUBLIC (visible to the customer): the connector's user may "
+            "not make notes private; make it an administrator"
+        ]
     return []
 
 
@@ -115,15 +122,16 @@ def read_back_problems(after: Mapping[str, Any], sent: Update, after_journal: in
     for fid, value in sent.fields.items():
         name = f"{sent.names.get(fid, 'custom field')} (custom field {fid})"
         if fid not in values:
-            problems.append(f"{name} is not enabled for this issue's project and tracker, so Redmine "
-                            "ignored it")
+            problems.append(f"{name} is not enabled for this issue's project and tracker, so Redmine ignored it")
         elif (values[fid] or "") != value:
             problems.append(f"{name} reads back {values[fid]!r}, not {value!r}")
     if "due_date" in sent.issue and (after.get("due_date") or None) != sent.issue["due_date"]:
         problems.append(f"due_date reads back {after.get('due_date')!r}, not {sent.issue['due_date']!r}")
     if "assigned_to_id" in sent.issue and (after.get("assigned_to") or {}).get("id") != sent.issue["assigned_to_id"]:
-        problems.append(f"the assignee reads back {(after.get('assigned_to') or {}).get('id')!r}, "
-                        f"not user {sent.issue['assigned_to_id']}")
+        problems.append(
+            f"the assignee reads back {(after.get('assigned_to') or {}).get('id')!r}, "
+            f"not user {sent.issue['assigned_to_id']}"
+        )
     if "notes" in sent.issue:
         problems += note_problems(after.get("journals") or [], sent.issue["notes"], after_journal)
     return problems

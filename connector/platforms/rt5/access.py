@@ -10,10 +10,12 @@
 - Alerts: an internal comment (RT has no tags: they go into its text) and optionally the priority
   (a number 0..99, or low / medium / high as RT's default PriorityAsString names them).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from connector.core.errors import BadInput, PlatformRejected
@@ -31,8 +33,9 @@ class Rt5Directory:
     seconds: every RT request costs a bcrypt check of the token (about 0.3 s), and an event
     names the same few users again and again; a user made privileged shows within the TTL."""
 
-    def __init__(self, client: PlatformClient, options: Mapping[str, Any],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, client: PlatformClient, options: Mapping[str, Any], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.client, self.options, self.clock = client, options, clock
         self.users: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._group: str | None = None
@@ -54,8 +57,12 @@ class Rt5Directory:
     def find(self, email: str) -> Mapping[str, Any] | None:
         """The user whose e-mail address this is (a JSON search), or None."""
         email = email.strip().lower()
-        answer = self.client.call("POST", "/users?fields=Name,EmailAddress,RealName,Disabled",
-                                  [{"field": "EmailAddress", "value": email}]) or {}
+        answer = (
+            self.client.call(
+                "POST", "/users?fields=Name,EmailAddress,RealName,Disabled", [{"field": "EmailAddress", "value": email}]
+            )
+            or {}
+        )
         for item in answer.get("items") or []:
             if str(item.get("EmailAddress") or "").strip().lower() == email:
                 return item
@@ -96,8 +103,9 @@ class Rt5Directory:
                 answer = self.client.call("POST", "/groups", [{"field": "Name", "value": wanted}]) or {}
                 ids = [str(i.get("id")) for i in answer.get("items") or []]
                 if len(ids) != 1:
-                    raise PlatformRejected(f"RT has {len(ids)} groups named {wanted!r} (want exactly one; see "
-                                           "webhooks/rt5/README.md)")
+                    raise PlatformRejected(
+                        f"RT has {len(ids)} groups named {wanted!r} (want exactly one; see webhooks/rt5/README.md)"
+                    )
                 self._group = ids[0]
         return self._group
 
@@ -144,8 +152,11 @@ def apply_access(directory: Rt5Directory, changes: Sequence[AccessChange]) -> It
             yield AccessOutcome(change, True, "revoked")
             continue
         created = found is None
-        uid = directory.create(email, None, None) if created else \
-            directory.numeric_id(str(found.get("Name") or found.get("id")))  # type: ignore[union-attr]
+        uid = (
+            directory.create(email, None, None)
+            if created
+            else directory.numeric_id(str(found.get("Name") or found.get("id")))  # type: ignore[union-attr]
+        )
         if uid in members:
             yield AccessOutcome(change, True, "already")
             continue
@@ -153,8 +164,13 @@ def apply_access(directory: Rt5Directory, changes: Sequence[AccessChange]) -> It
         ok = any(str(m).startswith(("Member added", "Group already has member")) for m in said)
         if ok:
             members.add(uid)
-        yield AccessOutcome(change, ok, ("created and granted" if created else "granted") if ok else
-                            f"RT said: {'; '.join(map(str, said)) or 'nothing'}")
+        yield AccessOutcome(
+            change,
+            ok,
+            ("created and granted" if created else "granted")
+            if ok
+            else f"RT said: {'; '.join(map(str, said)) or 'nothing'}",
+        )
 
 
 def register_portal_user(directory: Rt5Directory, email: str, name: str | None, customer_name: str) -> str | None:
@@ -188,8 +204,12 @@ def alert(client: PlatformClient, alert_: Alert) -> bool:
     if alert_.tags:
         parts.append("Tags: " + ", ".join(alert_.tags))
     if parts:
-        client.call("POST", f"/ticket/{alert_.ticket_id}/comment",
-                    {"Content": "\n\n".join(parts), "ContentType": "text/plain"}, expect=(201,))
+        client.call(
+            "POST",
+            f"/ticket/{alert_.ticket_id}/comment",
+            {"Content": "\n\n".join(parts), "ContentType": "text/plain"},
+            expect=(201,),
+        )
         wrote = True
     return wrote
 

@@ -7,11 +7,13 @@ over an unchanged ticket writes nothing. Every write is read back (RT answers 20
 refused a value) and a field that did not take fails the event, naming it.
 Docs: https://docs.bestpractical.com/rt/5.0.3/RT/REST2.html
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput
@@ -29,21 +31,42 @@ CF_NAME = {"type": "string", "minLength": 1, "description": "the RT custom field
 SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
-        "credentials": {"type": "object", "additionalProperties": False, "properties": {
-            "token": {"type": "string", "description": "an auth token of the connector's RT user"}}},
-        "fields": {"type": "object", "additionalProperties": False,
-                   "description": "our field -> the RT ticket custom field's name (default: the same name)",
-                   "properties": {name: CF_NAME for name in (
-                       "tier", "first_response_due", "flags", "product", "request_type", "topic")}},
-        "options": {"type": "object", "additionalProperties": False, "properties": {
-            "connector_user": {"type": "string", "minLength": 1, "default": "connector",
-                               "description": "the connector's RT user (its changes are its own, never events)"},
-            "kb_group": {"type": "string", "minLength": 1,
-                         "description": "the group holding the closed Articles class's rights (name or id); "
-                                        "turns KB access and portal registration on"},
-            "statuses": {"type": "object", "additionalProperties": {
-                "enum": ["new", "open", "pending", "hold", "solved", "closed"]},
-                "description": "RT status -> common status, for lifecycles other than the default"}}},
+        "credentials": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"token": {"type": "string", "description": "an auth token of the connector's RT user"}},
+        },
+        "fields": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "our field -> the RT ticket custom field's name (default: the same name)",
+            "properties": {
+                name: CF_NAME for name in ("tier", "first_response_due", "flags", "product", "request_type", "topic")
+            },
+        },
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "connector_user": {
+                    "type": "string",
+                    "minLength": 1,
+                    "default": "connector",
+                    "description": "the connector's RT user (its changes are its own, never events)",
+                },
+                "kb_group": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "the group holding the closed Articles class's rights (name or id); "
+                    "turns KB access and portal registration on",
+                },
+                "statuses": {
+                    "type": "object",
+                    "additionalProperties": {"enum": ["new", "open", "pending", "hold", "solved", "closed"]},
+                    "description": "RT status -> common status, for lifecycles other than the default",
+                },
+            },
+        },
     },
 }
 
@@ -80,11 +103,17 @@ class Rt5Adapter(Adapter):
         if isinstance(ticket, bool) or not str(ticket).isdigit():
             raise BadInput(f"data.ticket {str(ticket)[:40]!r} is not a ticket id", "/data/ticket")
         if payload["type"] not in EVENTS:
-            raise BadInput(f"{payload['type']!r} is not an event the scrip sends ({', '.join(sorted(EVENTS))})",
-                           "/type")
+            raise BadInput(
+                f"{payload['type']!r} is not an event the scrip sends ({', '.join(sorted(EVENTS))})", "/type"
+            )
         occurred = reading.rt_moment(payload.get("timestamp"), "timestamp") if payload.get("timestamp") else None
-        return TicketEvent(self.name, str(int(ticket)), payload["type"],
-                           delivery.header(standard_webhooks.ID) or delivery.content_hash, occurred)
+        return TicketEvent(
+            self.name,
+            str(int(ticket)),
+            payload["type"],
+            delivery.header(standard_webhooks.ID) or delivery.content_hash,
+            occurred,
+        )
 
     def sign(self, body: bytes, secret: str, now: datetime, delivery_id: str) -> tuple[dict[str, str], str | None]:
         """The headers the scrip sends."""
@@ -92,11 +121,17 @@ class Rt5Adapter(Adapter):
 
     def sample_body(self, ticket_id: str, now: datetime) -> bytes:
         """A `ticket.created` delivery for `ticket_id`, as the scrip sends one."""
-        stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        data = {"actor": "connector send-test-event", "queue": "General", "ticket": int(ticket_id),
-                "transaction": 0, "transaction_type": "Create"}
-        return json.dumps({"data": data, "timestamp": stamp, "type": "ticket.created"},
-                          sort_keys=True, separators=(",", ":")).encode()
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = {
+            "actor": "connector send-test-event",
+            "queue": "General",
+            "ticket": int(ticket_id),
+            "transaction": 0,
+            "transaction_type": "Create",
+        }
+        return json.dumps(
+            {"data": data, "timestamp": stamp, "type": "ticket.created"}, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -125,9 +160,14 @@ class Rt5Adapter(Adapter):
         page count, and may return short pages while more follow)."""
         items: list[dict[str, Any]] = []
         for page in range(1, MAX_HISTORY_PAGES + 1):
-            answer = self.api().call(
-                "GET", f"/ticket/{ticket_id}/history?per_page=100&page={page}"
-                       "&fields=Type,Created,Creator,Field,OldValue,NewValue") or {}
+            answer = (
+                self.api().call(
+                    "GET",
+                    f"/ticket/{ticket_id}/history?per_page=100&page={page}"
+                    "&fields=Type,Created,Creator,Field,OldValue,NewValue",
+                )
+                or {}
+            )
             found = answer.get("items") or []
             if not found:
                 break
@@ -147,8 +187,12 @@ class Rt5Adapter(Adapter):
             said = self.api().call("PUT", f"/ticket/{ticket.id}", body)
             writing.check_written(body, self.api().call("GET", f"/ticket/{ticket.id}") or {}, said, ticket.id)
         if plan.note:
-            self.api().call("POST", f"/ticket/{ticket.id}/comment",
-                            {"Content": plan.note, "ContentType": "text/plain"}, expect=(201,))
+            self.api().call(
+                "POST",
+                f"/ticket/{ticket.id}/comment",
+                {"Content": plan.note, "ContentType": "text/plain"},
+                expect=(201,),
+            )
         return bool(body or plan.note)
 
     # -- KB access, portal users, alerts -----------------------------------------------------
@@ -167,8 +211,9 @@ class Rt5Adapter(Adapter):
         """Add to / remove from the group (an RT user is created for a grant when there is none)."""
         return access.apply_access(self.directory(), changes)
 
-    def register_portal_user(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                             org_id: str | None) -> str | None:
+    def register_portal_user(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """An unprivileged RT user (self-service) for the contact, its organisation the customer's name."""
         return access.register_portal_user(self.directory(), email, name, customer_name)
 

@@ -2,6 +2,7 @@
 what an RT admin runs (webhooks/rt5/README.md, sections "Install"), and with `--apply` checks
 through the API what it can see: the connector's custom fields on the tickets' queues, the
 closed-KB group, and that its own user is privileged."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,12 +37,18 @@ def check(client: PlatformClient, settings: PlatformSettings) -> list[str]:
     lines = []
     fields = settings.fields
     names = {fields.get(f, f) for f in WRITTEN}
-    found = client.call("POST", "/customfields?fields=Name,Disabled",
-                        [{"field": "LookupType", "value": "RT::Queue-RT::Ticket"}]) or {}
+    found = (
+        client.call(
+            "POST", "/customfields?fields=Name,Disabled", [{"field": "LookupType", "value": "RT::Queue-RT::Ticket"}]
+        )
+        or {}
+    )
     have = {str(i.get("Name")) for i in found.get("items") or [] if str(i.get("Disabled") or "0") in ("0", "")}
     for name in sorted(names):
-        lines.append(f"{'ok' if name in have else 'MISSING'}: ticket custom field {name!r}"
-                     + ("" if name in have else " (run step 3, or create it: Freeform, one value)"))
+        lines.append(
+            f"{'ok' if name in have else 'MISSING'}: ticket custom field {name!r}"
+            + ("" if name in have else " (run step 3, or create it: Freeform, one value)")
+        )
     user = str(settings.options.get("connector_user") or "connector")
     try:
         me = client.call("GET", f"/user/{user}") or {}
@@ -58,6 +65,8 @@ def check(client: PlatformClient, settings: PlatformSettings) -> list[str]:
         else:
             answer: Any = client.call("POST", "/groups", [{"field": "Name", "value": str(group)}]) or {}
             count = len(answer.get("items") or [])
-        lines.append(f"{'ok' if count == 1 else 'MISSING'}: closed-KB group {group!r}"
-                     + ("" if count == 1 else f" ({count} found; run step 3)"))
+        lines.append(
+            f"{'ok' if count == 1 else 'MISSING'}: closed-KB group {group!r}"
+            + ("" if count == 1 else f" ({count} found; run step 3)")
+        )
     return lines

@@ -9,19 +9,27 @@ Facts of RT 5.0.3 this relies on (checked against a real RT, tests/fixtures/rt5/
 - Statuses of the default lifecycle: new, open, stalled (waiting: the resolution clock pauses),
   resolved, rejected, deleted; other lifecycles are mapped with `options.statuses`.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
 from connector.core.errors import BadInput, PlatformRejected
 from connector.core.ticket import Author, Carried, Comment, StatusAt, Ticket, TicketStatus
 
 PLATFORM = "rt5"
-STATUSES = {"new": TicketStatus.NEW, "open": TicketStatus.OPEN, "stalled": TicketStatus.PENDING,
-            "resolved": TicketStatus.SOLVED, "rejected": TicketStatus.CLOSED, "deleted": TicketStatus.CLOSED}
-UNSET = datetime(1970, 1, 1, tzinfo=timezone.utc)  # how RT reads an unset date
+STATUSES = {
+    "new": TicketStatus.NEW,
+    "open": TicketStatus.OPEN,
+    "stalled": TicketStatus.PENDING,
+    "resolved": TicketStatus.SOLVED,
+    "rejected": TicketStatus.CLOSED,
+    "deleted": TicketStatus.CLOSED,
+}
+UNSET = datetime(1970, 1, 1, tzinfo=UTC)  # how RT reads an unset date
 NOBODY = "Nobody"
 SYSTEM = "RT_System"
 COMMENTS = {"Create": True, "Correspond": True, "Comment": False}  # transaction type -> public
@@ -36,8 +44,8 @@ def rt_moment(value: Any, where: str) -> datetime | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise PlatformRejected(f"{where}: {value[:40]!r} is not a date-time") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return None if moment == UNSET else moment.astimezone(timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None if moment == UNSET else moment.astimezone(UTC)
 
 
 def field_moment(value: str | None) -> datetime | None:
@@ -49,7 +57,7 @@ def field_moment(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def custom_values(doc: Mapping[str, Any]) -> dict[str, str | None]:
@@ -69,8 +77,9 @@ def status_of(name: Any, options: Mapping[str, Any]) -> TicketStatus:
     return mapping.get(str(name or "").lower(), TicketStatus.OPEN)
 
 
-def author_of(name: str, requestors: Sequence[str], privileged: Mapping[str, bool],
-              options: Mapping[str, Any]) -> Author:
+def author_of(
+    name: str, requestors: Sequence[str], privileged: Mapping[str, bool], options: Mapping[str, Any]
+) -> Author:
     """The role of a transaction's creator: the requestor, the connector itself, staff (a
     privileged RT user), or someone else on the customer's side."""
     if name.lower() in (r.lower() for r in requestors):
@@ -83,8 +92,11 @@ def author_of(name: str, requestors: Sequence[str], privileged: Mapping[str, boo
 def history_authors(history: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> set[str]:
     """User names whose role the reading needs (creators of comments, but RT's and the connector's)."""
     own = str(options.get("connector_user") or "connector").lower()
-    return {_creator(t) for t in history if t.get("Type") in COMMENTS
-            and _creator(t) not in ("", SYSTEM) and _creator(t).lower() != own}
+    return {
+        _creator(t)
+        for t in history
+        if t.get("Type") in COMMENTS and _creator(t) not in ("", SYSTEM) and _creator(t).lower() != own
+    }
 
 
 def _creator(transaction: Mapping[str, Any]) -> str:
@@ -92,8 +104,13 @@ def _creator(transaction: Mapping[str, Any]) -> str:
     return str(creator.get("id") or creator.get("Name") or "") if isinstance(creator, Mapping) else str(creator or "")
 
 
-def to_ticket(doc: Mapping[str, Any], history: Sequence[Mapping[str, Any]], users: Mapping[str, Mapping[str, Any]],
-              fields: Mapping[str, str], options: Mapping[str, Any]) -> Ticket:
+def to_ticket(
+    doc: Mapping[str, Any],
+    history: Sequence[Mapping[str, Any]],
+    users: Mapping[str, Mapping[str, Any]],
+    fields: Mapping[str, str],
+    options: Mapping[str, Any],
+) -> Ticket:
     """The domain ticket from `GET /ticket/:id`, its history and the users it names (by name)."""
     tid = doc.get("id")
     if tid is None:
@@ -111,8 +128,9 @@ def to_ticket(doc: Mapping[str, Any], history: Sequence[Mapping[str, Any]], user
         if at is None:
             continue
         if kind in COMMENTS and name != SYSTEM:
-            comments.append(Comment(at, author_of(name, requestors, privileged, options), COMMENTS[kind],
-                                    opening=kind == "Create"))
+            comments.append(
+                Comment(at, author_of(name, requestors, privileged, options), COMMENTS[kind], opening=kind == "Create")
+            )
         elif kind == "Status" or (kind == "Set" and transaction.get("Field") == "Status"):
             if not statuses:  # the status it was created with
                 statuses.append(StatusAt(created, status_of(transaction.get("OldValue"), options)))
@@ -125,17 +143,25 @@ def to_ticket(doc: Mapping[str, Any], history: Sequence[Mapping[str, Any]], user
     owner = str((doc.get("Owner") or {}).get("id") or NOBODY)
     requester = users.get(requestors[0], {}) if requestors else {}
     return Ticket(
-        platform=PLATFORM, id=str(tid), created_at=created,
+        platform=PLATFORM,
+        id=str(tid),
+        created_at=created,
         requester_email=(str(requester.get("EmailAddress") or "") or (requestors[0] if requestors else "")) or None,
-        product=custom("product"), request_type=_choice(custom("request_type"), REQUEST_TYPES),
-        topic=_choice(custom("topic"), TOPICS), statuses=tuple(statuses),
-        status=status_of(doc.get("Status"), options), comments=tuple(comments),
+        product=custom("product"),
+        request_type=_choice(custom("request_type"), REQUEST_TYPES),
+        topic=_choice(custom("topic"), TOPICS),
+        statuses=tuple(statuses),
+        status=status_of(doc.get("Status"), options),
+        comments=tuple(comments),
         carried=Carried(
-            tier=custom("tier"), first_response_due=field_moment(custom("first_response_due")),
+            tier=custom("tier"),
+            first_response_due=field_moment(custom("first_response_due")),
             resolution_due=rt_moment(doc.get("Due"), f"ticket {tid} Due"),
             flags=frozenset(f.strip() for f in (custom("flags") or "").split(",") if f.strip()),
-            assignee=(str((users.get(owner) or {}).get("EmailAddress") or "") or None) if owner != NOBODY else None),
-        subject=str(doc.get("Subject") or "") or None, requester_name=str(requester.get("RealName") or "") or None,
+            assignee=(str((users.get(owner) or {}).get("EmailAddress") or "") or None) if owner != NOBODY else None,
+        ),
+        subject=str(doc.get("Subject") or "") or None,
+        requester_name=str(requester.get("RealName") or "") or None,
     )
 
 

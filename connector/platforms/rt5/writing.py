@@ -9,10 +9,12 @@ RT 5.0.3 facts (tests/fixtures/rt5/api/README.md):
   one message among others, and the rest is applied): so the write is checked by reading the
   ticket back, and any field that does not read back as written fails the event, naming it.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.core.errors import PlatformRejected
 from connector.core.ticket import Carried, Ticket
@@ -25,7 +27,7 @@ def rt_due(moment: datetime | None) -> str:
     """A moment as RT's `Due` takes it: UTC, `YYYY-MM-DD HH:MM:SS` (whole seconds)."""
     if moment is None:
         return CLEAR_DUE
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def field_text(moment: datetime | None) -> str:
@@ -34,8 +36,9 @@ def field_text(moment: datetime | None) -> str:
     return moment.replace(microsecond=0).isoformat() if moment else EMPTY
 
 
-def put_body(ticket: Ticket, desired: Carried, changed: frozenset[str], fields: Mapping[str, str],
-             owner: str | None) -> dict[str, Any]:
+def put_body(
+    ticket: Ticket, desired: Carried, changed: frozenset[str], fields: Mapping[str, str], owner: str | None
+) -> dict[str, Any]:
     """The members of the one PUT that writes the changed fields (empty: nothing to write);
     `owner` is the RT user name of the dedicated engineer, when one is to be assigned."""
     body: dict[str, Any] = {}
@@ -64,12 +67,14 @@ def check_written(body: Mapping[str, Any], after: Mapping[str, Any], messages: A
         want = body["Due"].replace(" ", "T") + "Z"
         if due != want and not (body["Due"] == CLEAR_DUE and due.startswith("1970-01-01")):
             wrong.append(f"Due (sent {body['Due']!r}, reads {due!r})")
-    values = {str(cf.get("name")): cf.get("values") or [] for cf in after.get("CustomFields") or []
-              if isinstance(cf, Mapping)}
+    values = {
+        str(cf.get("name")): cf.get("values") or [] for cf in after.get("CustomFields") or [] if isinstance(cf, Mapping)
+    }
     for name, value in (body.get("CustomFields") or {}).items():
         if name not in values:
-            wrong.append(f"custom field {name!r} (not applied to the ticket's queue: create it, see "
-                         "webhooks/rt5/README.md)")
+            wrong.append(
+                f"custom field {name!r} (not applied to the ticket's queue: create it, see webhooks/rt5/README.md)"
+            )
         elif value not in values[name]:
             wrong.append(f"custom field {name!r} (sent {value!r}, reads {values[name]!r})")
     if "Owner" in body and str((after.get("Owner") or {}).get("id")) != body["Owner"]:

@@ -4,6 +4,7 @@ and the priority.
 Docs: https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket
 (`additional_tags`, `comment.public: false`, `priority`)
 """
+
 from __future__ import annotations
 
 from typing import Any

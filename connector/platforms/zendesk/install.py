@@ -14,12 +14,14 @@ stay off organizations), and user tagging https://support.zendesk.com/hc/en-us/a
 `webhooks/zendesk/webhook.json` is `webhook_definition("https://connector.example.com/webhooks/zendesk")`;
 a test keeps the two equal.
 """
+
 from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.platforms.client import PlatformClient
@@ -38,27 +40,34 @@ SUBSCRIPTIONS = (
     "zen:event-type:ticket.organization_changed",
     "zen:event-type:ticket.custom_field_changed",
 )
-EVENT_LABELS = ("Ticket created", "Status changed", "Comment added", "Requester changed",
-                "Organization changed", "Custom field changed")
+EVENT_LABELS = (
+    "Ticket created",
+    "Status changed",
+    "Comment added",
+    "Requester changed",
+    "Organization changed",
+    "Custom field changed",
+)
 
 
 def webhook_definition(webhook_url: str) -> dict[str, Any]:
     """The `{"webhook": ...}` body of Create Webhook for events sent to `webhook_url`."""
-    return {"webhook": {
-        "name": WEBHOOK_NAME,
-        "description": "Ticket events for support tiers and SLA due dates (POST /webhooks/zendesk).",
-        "endpoint": webhook_url,
-        "http_method": "POST",  # required for event subscriptions
-        "request_format": "json",  # required for event subscriptions
-        "status": "active",
-        "subscriptions": list(SUBSCRIPTIONS),
-    }}
+    return {
+        "webhook": {
+            "name": WEBHOOK_NAME,
+            "description": "Ticket events for support tiers and SLA due dates (POST /webhooks/zendesk).",
+            "endpoint": webhook_url,
+            "http_method": "POST",  # required for event subscriptions
+            "request_format": "json",  # required for event subscriptions
+            "status": "active",
+            "subscriptions": list(SUBSCRIPTIONS),
+        }
+    }
 
 
 def kb_names(options: Mapping[str, Any]) -> tuple[str, str]:
     """The KB tag and the user segment's name from the options."""
-    return (str(options.get("kb_tag") or DEFAULT_KB_TAG),
-            str(options.get("kb_segment_name") or DEFAULT_SEGMENT_NAME))
+    return (str(options.get("kb_tag") or DEFAULT_KB_TAG), str(options.get("kb_segment_name") or DEFAULT_SEGMENT_NAME))
 
 
 def segment_definition(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,9 +82,13 @@ def find_segment(client: PlatformClient, tag: str) -> Mapping[str, Any] | None:
     for _ in range(MAX_SEGMENT_PAGES):
         page = client.call("GET", f"/api/v2/help_center/user_segments?{urlencode(params)}") or {}
         for segment in page.get("user_segments") or []:
-            if segment.get("user_type") == "signed_in_users" and list(segment.get("tags") or []) == [tag] \
-                    and not segment.get("or_tags") and not segment.get("group_ids") \
-                    and not segment.get("organization_ids"):
+            if (
+                segment.get("user_type") == "signed_in_users"
+                and list(segment.get("tags") or []) == [tag]
+                and not segment.get("or_tags")
+                and not segment.get("group_ids")
+                and not segment.get("organization_ids")
+            ):
                 return segment
         meta = page.get("meta") or {}
         if not (meta.get("has_more") and meta.get("after_cursor")):
@@ -89,17 +102,25 @@ def ensure_user_segment(client: PlatformClient, options: Mapping[str, Any]) -> l
     tag, name = kb_names(options)
     existing = find_segment(client, tag)
     if existing is not None:
-        segment_id, what = existing.get("id"), f"User segment {existing.get('id')} ({existing.get('name')!r})" \
-            f" already matches signed-in users tagged {tag}; not created again."
+        segment_id, what = (
+            existing.get("id"),
+            f"User segment {existing.get('id')} ({existing.get('name')!r})"
+            f" already matches signed-in users tagged {tag}; not created again.",
+        )
     else:
-        created = client.call("POST", "/api/v2/help_center/user_segments", segment_definition(options),
-                              expect=(200, 201)) or {}
+        created = (
+            client.call("POST", "/api/v2/help_center/user_segments", segment_definition(options), expect=(200, 201))
+            or {}
+        )
         segment_id = (created.get("user_segment") or {}).get("id")
         what = f"Created user segment {segment_id} ({name!r}): signed-in users tagged {tag}."
-    return [what, f"Restrict the closed knowledge-base sections to it: Guide > Manage articles > Sections >"
-                  f" each closed section > Visible to: {name} (segment {segment_id}). Check that tags on users are"
-                  " enabled (Admin Center > People > Configuration > End users > Tags on users and organizations)"
-                  f" and never put the tag {tag} on an organization (its members would all get the closed KB)."]
+    return [
+        what,
+        f"Restrict the closed knowledge-base sections to it: Guide > Manage articles > Sections >"
+        f" each closed section > Visible to: {name} (segment {segment_id}). Check that tags on users are"
+        " enabled (Admin Center > People > Configuration > End users > Tags on users and organizations)"
+        f" and never put the tag {tag} on an organization (its members would all get the closed KB).",
+    ]
 
 
 def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any] | None = None) -> list[str]:
@@ -108,8 +129,7 @@ def admin_steps(webhook_url: str, base_url: str, options: Mapping[str, Any] | No
     tag, name = kb_names(options or {})
     return [
         f"1. Open {center} > Apps and integrations > Webhooks > Webhooks, click 'Create webhook'.",
-        "2. Choose 'Zendesk events', then select these ticket events: " + ", ".join(EVENT_LABELS)
-        + ". Click Next.",
+        "2. Choose 'Zendesk events', then select these ticket events: " + ", ".join(EVENT_LABELS) + ". Click Next.",
         f"3. Name: {WEBHOOK_NAME}. Endpoint URL: {webhook_url}. Request method POST and request format"
         " JSON (fixed for events). Authentication: None (Zendesk signs every request). Click 'Create webhook'.",
         "4. Open the new webhook; under 'Signing secret' click 'Reveal secret' and put it in the connector's"
@@ -139,8 +159,7 @@ def find_existing(client: PlatformClient, webhook_url: str) -> str | None:
     return None
 
 
-def apply(client: PlatformClient, webhook_url: str, configured_secret: str,
-          options: Mapping[str, Any]) -> list[str]:
+def apply(client: PlatformClient, webhook_url: str, configured_secret: str, options: Mapping[str, Any]) -> list[str]:
     """Create the webhook (unless it exists) and deal with its signing secret without printing it."""
     lines = []
     hook_id = find_existing(client, webhook_url)
@@ -158,12 +177,16 @@ def apply(client: PlatformClient, webhook_url: str, configured_secret: str,
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(secret + "\n")
-        lines.append(f"Wrote the webhook's signing secret to {path} (mode 600);"
-                     f" set platforms.zendesk.webhook_secret_file = \"{path}\".")
+        lines.append(
+            f"Wrote the webhook's signing secret to {path} (mode 600);"
+            f' set platforms.zendesk.webhook_secret_file = "{path}".'
+        )
     elif secret and configured_secret and hmac.compare_digest(secret.encode(), configured_secret.encode()):
         lines.append("The configured webhook_secret matches the webhook's signing secret.")
     else:
-        lines.append("Set the webhook's signing secret in the config (webhook_secret_env or webhook_secret_file):"
-                     f" Admin Center > Apps and integrations > Webhooks > {WEBHOOK_NAME} > Signing secret >"
-                     " Reveal secret. (Or re-run with options.signing_secret_file to have it written for you.)")
+        lines.append(
+            "Set the webhook's signing secret in the config (webhook_secret_env or webhook_secret_file):"
+            f" Admin Center > Apps and integrations > Webhooks > {WEBHOOK_NAME} > Signing secret >"
+            " Reveal secret. (Or re-run with options.signing_secret_file to have it written for you.)"
+        )
     return lines

@@ -11,9 +11,10 @@ Docs: https://developer.zendesk.com/api-reference/ticketing/ticket-management/ta
 Remove Tags; user tagging must be on, as for the KB user segment),
 https://developer.zendesk.com/api-reference/ticketing/users/users/ (Create Or Update User).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
@@ -21,8 +22,9 @@ from connector.platforms.base import AccessOutcome
 from connector.platforms.pacing import PacedApi
 
 
-def apply_now(api: PacedApi, tag: str, lookup: Callable[[Sequence[str]], dict[str, int]],
-              changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
+def apply_now(
+    api: PacedApi, tag: str, lookup: Callable[[Sequence[str]], dict[str, int]], changes: Sequence[AccessChange]
+) -> Iterator[AccessOutcome]:
     """One outcome per change, each applied with synchronous calls."""
     for change in changes:
         email = change.email.strip().lower()
@@ -35,8 +37,15 @@ def apply_now(api: PacedApi, tag: str, lookup: Callable[[Sequence[str]], dict[st
             continue
         created = False
         if user is None:
-            answer = api.call("POST", "/api/v2/users/create_or_update", {"user": {
-                "email": email, "name": email.split("@")[0], "skip_verify_email": True}}, expect=(200, 201)) or {}
+            answer = (
+                api.call(
+                    "POST",
+                    "/api/v2/users/create_or_update",
+                    {"user": {"email": email, "name": email.split("@")[0], "skip_verify_email": True}},
+                    expect=(200, 201),
+                )
+                or {}
+            )
             user = (answer.get("user") or {}).get("id")
             if not isinstance(user, int):
                 raise PlatformError("POST /api/v2/users/create_or_update: no user id in the answer")

@@ -35,12 +35,14 @@ Docs:
   (`additional_tags`, `comment.public: false`, `priority`)
 - rate limits https://developer.zendesk.com/api-reference/introduction/rate-limits/
 """
+
 from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from connector.core.errors import PlatformError
@@ -82,19 +84,26 @@ class _Batch:
 
     def open_emails(self) -> list[str]:
         """E-mails with a change still open, in plan order, once each."""
-        return list(dict.fromkeys(c.email.strip().lower() for i, c in enumerate(self.changes)
-                                  if i not in self.outcomes))
+        return list(
+            dict.fromkeys(c.email.strip().lower() for i, c in enumerate(self.changes) if i not in self.outcomes)
+        )
 
     def results(self) -> list[AccessOutcome]:
         """One outcome per change, in plan order (unsettled ones failed)."""
-        return [self.outcomes.get(i) or AccessOutcome(c, False, "not done: stopped before Zendesk reported on it")
-                for i, c in enumerate(self.changes)]
+        return [
+            self.outcomes.get(i) or AccessOutcome(c, False, "not done: stopped before Zendesk reported on it")
+            for i, c in enumerate(self.changes)
+        ]
 
 
 def job_error(result: Mapping[str, Any]) -> str | None:
     """The failure text of one job result, or None when it succeeded."""
-    failed = result.get("success") is False or str(result.get("status", "")).lower() == "failed" \
-        or bool(result.get("error")) or bool(result.get("errors"))
+    failed = (
+        result.get("success") is False
+        or str(result.get("status", "")).lower() == "failed"
+        or bool(result.get("error"))
+        or bool(result.get("errors"))
+    )
     if not failed:
         return None
     parts = [str(result.get(k)) for k in ("error", "errors", "details") if result.get(k)]
@@ -129,8 +138,9 @@ class ZendeskKbLever:
             if not (meta.get("has_more") and meta.get("after_cursor")):
                 return found
             params = {**params, "page[after]": meta["after_cursor"]}
-        raise PlatformError(f"zendesk: more than {MAX_EXPORT_PAGES * EXPORT_PAGE:,} users hold tag {self.tag};"
-                            " stopped reading")
+        raise PlatformError(
+            f"zendesk: more than {MAX_EXPORT_PAGES * EXPORT_PAGE:,} users hold tag {self.tag}; stopped reading"
+        )
 
     def apply(self, changes: Sequence[AccessChange]) -> Iterator[AccessOutcome]:
         """Grants and revokes in batches of 100, up to `window` batches with a job in flight;
@@ -143,7 +153,7 @@ class ZendeskKbLever:
         for c in changes:
             if c.action not in (GRANT, REVOKE):
                 yield AccessOutcome(c, False, f"{c.action} is not a KB change")
-        waiting = deque(_Batch(list(kb[i:i + BATCH])) for i in range(0, len(kb), BATCH))
+        waiting = deque(_Batch(list(kb[i : i + BATCH])) for i in range(0, len(kb), BATCH))
         flying: dict[str, tuple[_Batch, float]] = {}  # job id -> batch, when submitted
         try:
             while waiting or flying:
@@ -195,8 +205,10 @@ class ZendeskKbLever:
             self._polls[job_id] = self._polls.get(job_id, 0) + 1
             if self._polls[job_id] >= self.max_polls or self.api.clock() - submitted > self.job_timeout:
                 del flying[job_id]
-                raise PlatformError(f"zendesk job {job_id} still {status.get('status') or 'unknown'} after"
-                                    f" {self._polls[job_id]} polls; run the sync again to resume")
+                raise PlatformError(
+                    f"zendesk job {job_id} still {status.get('status') or 'unknown'} after"
+                    f" {self._polls[job_id]} polls; run the sync again to resume"
+                )
 
     def _advance(self, batch: _Batch) -> str | None:
         """Run the batch's next steps up to a job submission (its id) or to its end (None)."""
@@ -212,12 +224,16 @@ class ZendeskKbLever:
                     batch.settle(email, True, "already: not a Zendesk user")
             if create:  # new users get the tag as they are created: one job, not a creation and an update
                 batch.stage, batch.job_emails = "create", create
-                return self._submit("POST", "/api/v2/users/create_many",
-                                    {"users": [{**self._new_user(e), "tags": [self.tag]} for e in create]})
+                return self._submit(
+                    "POST",
+                    "/api/v2/users/create_many",
+                    {"users": [{**self._new_user(e), "tags": [self.tag]} for e in create]},
+                )
             batch.stage = "read"
         if batch.stage == "recreate":  # create_many refused some (the search index lagged: they exist)
-            return self._submit("POST", "/api/v2/users/create_or_update_many",
-                                {"users": [self._new_user(e) for e in batch.job_emails]})
+            return self._submit(
+                "POST", "/api/v2/users/create_or_update_many", {"users": [self._new_user(e) for e in batch.job_emails]}
+            )
         if batch.stage == "read":
             body = self._tag_updates(batch)
             if not body:
@@ -231,8 +247,11 @@ class ZendeskKbLever:
         """Take a finished job's results into the batch and move it on."""
         given = status.get("results")
         results: list[Any] = given if isinstance(given, list) else []
-        whole = None if status.get("status") == "completed" else \
-            f"job {status.get('status')}: {status.get('message') or 'no message'}"
+        whole = (
+            None
+            if status.get("status") == "completed"
+            else f"job {status.get('status')}: {status.get('message') or 'no message'}"
+        )
         if batch.stage == "create":
             refused = []
             for position, result in enumerate(results):
@@ -298,8 +317,9 @@ class ZendeskKbLever:
                 continue
             new = sorted({*tags, self.tag}) if want == GRANT else [t for t in tags if t != self.tag]
             body.append({"id": uid, "tags": new})
-            batch.job_users[uid] = ("created and granted" if uid in batch.fresh else "granted") \
-                if want == GRANT else "revoked"
+            batch.job_users[uid] = (
+                ("created and granted" if uid in batch.fresh else "granted") if want == GRANT else "revoked"
+            )
         return body
 
     def lookup(self, emails: Sequence[str]) -> dict[str, int]:
@@ -323,7 +343,7 @@ class ZendeskKbLever:
         """Each user's tags as they are now (users/show_many, 100 ids a call)."""
         tags: dict[int, list[str]] = {}
         for i in range(0, len(ids), BATCH):
-            chunk = ",".join(map(str, ids[i:i + BATCH]))
+            chunk = ",".join(map(str, ids[i : i + BATCH]))
             answer = self.api.call("GET", f"/api/v2/users/show_many?{urlencode({'ids': chunk}, safe=',')}") or {}
             for user in answer.get("users") or []:
                 if isinstance(user.get("id"), int):
@@ -345,7 +365,9 @@ class ZendeskKbLever:
 
     def _job_statuses(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
         """The jobs' statuses by id, in one call (job_statuses/show_many)."""
-        answer = self.api.call("GET", f"/api/v2/job_statuses/show_many?{urlencode({'ids': ','.join(ids)}, safe=',')}") or {}
+        answer = (
+            self.api.call("GET", f"/api/v2/job_statuses/show_many?{urlencode({'ids': ','.join(ids)}, safe=',')}") or {}
+        )
         return {str(j.get("id")): j for j in answer.get("job_statuses") or [] if isinstance(j, Mapping)}
 
 

@@ -7,9 +7,10 @@ User), organizations https://developer.zendesk.com/api-reference/ticketing/organ
 (Search Organizations by external_id or by name, Create Or Update Organization) and memberships
 https://developer.zendesk.com/api-reference/ticketing/organizations/organization_memberships/
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
@@ -22,8 +23,9 @@ class ZendeskPortal:
     def __init__(self, api: PacedApi, lookup: Callable[[Sequence[str]], dict[str, int]]) -> None:
         self.api, self.lookup = api, lookup
 
-    def register(self, email: str, name: str | None, customer_id: str, customer_name: str,
-                 org_id: str | None) -> str | None:
+    def register(
+        self, email: str, name: str | None, customer_id: str, customer_name: str, org_id: str | None
+    ) -> str | None:
         """Make `email` an end user with a membership in the customer's organisation."""
         email = email.strip().lower()
         if "@" not in email:
@@ -32,9 +34,22 @@ class ZendeskPortal:
         org = int(org_id) if org_id and str(org_id).isdigit() else self._organisation(customer_id, customer_name, done)
         user = self.lookup([email]).get(email)
         if user is None:
-            answer = self.api.call("POST", "/api/v2/users/create_or_update", {"user": {
-                "email": email, "name": (name or "").strip() or email.split("@")[0], "organization_id": org,
-                "skip_verify_email": True}}, expect=(200, 201)) or {}
+            answer = (
+                self.api.call(
+                    "POST",
+                    "/api/v2/users/create_or_update",
+                    {
+                        "user": {
+                            "email": email,
+                            "name": (name or "").strip() or email.split("@")[0],
+                            "organization_id": org,
+                            "skip_verify_email": True,
+                        }
+                    },
+                    expect=(200, 201),
+                )
+                or {}
+            )
             user = (answer.get("user") or {}).get("id")
             done.append(f"registered {email} as user {user}")
             if (answer.get("user") or {}).get("organization_id") == org:
@@ -43,8 +58,12 @@ class ZendeskPortal:
         if any(m.get("organization_id") == org for m in memberships.get("organization_memberships") or []):
             return "; ".join(done) or None
         try:
-            self.api.call("POST", "/api/v2/organization_memberships",
-                          {"organization_membership": {"user_id": user, "organization_id": org}}, expect=(200, 201))
+            self.api.call(
+                "POST",
+                "/api/v2/organization_memberships",
+                {"organization_membership": {"user_id": user, "organization_id": org}},
+                expect=(200, 201),
+            )
         except PlatformRejected as exc:
             if not (exc.status == 422 and "already" in str(exc).lower()):
                 raise
@@ -60,8 +79,15 @@ class ZendeskPortal:
         if found is not None:
             return found
         try:
-            created = self.api.call("POST", "/api/v2/organizations/create_or_update", {"organization": {
-                "name": customer_name, "external_id": customer_id}}, expect=(200, 201)) or {}
+            created = (
+                self.api.call(
+                    "POST",
+                    "/api/v2/organizations/create_or_update",
+                    {"organization": {"name": customer_name, "external_id": customer_id}},
+                    expect=(200, 201),
+                )
+                or {}
+            )
         except PlatformRejected as exc:
             found = self._search("name", customer_name) if exc.status == 422 else None
             if found is None:

@@ -6,10 +6,12 @@ Pure: dicts in, domain objects out. Docs:
   events in them https://developer.zendesk.com/documentation/ticketing/reference-guides/ticket-audit-events-reference/
 - via channels https://developer.zendesk.com/documentation/ticketing/reference-guides/via-types/
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from connector.core.alerts import is_alert_tag
 from connector.core.entitlement import REQUEST_TYPES, TOPICS
@@ -22,17 +24,38 @@ AGENT_ROLES = frozenset({"agent", "admin"})
 # Zendesk via channel (the ticket's type, or the via type) -> our channel; anything else
 # (api, rule, sample_ticket, mobile agent app, ...) says nothing about how the customer asked.
 CHANNELS = {
-    "email": "email", "mail": "email",
-    "voice": "phone", "phone_call_inbound": "phone", "phone_call_outbound": "phone",
-    "voicemail": "phone", "api_phone_call_inbound": "phone", "api_voicemail": "phone",
-    "web": "portal", "web_form": "portal", "help_center": "portal", "helpcenter": "portal",
-    "web_widget": "portal", "dropbox": "portal",
-    "chat": "messenger", "chat_offline_message": "messenger", "native_messaging": "messenger",
-    "mobile_sdk": "messenger", "whatsapp": "messenger", "telegram": "messenger",
-    "viber": "messenger", "line": "messenger", "wechat": "messenger", "kakaotalk": "messenger",
-    "facebook": "messenger", "facebook_message": "messenger", "instagram_dm": "messenger",
-    "twitter_dm": "messenger", "apple_business_chat": "messenger", "sms": "messenger",
-    "text_message": "messenger", "any_channel": "messenger",
+    "email": "email",
+    "mail": "email",
+    "voice": "phone",
+    "phone_call_inbound": "phone",
+    "phone_call_outbound": "phone",
+    "voicemail": "phone",
+    "api_phone_call_inbound": "phone",
+    "api_voicemail": "phone",
+    "web": "portal",
+    "web_form": "portal",
+    "help_center": "portal",
+    "helpcenter": "portal",
+    "web_widget": "portal",
+    "dropbox": "portal",
+    "chat": "messenger",
+    "chat_offline_message": "messenger",
+    "native_messaging": "messenger",
+    "mobile_sdk": "messenger",
+    "whatsapp": "messenger",
+    "telegram": "messenger",
+    "viber": "messenger",
+    "line": "messenger",
+    "wechat": "messenger",
+    "kakaotalk": "messenger",
+    "facebook": "messenger",
+    "facebook_message": "messenger",
+    "instagram_dm": "messenger",
+    "twitter_dm": "messenger",
+    "apple_business_chat": "messenger",
+    "sms": "messenger",
+    "text_message": "messenger",
+    "any_channel": "messenger",
 }
 
 
@@ -96,15 +119,15 @@ def comment_authors(audits: list[Mapping[str, Any]]) -> set[int]:
     return {author for _, author, _, _ in _comments(audits) if isinstance(author, int)}
 
 
-def comments(audits: list[Mapping[str, Any]], requester_id: Any,
-             users: Mapping[int, Mapping[str, Any]]) -> list[Comment]:
+def comments(
+    audits: list[Mapping[str, Any]], requester_id: Any, users: Mapping[int, Mapping[str, Any]]
+) -> list[Comment]:
     """Every comment with its author's role. The comment in the creating audit is the request
     itself (an agent logging a phone call writes it)."""
     found = []
     for at, author, public, opening in _comments(audits):
         role = (users.get(author) or {}).get("role") if isinstance(author, int) else None
-        who = Author.REQUESTER if author == requester_id else (
-            Author.AGENT if role in AGENT_ROLES else Author.END_USER)
+        who = Author.REQUESTER if author == requester_id else (Author.AGENT if role in AGENT_ROLES else Author.END_USER)
         found.append(Comment(at, who, public, opening))
     return found
 
@@ -118,26 +141,42 @@ def _comments(audits: list[Mapping[str, Any]]) -> list[tuple[datetime, Any, bool
         for event in events:
             if event.get("type") == "Comment":
                 author = event.get("author_id", audit.get("author_id"))
-                out.append((api_moment(audit.get("created_at"), "audit created_at"), author,
-                            event.get("public") is True, opening))
+                out.append(
+                    (
+                        api_moment(audit.get("created_at"), "audit created_at"),
+                        author,
+                        event.get("public") is True,
+                        opening,
+                    )
+                )
     return sorted(out, key=lambda c: c[0])
 
 
-def carried(ticket: Mapping[str, Any], fields: Mapping[str, str], tag_prefix: str,
-            assignee_email: str | None, tier_values: Mapping[str, str]) -> Carried:
+def carried(
+    ticket: Mapping[str, Any],
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    assignee_email: str | None,
+    tier_values: Mapping[str, str],
+) -> Carried:
     """What the connector's own fields hold now: tier, due dates, prefixed tags, assignee."""
     values = custom_values(ticket)
     raw_tier = text(values.get(str(fields.get("tier", ""))))
     tier_by_value = {v: k for k, v in tier_values.items()}
     tier = tier_by_value.get(raw_tier, raw_tier) if raw_tier else None
     tier_tags = set(tier_values.values())  # a tier dropdown adds its option's tag: not a flag
-    flags = frozenset(t[len(tag_prefix):] for t in ticket.get("tags") or []
-                      if tag_prefix and t.startswith(tag_prefix) and t not in tier_tags
-                      and not is_alert_tag(t[len(tag_prefix):]))
-    return Carried(tier=tier,
-                   first_response_due=parse_moment(values.get(str(fields.get("first_response_due", "")))),
-                   resolution_due=parse_moment(values.get(str(fields.get("resolution_due", "")))),
-                   flags=flags, assignee=assignee_email)
+    flags = frozenset(
+        t[len(tag_prefix) :]
+        for t in ticket.get("tags") or []
+        if tag_prefix and t.startswith(tag_prefix) and t not in tier_tags and not is_alert_tag(t[len(tag_prefix) :])
+    )
+    return Carried(
+        tier=tier,
+        first_response_due=parse_moment(values.get(str(fields.get("first_response_due", "")))),
+        resolution_due=parse_moment(values.get(str(fields.get("resolution_due", "")))),
+        flags=flags,
+        assignee=assignee_email,
+    )
 
 
 def _user(users: Mapping[int, Mapping[str, Any]], user_id: int | None) -> Mapping[str, Any]:
@@ -145,9 +184,14 @@ def _user(users: Mapping[int, Mapping[str, Any]], user_id: int | None) -> Mappin
     return (users.get(user_id) if user_id is not None else None) or {}
 
 
-def to_ticket(ticket: Mapping[str, Any], audits: list[Mapping[str, Any]],
-              users: Mapping[int, Mapping[str, Any]], fields: Mapping[str, str], tag_prefix: str,
-              tier_values: Mapping[str, str] | None = None) -> Ticket:
+def to_ticket(
+    ticket: Mapping[str, Any],
+    audits: list[Mapping[str, Any]],
+    users: Mapping[int, Mapping[str, Any]],
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    tier_values: Mapping[str, str] | None = None,
+) -> Ticket:
     """The domain ticket from the API's ticket, its audits (time order) and the users involved."""
     requester = _user(users, ticket.get("requester_id"))
     assignee = _user(users, ticket.get("assignee_id"))

@@ -5,12 +5,13 @@ https://developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-reques
 (headers `X-Zendesk-Webhook-Signature`, `-Signature-Timestamp`, `-Invocation-Id`).
 Pure functions on bytes: no network, no clock (the caller passes `now`), fail closed.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connector.core.errors import Unauthorized
 
@@ -35,7 +36,7 @@ def parse_timestamp(value: str) -> datetime:
         raise Unauthorized(f"unreadable {TIMESTAMP_HEADER} {value[:40]!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise Unauthorized(f"{TIMESTAMP_HEADER} has no UTC offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def check(secret: str, signature: str | None, timestamp: str | None, body: bytes, now: datetime) -> None:
@@ -56,7 +57,8 @@ def check(secret: str, signature: str | None, timestamp: str | None, body: bytes
     if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
         raise Unauthorized("signature does not match the body")
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     if abs(now - moment) > MAX_SKEW:
-        raise Unauthorized(f"signature timestamp {timestamp} is more than "
-                           f"{int(MAX_SKEW.total_seconds() // 60)} minutes from now")
+        raise Unauthorized(
+            f"signature timestamp {timestamp} is more than {int(MAX_SKEW.total_seconds() // 60)} minutes from now"
+        )

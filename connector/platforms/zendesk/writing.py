@@ -9,11 +9,13 @@ it (the vendor calendar's zone, e.g. `2024-05-14T18:00:00+03:00`): agents read t
 local time, machines read an unambiguous instant, and reading it back gives the same instant
 (full precision, so a re-read never looks like a change).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from connector.core.errors import BadInput
 from connector.core.ticket import Carried, Ticket, WriteBack
@@ -44,8 +46,13 @@ def field_value(name: str, desired: Carried, tier_values: Mapping[str, str]) -> 
     return due_text(getattr(desired, name))
 
 
-def update_body(ticket: Ticket, plan: WriteBack, fields: Mapping[str, str], tag_prefix: str,
-                tier_values: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+def update_body(
+    ticket: Ticket,
+    plan: WriteBack,
+    fields: Mapping[str, str],
+    tag_prefix: str,
+    tier_values: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
     """The `{"ticket": {...}}` body for the plan's changes, or None when there is nothing to send.
 
     Only changed fields are sent; tags are added and removed by name so that tags the

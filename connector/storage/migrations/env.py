@@ -1,5 +1,6 @@
 """Alembic environment: migrate the connection the connector hands over, or CONNECTOR_DATABASE_URL
 when run from the `alembic` command line (`alembic -c connector/storage/alembic.ini upgrade head`)."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -6,6 +6,7 @@ Settings this reads (all optional):
   permissions (so a misconfigured group can never hand out admin rights).
 - CONNECTOR_ACCESS_MAX_BATCH: most e-mails per grant/revoke request (default 100).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,19 +60,25 @@ def configuration_problems() -> list[str]:
     """
     problems = []
     if not helpdesk_setting("HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION"):
-        problems.append("HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION is off: membership of the group "
-                        "opens no non-public KB category (set it to True; see the README)")
+        problems.append(
+            "HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION is off: membership of the group "
+            "opens no non-public KB category (set it to True; see the README)"
+        )
     if helpdesk_setting("HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE"):
-        problems.append("HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE is on: customers reach the staff views, "
-                        "so granting queue permissions to customers is refused")
+        problems.append(
+            "HELPDESK_ALLOW_NON_STAFF_TICKET_UPDATE is on: customers reach the staff views, "
+            "so granting queue permissions to customers is refused"
+        )
     return problems
 
 
 def foreign_permissions(group: Group) -> list[str]:
     """The group's permissions that are not helpdesk queue-access permissions."""
-    return sorted(f"{p.content_type.app_label}.{p.codename}"
-                  for p in group.permissions.select_related("content_type")
-                  if not (p.content_type.app_label == "helpdesk" and p.codename.startswith("queue_access_")))
+    return sorted(
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in group.permissions.select_related("content_type")
+        if not (p.content_type.app_label == "helpdesk" and p.codename.startswith("queue_access_"))
+    )
 
 
 def managed_group(name: str | None) -> Group:
@@ -79,17 +86,20 @@ def managed_group(name: str | None) -> Group:
     allowed = allowed_groups()
     name = name or allowed[0]
     if name not in allowed:
-        raise Refused(f"group {name!r} is not one the connector may manage (CONNECTOR_KB_GROUPS: "
-                      f"{', '.join(allowed)})", bad_input=True)
+        raise Refused(
+            f"group {name!r} is not one the connector may manage (CONNECTOR_KB_GROUPS: {', '.join(allowed)})",
+            bad_input=True,
+        )
     try:
         group = Group.objects.get(name=name)
     except Group.DoesNotExist:
-        raise Refused(f"group {name!r} does not exist: run `manage.py connector_access_setup --group "
-                      f"{name}`") from None
+        raise Refused(f"group {name!r} does not exist: run `manage.py connector_access_setup --group {name}`") from None
     foreign = foreign_permissions(group)
     if foreign:
-        raise Refused(f"group {name!r} holds permissions other than helpdesk queue access "
-                      f"({', '.join(foreign[:5])}): the connector will not hand those out")
+        raise Refused(
+            f"group {name!r} holds permissions other than helpdesk queue access "
+            f"({', '.join(foreign[:5])}): the connector will not hand those out"
+        )
     return group
 
 

@@ -4,6 +4,7 @@
 
 The connector then calls <base_url>/connector/... (its option `access_path`, default "/connector").
 """
+
 from django.urls import path
 
 from connector_access import views

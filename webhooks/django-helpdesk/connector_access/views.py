@@ -14,6 +14,7 @@ Who may call them: active staff users who may add and change users (`auth.add_us
 Bad input is a 400 with {"error", "field"?}; a helpdesk configured so that the lever would not
 work or would expose tickets is a 422 with {"error"} (not 409: clients retry a 409).
 """
+
 from __future__ import annotations
 
 from django.db import IntegrityError
@@ -32,8 +33,9 @@ class ManagesUsers(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active
-                    and user.has_perms(["auth.add_user", "auth.change_user"]))
+        return bool(
+            user and user.is_authenticated and user.is_active and user.has_perms(["auth.add_user", "auth.change_user"])
+        )
 
 
 def bad(message: str, field: str | None = None) -> Response:
@@ -95,7 +97,7 @@ class KbAccess(ConnectorView):
                 return bad("each change must be an object {email, action}", f"changes[{i}]")
             action = change.get("action")
             if action not in (lever.GRANT, lever.REVOKE):
-                return bad("action must be \"grant\" or \"revoke\"", f"changes[{i}].action")
+                return bad('action must be "grant" or "revoke"', f"changes[{i}].action")
             if not isinstance(change.get("email"), str):
                 return bad("email must be a string", f"changes[{i}].email")
             parsed.append((change["email"], action))
@@ -142,5 +144,7 @@ class PortalUsers(ConnectorView):
             return bad(str(exc), "email")
         except IntegrityError:
             created, user = False, lever.users_with(email)[0]  # made by a concurrent request
-        return Response({"email": email, "result": "created" if created else "exists", "user_id": user.pk},
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            {"email": email, "result": "created" if created else "exists", "user_id": user.pk},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
