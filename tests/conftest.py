@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpdesk_fixture"]  # a real django-helpdesk: the `helpdesk_site` fixture
+# Fixtures of their own modules, for every test module (never imported by the tests themselves):
+# a real django-helpdesk (`helpdesk_site`) and a real Redmine with `connector serve` (`redmine_live`).
+pytest_plugins = ["tests.helpdesk_fixture", "tests.redmine_fixture"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGISTRY_JSON = FIXTURES / "registry" / "registry.json"
