@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REGISTRY_JSON
+
 # Fixtures of their own modules, for every test module (never imported by the tests themselves):
 # a real django-helpdesk (`helpdesk_site`) and a real Redmine with `connector serve` (`redmine_live`).
 pytest_plugins = ["tests.helpdesk_fixture", "tests.redmine_fixture"]
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REGISTRY_JSON = FIXTURES / "registry" / "registry.json"
-REGISTRY_CSV = FIXTURES / "registry" / "csv"
 # The suite's PostgreSQL (the same on developers' machines and CI); each test gets its own schema.
 POSTGRES_URL = os.environ.get("CONNECTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

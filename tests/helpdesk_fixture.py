@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 import requests
+
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0  # seconds for the server to answer after it is started
@@ -112,13 +113,6 @@ def _require_helpdesk() -> None:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:

@@ -84,12 +84,12 @@ def test_sync_of_an_unconfigured_platform_says_so(runner, config):
     assert result.exit_code == 2 and "platform 'zendesk' is not configured (configured: none)" in result.stderr
 
 
-# -- end to end against an in-memory Zendesk (the documented shapes; benchmarks/zendesk_stub.py) --
+# -- end to end against an in-memory Zendesk (the documented shapes; tests/support/zendesk_stub.py) --
 
 @pytest.fixture
 def zendesk_config(tmp_path):
     from connector.storage.registry_import import import_registry
-    from tests.conftest import REGISTRY_JSON
+    from tests.support.paths import REGISTRY_JSON
 
     url = f"sqlite:///{tmp_path / 'connector.db'}"
     engine = open_database(url)
@@ -107,8 +107,8 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
 
     import responses
 
-    from benchmarks.zendesk_stub import BASE, FakeZendesk
     from connector.kb import sync as syncing
+    from tests.support.zendesk_stub import BASE, FakeZendesk
 
     monkeypatch.setattr(syncing, "utcnow", lambda: datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     fake = FakeZendesk()

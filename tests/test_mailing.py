@@ -3,9 +3,7 @@ the KB tag: planned against the tag's holders, dry run, applied in bulk, audited
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import responses
@@ -18,12 +16,8 @@ from connector.core.tiers import Tier
 from connector.storage import open_database
 from connector.storage.kb_audit import AccessAudit
 from connector.storage.registry_import import import_registry
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_zendesk_access import serve  # noqa: E402
-from test_zendesk_api import BASE  # noqa: E402
-
-from benchmarks.zendesk_stub import FakeZendesk  # noqa: E402
+from tests.support.zendesk import BASE, serve
+from tests.support.zendesk_stub import FakeZendesk
 
 DAY = date(2026, 12, 1)
 

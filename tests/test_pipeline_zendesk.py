@@ -2,23 +2,19 @@
 entitlement resolved from the registry, the SLA clocks run, one PUT out (asserted exactly with
 `responses`). Platform failures (429, 500, timeout) are retried and then recover."""
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
 import responses
 from responses import matchers
-from test_webhooks_http import SECRET, fixture, signed
-from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123
 
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
+from tests.support.zendesk import AUTH, BASE, FIELDS, REGISTRY_FILE, SECRET, answer, expect_ticket_123, fixture, signed
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
-# the customer of ticket 123's requester, with a warranty (also used by benchmarks/pipeline.py)
-REGISTRY_FILE = Path(__file__).parent / "fixtures" / "zendesk" / "registry.json"
 # warranty (8 and 40 working hours) from 10:00 MSK Monday 13.05.2024: first public reply at 13:15:03
 # (met; due 18:00); pending 13:15:03 -> 09:00 on the 14th, so 3:15:03 used, 36:44:57 from 14.05
 # 10:00: four 8-hour days (9-10.05 are earlier; none off this week) then 4:44:57 on Monday 20.05.

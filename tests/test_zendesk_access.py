@@ -1,21 +1,19 @@
 """Zendesk's KB lever (a user tag), portal registration and SLA alerts, against `responses`:
 exact requests with documented answers (tests/fixtures/zendesk/api), and an in-memory Zendesk
-(benchmarks/zendesk_stub.py) behind `responses` callbacks for the bulk runs."""
+(tests/support/zendesk_stub.py) behind `responses` callbacks for the bulk runs."""
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
 
 import pytest
 import responses
 from responses import matchers
-from test_zendesk_api import AUTH, BASE, adapter, answer
 
-from benchmarks.zendesk_stub import FakeZendesk
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
 from connector.platforms.base import Alert
+from tests.support.zendesk import AUTH, BASE, adapter, answer, serve
+from tests.support.zendesk_stub import FakeZendesk
 
 CREATE_JOB = "82de0b044094f0c67893ac9fe64f1a99"
 UPDATE_JOB = "8b726e606741012ffc2d782bcb7848fe"
@@ -50,18 +48,6 @@ def expect(method: str, path: str, name: str, params: dict | None = None, body: 
     if body is not None:
         match.append(matchers.json_params_matcher(body))
     return responses.add(method, f"{BASE}{path}", json=answer(name), status=status, match=match)
-
-
-def serve(fake: FakeZendesk, retry_after: str = "37"):
-    """Route every API call to the in-memory Zendesk."""
-    def callback(request):
-        body = json.loads(request.body) if request.body else None
-        status, payload = fake.handle(request.method, request.url, body)
-        headers = {"Retry-After": retry_after} if status == 429 else {}
-        return status, headers, json.dumps(payload)
-    for method in ("GET", "POST", "PUT"):
-        responses.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback,
-                               content_type="application/json")
 
 
 def writes(fake: FakeZendesk, path: str) -> list:

@@ -2,60 +2,20 @@
 `responses` asserting every outbound call (exact URL, query, JSON body, auth header)."""
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import responses
 from responses import matchers
 
-from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.core.sla import ClockState, SlaReading
 from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus, WriteBack
 from connector.platforms.zendesk import ZendeskAdapter
+from tests.support.zendesk import AUTH, BASE, adapter, answer, expect_ticket_123, get, settings
 
-API = Path(__file__).parent / "fixtures" / "zendesk" / "api"
-BASE = "https://acme-support.zendesk.com"
-FIELDS = {"tier": "360001", "first_response_due": "360002", "resolution_due": "360003",
-          "product": "360004", "request_type": "360005", "topic": "360006"}
-AUTH = "Basic " + base64.b64encode(b"connector@ascon.example/token:t0k3n-for-tests").decode()
 UTC = timezone.utc
 MSK = timezone(timedelta(hours=3))
-
-
-def answer(name: str) -> dict:
-    return json.loads((API / f"{name}.json").read_text())
-
-
-def settings(**changes) -> PlatformSettings:
-    base = dict(name="zendesk", base_url=BASE, webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
-                credentials={"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
-                fields=FIELDS, tag_prefix="sla_")
-    base.update(changes)
-    return PlatformSettings(**base)
-
-
-def adapter(**changes) -> ZendeskAdapter:
-    s = settings(**changes)
-    return ZendeskAdapter(s, ZendeskAdapter.client_for(s))
-
-
-def get(path: str, body: dict, params: dict | None = None, status: int = 200, headers: dict | None = None):
-    match = [matchers.header_matcher({"Authorization": AUTH, "Accept": "application/json"})]
-    if params is not None:
-        match.append(matchers.query_param_matcher(params))
-    return responses.get(f"{BASE}{path}", json=body, status=status, headers=headers, match=match)
-
-
-def expect_ticket_123():
-    get("/api/v2/tickets/123.json", answer("ticket_123"), {"include": "users"})
-    get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits"), {"include": "users", "page[size]": "100"})
-    get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits_page2"),
-        {"include": "users", "page[size]": "100",
-         "page[after]": answer("ticket_123_audits")["meta"]["after_cursor"]})
 
 
 # -- fetch_ticket ----------------------------------------------------------------------------

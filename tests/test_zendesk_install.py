@@ -7,9 +7,9 @@ from pathlib import Path
 
 import responses
 from responses import matchers
-from test_zendesk_api import AUTH, BASE, adapter, answer
 
 from connector.platforms.zendesk.install import SUBSCRIPTIONS, segment_definition, webhook_definition
+from tests.support.zendesk import AUTH, BASE, adapter, answer
 
 WEBHOOK_URL = "https://connector.example.com/webhooks/zendesk"
 SHIPPED = Path(__file__).parent.parent / "webhooks" / "zendesk" / "webhook.json"
