@@ -19,6 +19,18 @@ pytest_plugins = ["tests.helpdesk_fixture", "tests.redmine_fixture"]
 POSTGRES_URL = os.environ.get("CONNECTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def unexpected_http_calls():
+    """Under `responses`, a request that matches nothing registered fails the test, even where the
+    code under test caught the ConnectionError for it (tests/support/http.py). The list of them."""
+    from tests.support.http import unexpected_calls
+
+    with unexpected_calls() as found:
+        yield found
+    if found:
+        pytest.fail(f"unexpected HTTP call(s) under responses: {found}", pytrace=False)
+
+
 @pytest.fixture
 def registry_doc() -> dict:
     """A fresh copy of the registry fixture document (tests may change it)."""

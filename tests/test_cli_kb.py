@@ -119,7 +119,7 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
         status, payload = fake.handle(request.method, request.url, json.loads(request.body) if request.body else None)
         return status, {}, json.dumps(payload)
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         for method in ("GET", "POST", "PUT"):
             mock.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback)
         dry = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config, "--dry-run"])

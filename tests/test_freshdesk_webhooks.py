@@ -86,7 +86,7 @@ def test_the_recorded_deliveries_are_the_rules_body_as_freshdesk_renders_it():
         assert body["event"] == event and set(body["ticket"]) == set(template["ticket"])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_readme_and_install_give_the_three_rules_exactly():
     readme = (ROOT / "webhooks" / "freshdesk" / "README.md").read_text(encoding="utf-8")
     FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
@@ -126,7 +126,7 @@ def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, sectio
     assert any(p.startswith(where) for p in caught.value.problems), caught.value.problems
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_apply_reports_the_custom_fields_freshdesk_lacks():
     FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
     lines = FD.adapter().install("https://c.example/webhooks/freshdesk", apply=True)

@@ -17,6 +17,7 @@ from connector.platforms.jira_service_management import reading, writing
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from tests.support.contract import delivery
+from tests.support.http import all_fired_then_reset
 from tests.support.saas import FIXTURES, Platform
 
 JSM = Platform("jira-service-management")
@@ -32,7 +33,7 @@ def expect_reads(issue, comments="issue_SUP-123_comments", key="SUP-123"):
     JSM.expect("GET", "/rest/servicedeskapi/organization", "organizations_for_customer", {"accountId": PAVEL})
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_cut_short_changelog_is_read_page_by_page():
     issue = JSM.answer("issue_SUP-123")
     issue["changelog"] = {**issue["changelog"], "maxResults": 1, "histories": issue["changelog"]["histories"][:1]}
@@ -47,7 +48,7 @@ def test_a_cut_short_changelog_is_read_page_by_page():
         ("2024-05-13T13:15:03.123000+03:00", TicketStatus.PENDING)]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_hidden_reporter_email_is_read_from_the_service_desk_request():
     issue = JSM.answer("issue_SUP-123")
     issue["fields"]["reporter"]["emailAddress"] = None
@@ -56,7 +57,7 @@ def test_a_hidden_reporter_email_is_read_from_the_service_desk_request():
     assert JSM.adapter().fetch_ticket("SUP-123").requester_email == "pavel.ivanov@kb-vektor.example"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_comment_by_an_unlicensed_atlassian_account_is_not_an_agents_reply():
     comments = JSM.answer("issue_SUP-123_comments")
     for c in comments["comments"]:
@@ -135,7 +136,7 @@ def runtime(tmp_path):
     runtime.close()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
     answer = runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers)
@@ -153,7 +154,7 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     event = runtime.store.list()[0]
     assert event.status == "pending" and event.next_attempt_at == clock[0] + timedelta(seconds=30)
     assert "rate limited" in event.last_error
-    responses.reset()
+    all_fired_then_reset()
     expect_reads(JSM.answer("issue_SUP-123"))
     put = JSM.expect("PUT", write["path"], body=write["body"], status=204)
     clock[0] = event.next_attempt_at
@@ -177,7 +178,7 @@ def test_the_rate_limit_reset_is_read_as_jira_writes_it():
     assert seconds_until("soon", now) is None and seconds_until("2024-05-13T07:01", now) is None
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_with_only_the_reset_moment_is_retried_at_that_moment(runtime):
     headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
     assert runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers).status_code == 202

@@ -147,7 +147,7 @@ job_poll_seconds = 0
     return str(config), url
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_mailing_tag_is_kept_like_the_kb_tag(runner, zendesk_config):
     config, url = zendesk_config
     fake = FakeZendesk(BASE)

@@ -12,6 +12,7 @@ from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
+from tests.support.http import all_fired_then_reset
 from tests.support.zendesk import AUTH, BASE, FIELDS, REGISTRY_FILE, SECRET, answer, expect_ticket_123, fixture, signed
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
@@ -72,7 +73,7 @@ def expect_put():
                                 matchers.header_matcher({"Authorization": AUTH})])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_webhook_ends_in_exactly_the_right_write(runtime):
     event_id = deliver(runtime)
     expect_ticket_123()
@@ -88,7 +89,7 @@ def test_a_webhook_ends_in_exactly_the_right_write(runtime):
     assert 'connector_events_processed_total{platform="zendesk"} 1.0' in metrics
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     runtime.adapters["zendesk"].settings = runtime.adapters["zendesk"].settings.__class__(
         **{**runtime.adapters["zendesk"].settings.__dict__, "dry_run": True})
@@ -107,7 +108,7 @@ def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     {"body": requests.exceptions.ConnectTimeout("timed out")},
     {"body": requests.exceptions.ConnectionError("connection refused")},
 ])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_platform_failures_are_retried_then_recover(runtime, failure):
     event_id = deliver(runtime)
     responses.get(f"{BASE}/api/v2/tickets/123.json", **failure)
@@ -120,7 +121,7 @@ def test_platform_failures_are_retried_then_recover(runtime, failure):
         assert event.next_attempt_at == clock.now + timedelta(seconds=7)
     if isinstance(failure.get("body"), requests.exceptions.ConnectionError) and "refused" in str(failure["body"]):
         assert "cannot reach acme-support.zendesk.com" in event.last_error
-    responses.reset()
+    all_fired_then_reset()
     expect_ticket_123()
     put = expect_put()
     clock.now = event.next_attempt_at
@@ -128,7 +129,7 @@ def test_platform_failures_are_retried_then_recover(runtime, failure):
     assert runtime.store.get(event_id).status == "done" and put.call_count == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_events_of_one_ticket_read_once_when_they_arrive_together(runtime):
     first = deliver(runtime, "ticket_status_changed__pending")
     second = deliver(runtime, "ticket_comment_added__public_agent")

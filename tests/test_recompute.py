@@ -111,7 +111,7 @@ def test_help_says_what_it_does():
 
 # -- for real: Zendesk through its API (responses), the CLI building its own runtime ---------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_zendesk_dry_run_only_reads(database_url, tmp_path, runner):
     engine = open_database(database_url)
     import_registry(REGISTRY_FILE, engine)

@@ -12,6 +12,7 @@ from responses import matchers
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
 from connector.platforms.base import Alert
+from tests.support.http import all_fired_then_reset
 from tests.support.zendesk import AUTH, BASE, adapter, answer, serve
 from tests.support.zendesk_stub import FakeZendesk
 
@@ -56,7 +57,7 @@ def writes(fake: FakeZendesk, path: str) -> list:
 
 # -- kb_holders --------------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_holders_are_read_from_the_search_export_over_every_page():
     first = {"query": "tags:kb_closed", "filter[type]": "user", "page[size]": "1000"}
     expect("GET", "/api/v2/search/export", "search_export_kb_page1", first)
@@ -68,7 +69,7 @@ def test_holders_are_read_from_the_search_export_over_every_page():
     assert holders == {"pavel@stroyproekt.example", "olga@stroyproekt.example", "ivan@zavod.example"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_tag_name_comes_from_the_options():
     expect("GET", "/api/v2/search/export", "search_export_kb_page2",
            {"query": "tags:ascon_kb", "filter[type]": "user", "page[size]": "1000"})
@@ -77,7 +78,7 @@ def test_the_tag_name_comes_from_the_options():
 
 # -- apply_access: exact requests ----------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_grants_create_the_missing_user_and_add_the_tag_keeping_every_other_tag():
     plan = [grant("nina@stroyproekt.example"), grant("olga@stroyproekt.example"), grant("pavel@stroyproekt.example")]
     expect("GET", "/api/v2/users/search", "users_search_grants", {
@@ -104,7 +105,7 @@ def test_grants_create_the_missing_user_and_add_the_tag_keeping_every_other_tag(
     assert a.waits == [1.0, 1.0, 1.0]  # one poll interval before each job poll
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_revoke_removes_only_the_kb_tag_and_a_non_user_is_already_right():
     plan = [revoke("ivan@zavod.example"), revoke("nobody@zavod.example")]
     expect("GET", "/api/v2/users/search", "users_search_revokes",
@@ -120,11 +121,11 @@ def test_revoke_removes_only_the_kb_tag_and_a_non_user_is_already_right():
     assert not any(c.request.method == "POST" for c in responses.calls)  # revoking never creates a user
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_failed_job_result_is_a_failed_outcome_with_its_error():
     fake = FakeZendesk()
     fake.add_user("ivan@zavod.example", ["kb_closed"])
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     original = fake._update_many
 
     def gone(query, body):  # the user was deleted between the read and the job
@@ -144,11 +145,11 @@ def existing_contacts(fake: FakeZendesk, n: int) -> list[str]:
     return sorted(emails)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_250_grants_are_three_update_jobs_and_foreign_tags_survive():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 250)
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     outcomes = list(quiet_adapter().apply_access([grant(e) for e in emails]))
     assert len(outcomes) == 250 and all(o.ok and o.detail == "granted" for o in outcomes)
     jobs = writes(fake, "/api/v2/users/update_many")
@@ -163,7 +164,7 @@ def test_250_grants_are_three_update_jobs_and_foreign_tags_survive():
     assert len(polls) < 6  # jobs polled together
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_second_apply_of_the_same_plan_changes_nothing():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 30)
@@ -177,7 +178,7 @@ def test_a_second_apply_of_the_same_plan_changes_nothing():
     assert fake.tags_of("new.person@c1.example") == ["kb_closed"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 5)
@@ -189,7 +190,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
             return 429
         return None
     fake.fault = once
-    serve(fake, retry_after="37")
+    serve(fake, methods=("GET", "PUT"), retry_after="37")  # every user exists
     a = quiet_adapter()
     outcomes = list(a.apply_access([grant(e) for e in emails]))
     assert 37.0 in a.waits
@@ -198,7 +199,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
     assert all("kb_closed" in fake.tags_of(e) for e in emails)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_nothing_twice():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 250)
@@ -211,7 +212,7 @@ def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_
                 return 503
         return None
     fake.fault = second_update_fails
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     desired = [Desired(e, "C001", KbAccess(True, "warranty", date(2024, 5, 14), date(2025, 5, 13))) for e in emails]
     a = quiet_adapter()
     seen = []
@@ -235,11 +236,11 @@ def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_
     assert len(rewritten) == 150 and not rewritten & {fake.by_email[e] for e in granted_once}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_requests_are_paced_when_the_account_limit_is_configured():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 3)
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     a = quiet_adapter(options={"api_requests_per_minute": 600})
     list(a.apply_access([grant(e) for e in emails]))
     # lookup, read, update, poll: 0.1 s apart, the poll after the 1 s poll delay
@@ -249,7 +250,7 @@ def test_requests_are_paced_when_the_account_limit_is_configured():
 
 # -- portal registration ---------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_portal_registration_adds_the_membership_once_then_reports_nothing_to_do():
     def lookup():
         expect("GET", "/api/v2/users/search", "users_search_pavel",
@@ -262,14 +263,14 @@ def test_portal_registration_adds_the_membership_once_then_reports_nothing_to_do
     a = quiet_adapter()
     done = a.register_portal_user("Pavel@StroyProekt.example", "Pavel Customer", "C001", "StroyProekt", None)
     assert done == "added pavel@stroyproekt.example (user 9001) to organisation 4001"
-    responses.reset()
+    all_fired_then_reset()
     lookup()
     expect("GET", "/api/v2/users/9001/organization_memberships", "organization_memberships_9001_both")
     assert a.register_portal_user("pavel@stroyproekt.example", "Pavel Customer", "C001", "StroyProekt", "4001") is None
     assert [c.request.method for c in responses.calls] == ["GET", "GET"]  # org id given: no org lookup
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_portal_registration_creates_the_organisation_and_the_user():
     expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"external_id": "C002"})
     expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"name": "Zavod"})
@@ -333,7 +334,7 @@ def test_already_a_member_is_success_when_two_tickets_race():
 
 # -- alerts -----------------------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_alert_is_one_put_with_tags_an_internal_note_and_the_priority():
     note = "SLA warning: 75% of the first response target used (due 2024-05-14 18:00 MSK)."
     responses.put(f"{BASE}/api/v2/tickets/123.json", json=answer("ticket_123_updated"), match=[
@@ -347,7 +348,7 @@ def test_alert_is_one_put_with_tags_an_internal_note_and_the_priority():
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_empty_alert_writes_nothing():
     assert quiet_adapter().alert(Alert("123")) is False
     assert len(responses.calls) == 0
@@ -357,7 +358,7 @@ def test_the_adapter_says_what_it_supports():
     assert quiet_adapter().supports == frozenset({"kb", "portal", "alert"})
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_its_tags():
     fake = FakeZendesk()
     lagging = fake.add_user("late@c1.example", ["vip"])
@@ -375,7 +376,7 @@ def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_
         "/api/v2/users/create_many", "/api/v2/users/create_or_update_many"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_inside_an_event_lease_a_grant_is_synchronous_calls_and_nothing_waits():
     from connector.platforms.client import within_lease
 
@@ -391,7 +392,7 @@ def test_inside_an_event_lease_a_grant_is_synchronous_calls_and_nothing_waits():
     assert [(o.ok, o.detail) for o in outcomes] == [(True, "granted")] and a.waits == []
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_inside_an_event_lease_a_429_is_raised_at_once_with_its_retry_after():
     from connector.platforms.client import within_lease
 

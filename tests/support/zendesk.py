@@ -66,14 +66,15 @@ def expect_ticket_123():
          "page[after]": answer("ticket_123_audits")["meta"]["after_cursor"]})
 
 
-def serve(fake: FakeZendesk, retry_after: str = "37"):
-    """Route every API call to the in-memory Zendesk."""
+def serve(fake: FakeZendesk, methods: tuple[str, ...] = ("GET", "POST", "PUT"), retry_after: str = "37"):
+    """Route the API calls of these methods to the in-memory Zendesk (each must be called at
+    least once: the mocks are strict; a method left out fails the test if it is called)."""
     def callback(request):
         body = json.loads(request.body) if request.body else None
         status, payload = fake.handle(request.method, request.url, body)
         headers = {"Retry-After": retry_after} if status == 429 else {}
         return status, headers, json.dumps(payload)
-    for method in ("GET", "POST", "PUT"):
+    for method in methods:
         responses.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback,
                                content_type="application/json")
 
