@@ -2,6 +2,7 @@
 `responses` asserting every outbound call (exact URL, query, JSON body, auth header)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -151,9 +152,13 @@ def test_write_back_of_one_due_date_sends_that_field_alone():
 def test_a_tier_dropdown_gets_its_option_value():
     desired = Carried(tier="individual", first_response_due=NOW_CARRIED.first_response_due,
                       resolution_due=NOW_CARRIED.resolution_due, flags=NOW_CARRIED.flags, assignee=NOW_CARRIED.assignee)
-    expect_put({"ticket": {"custom_fields": [{"id": 360001, "value": "tier_individual"}]}})
-    adapter(options={"tier_values": {"individual": "tier_individual", "warranty": "tier_warranty"}}) \
-        .write_back(TICKET, plan(desired))
+    expected = {"ticket": {"custom_fields": [{"id": 360001, "value": "tier_individual"}]}}
+    expect_put(expected)
+    dropdown = adapter(options={"tier_values": {"individual": "tier_individual", "warranty": "tier_warranty"}})
+    assert dropdown.write_back(TICKET, plan(desired)) is True
+    [put] = responses.calls  # the one PUT, nothing else
+    assert put.request.method == "PUT" and put.request.url == f"{BASE}/api/v2/tickets/123.json"
+    assert json.loads(put.request.body) == expected  # the option's value, not the tier's code
 
 
 @responses.activate(assert_all_requests_are_fired=True)
