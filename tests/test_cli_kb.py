@@ -13,8 +13,8 @@ from connector.storage.kb_audit import AccessAudit
 
 
 @pytest.fixture
-def config(tmp_path):
-    url = f"sqlite:///{tmp_path / 'connector.db'}"
+def config(tmp_path, migrated_sqlite):
+    url = migrated_sqlite()
     path = tmp_path / "connector.toml"
     path.write_text(f'database_url = "{url}"\n')
     engine = open_database(url)
@@ -87,11 +87,11 @@ def test_sync_of_an_unconfigured_platform_says_so(runner, config):
 # -- end to end against an in-memory Zendesk (the documented shapes; tests/support/zendesk_stub.py) --
 
 @pytest.fixture
-def zendesk_config(tmp_path):
+def zendesk_config(tmp_path, migrated_sqlite):
     from connector.storage.registry_import import import_registry
     from tests.support.paths import REGISTRY_JSON
 
-    url = f"sqlite:///{tmp_path / 'connector.db'}"
+    url = migrated_sqlite()
     engine = open_database(url)
     import_registry(REGISTRY_JSON, engine)
     engine.dispose()

@@ -117,8 +117,8 @@ def test_conversations_are_read_page_by_page():
 
 
 @pytest.fixture
-def runtime(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}",
+def runtime(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
                                   "platforms": {FD.name: FD.settings()}})
     runtime = app.extensions["connector"]
     import_registry(FD.spec["folder"] / "registry.json", runtime.engine)

@@ -25,8 +25,8 @@ ROOT = FIXTURES.parents[1]
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}",
+def app(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
                                   "platforms": {FD.name: FD.settings()}})
     yield app
     app.extensions["connector"].close()
@@ -55,9 +55,9 @@ def test_the_recorded_bad_deliveries_get_their_4xx_and_store_nothing(app, name, 
     assert EventStore(app.extensions["connector"].engine).list() == []
 
 
-def test_the_token_header_can_be_renamed(tmp_path):
+def test_the_token_header_can_be_renamed(migrated_sqlite):
     settings = FD.settings(options={"token_header": "X-Support-Secret"})
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}", "platforms": {FD.name: settings}})
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"), "platforms": {FD.name: settings}})
     try:
         recorded, body = delivery(FOLDER, "ticket_created")
         token = recorded.pop("x-connector-token")

@@ -126,8 +126,8 @@ def test_alert_labels_and_flags_are_kept_apart():
 
 
 @pytest.fixture
-def runtime(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'jsm.db'}",
+def runtime(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"),
                                   "platforms": {JSM.name: JSM.settings()}})
     runtime = app.extensions["connector"]
     import_registry(JSM.spec["folder"] / "registry.json", runtime.engine)

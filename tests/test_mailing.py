@@ -58,8 +58,8 @@ FIXED = _registry(date(2026, 3, 15), date(2026, 1, 1), date(2026, 12, 31), date(
 
 
 @pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'mailing.db'}"
+def db(tmp_path, migrated_sqlite):
+    url = migrated_sqlite("mailing.db")
     (tmp_path / "registry.json").write_text(json.dumps(FIXED))
     engine = open_database(url)
     import_registry(tmp_path / "registry.json", engine)
@@ -122,13 +122,13 @@ def test_bad_input_is_an_error_and_exit_2(runner, db, args, message):
 # -- the Zendesk mailing tag ------------------------------------------------------------------------
 
 @pytest.fixture
-def zendesk_config(tmp_path):
+def zendesk_config(tmp_path, migrated_sqlite):
     """A registry dated from today (the sync works on today's list) and a config keeping `info_mail`."""
     today = datetime.now(timezone.utc).date()
     doc = _registry(today - timedelta(days=300), today - timedelta(days=30), today + timedelta(days=30),
                     today - timedelta(days=1))
     (tmp_path / "registry.json").write_text(json.dumps(doc))
-    url = f"sqlite:///{tmp_path / 'zd.db'}"
+    url = migrated_sqlite("zd.db")
     engine = open_database(url)
     import_registry(tmp_path / "registry.json", engine)
     engine.dispose()
