@@ -8,87 +8,21 @@ compared, then both rates and the ratio are printed.
 
     python benchmarks/due_dates.py [--starts N] [--hours H]
 """
-
 from __future__ import annotations
 
 import argparse
-import bisect
 import datetime as dt
 import sys
 import time
 from pathlib import Path
 
-import pytz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connector.config.calendars import (
-    build_calendar,  # noqa: E402
-    russian_production_calendar,  # noqa: E402
-)
+from connector.config.calendars import build_calendar  # noqa: E402
+from tests.support.peer_calendar import MOSCOW, peer_rules, starts  # noqa: E402
 
-MOSCOW = pytz.timezone("Europe/Moscow")
 TARGET_RATIO = 300
-
-
-def peer_rules(years: range, shortened: bool = True):
-    """businesstimedelta rules equal to the default calendar for `years`."""
-    import businesstimedelta as btd
-
-    class DatesRule(btd.Rule):
-        """A block of time on listed dates only (working Saturdays; the lost hour of short days)."""
-
-        def __init__(self, dates, start: dt.time, end: dt.time, **kwargs) -> None:
-            super().__init__(**kwargs)
-            self.dates, self.start, self.end = sorted(dates), start, end
-
-        def next(self, moment):
-            local = moment.astimezone(self.tz)
-            i = bisect.bisect_left(self.dates, local.date())
-            while True:
-                if i >= len(self.dates):  # none left: a block far away, never reached
-                    far = self.tz.localize(dt.datetime(2999, 1, 1))
-                    return far, far
-                start = self.tz.localize(dt.datetime.combine(self.dates[i], self.start))
-                end = self.tz.localize(dt.datetime.combine(self.dates[i], self.end))
-                if end > moment:
-                    return max(start, moment), end
-                i += 1
-
-    class WeekdaysExcept(btd.WorkDayRule):
-        """btd's weekday rule, skipping listed dates (shortened days get a block of their own)."""
-
-        def __init__(self, skip, **kwargs) -> None:
-            super().__init__(**kwargs)
-            self.skip = skip
-
-        def next(self, moment, reverse=False):
-            start, end = super().next(moment)
-            while start.astimezone(self.tz).date() in self.skip:
-                start, end = super().next(end)
-            return start, end
-
-    ru = russian_production_calendar()
-    off = set().union(*(ru.days_off(y) for y in years))
-    saturdays = set().union(*(ru.working_days(y) for y in years))
-    short = set().union(*(ru.shortened_days(y) for y in years)) if shortened else set()
-    # btd.Rules ignores a time-off block that ends with the working day (17:00-18:00), so a
-    # shortened day is skipped by the weekday rule and gets a 10:00-17:00 block of its own
-    rules = [
-        WeekdaysExcept(short, start_time=dt.time(10), end_time=dt.time(18), working_days=[0, 1, 2, 3, 4], tz=MOSCOW),
-        DatesRule(saturdays - short, dt.time(10), dt.time(18), tz=MOSCOW),
-        DatesRule(short, dt.time(10), dt.time(17), tz=MOSCOW),
-        # a set, not a list: btd tests `date in holidays` day by day, so this is its fastest correct form
-        btd.HolidayRule(frozenset(off), tz=MOSCOW),
-    ]
-    return btd.Rules(rules)
-
-
-def starts(count: int) -> list[dt.datetime]:
-    """`count` moments spread evenly over 2026, Moscow time."""
-    first = MOSCOW.localize(dt.datetime(2026, 1, 1))
-    step = dt.timedelta(days=365) / count
-    return [MOSCOW.normalize(first + i * step) for i in range(count)]
 
 
 def rate(fn, moments) -> tuple[float, list]:
@@ -112,7 +46,7 @@ def main() -> int:
 
     ours, our_answers = rate(lambda m: calendar.add(m, hours), moments)
     peer, peer_answers = rate(lambda m: (m + delta).astimezone(MOSCOW), moments)
-    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers, strict=True) if a != b]
+    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers) if a != b]
     print(f"due dates: {args.starts} starts over 2026, +{args.hours:g} working hours, default calendar")
     print(f"  connector          {ours:12,.0f} /s")
     print(f"  businesstimedelta  {peer:12,.0f} /s")

@@ -6,7 +6,7 @@ a. Planning: the issue's registry (100,000 contacts, 20,000 customers, their pur
    of the contacts plus 2,000 strangers. Peer, measured in the same run: the per-ticket path
    (`SqlRegistry.customers_by_email` + `customer_facts` + `kb_access`, one contact at a time) on a
    sample, extrapolated to every contact.
-b. Applying: an in-memory Zendesk (`benchmarks/zendesk_stub.py`) served by werkzeug on 127.0.0.1,
+b. Applying: an in-memory Zendesk (`tests/support/zendesk_stub.py`) served by werkzeug on 127.0.0.1,
    enforcing 700 requests/minute as a steady rate (bursts of 3; over it: 429 + Retry-After), and
    10,000 grants to people who are not Zendesk users yet through `ZendeskAdapter.apply_access`
    (paced at the same 700/minute: `options.api_requests_per_minute`); then 1,000 more unpaced, which
@@ -38,7 +38,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `benchmarks` importable
 
 from benchmarks.entitlement import CONTACTS, CUSTOMERS, generate
-from benchmarks.zendesk_stub import FakeZendesk, SteadyRate, wsgi_app
 from connector.config.policies import load_policy
 from connector.config.settings import PlatformSettings
 from connector.core.kb_access import GRANT, AccessChange, kb_access, plan_access
@@ -47,6 +46,7 @@ from connector.storage import open_database
 from connector.storage.people import desired_access
 from connector.storage.registry import SqlRegistry
 from connector.storage.registry_import import import_registry
+from tests.support.zendesk_stub import FakeZendesk, SteadyRate, wsgi_app
 
 DAY = date(2025, 3, 1)
 RATE = 700  # requests a minute

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,9 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 import requests
+
+from tests.support.helpdesk_scenario import require_helpdesk
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "examples" / "helpdesk_site"  # the Django project (package helpdesk_site under examples/)
@@ -104,24 +106,6 @@ class HelpdeskSite:
             self.set_webhooks()
 
 
-def _require_helpdesk() -> None:
-    try:
-        import helpdesk  # noqa: F401
-        import rest_framework  # noqa: F401
-    except ImportError as exc:
-        reason = f"django-helpdesk is not installed ({exc}); pip install -e '.[test]'"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -139,7 +123,7 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
 def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
     """A running django-helpdesk with an API token, a queue, the connector's custom fields and the
     closed KB (group "closed-kb-readers", queue and category "closed-kb"; public category "public-kb")."""
-    _require_helpdesk()
+    require_helpdesk()
     started = time.monotonic()
     site_dir = tmp_path_factory.mktemp("helpdesk")
     env = {**os.environ, "HELPDESK_SITE_DIR": str(site_dir), "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",

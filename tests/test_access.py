@@ -17,8 +17,8 @@ from connector.kb.sync import sync_platform
 from connector.storage.kb_audit import AccessAudit
 from connector.storage.registry import resolve_stored
 from connector.storage.registry_import import import_registry
-from tests.conftest import REGISTRY_JSON
 from tests.support.fakes import MemoryPlatform
+from tests.support.paths import REGISTRY_JSON
 
 RULES = rulebook()
 POLICY = RULES.policy

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from benchmarks.due_dates import MOSCOW, peer_rules, starts
+from tests.support.peer_calendar import MOSCOW, peer_rules, starts
 
 
 @pytest.mark.parametrize("shortened", [True, False])

@@ -13,8 +13,8 @@ from connector.storage.kb_audit import AccessAudit
 
 
 @pytest.fixture
-def config(tmp_path):
-    url = f"sqlite:///{tmp_path / 'connector.db'}"
+def config(tmp_path, migrated_sqlite):
+    url = migrated_sqlite()
     path = tmp_path / "connector.toml"
     path.write_text(f'database_url = "{url}"\n')
     engine = open_database(url)
@@ -84,14 +84,14 @@ def test_sync_of_an_unconfigured_platform_says_so(runner, config):
     assert result.exit_code == 2 and "platform 'zendesk' is not configured (configured: none)" in result.stderr
 
 
-# -- end to end against an in-memory Zendesk (the documented shapes; benchmarks/zendesk_stub.py) --
+# -- end to end against an in-memory Zendesk (the documented shapes; tests/support/zendesk_stub.py) --
 
 @pytest.fixture
-def zendesk_config(tmp_path):
+def zendesk_config(tmp_path, migrated_sqlite):
     from connector.storage.registry_import import import_registry
-    from tests.conftest import REGISTRY_JSON
+    from tests.support.paths import REGISTRY_JSON
 
-    url = f"sqlite:///{tmp_path / 'connector.db'}"
+    url = migrated_sqlite()
     engine = open_database(url)
     import_registry(REGISTRY_JSON, engine)
     engine.dispose()
@@ -107,8 +107,8 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
 
     import responses
 
-    from benchmarks.zendesk_stub import BASE, FakeZendesk
     from connector.kb import sync as syncing
+    from tests.support.zendesk_stub import BASE, FakeZendesk
 
     monkeypatch.setattr(syncing, "utcnow", lambda: datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     fake = FakeZendesk()
@@ -119,7 +119,7 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
         status, payload = fake.handle(request.method, request.url, json.loads(request.body) if request.body else None)
         return status, {}, json.dumps(payload)
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         for method in ("GET", "POST", "PUT"):
             mock.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback)
         dry = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config, "--dry-run"])

@@ -3,7 +3,6 @@ and serve stopping cleanly on SIGTERM."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,9 @@ import pytest
 import requests
 
 from connector.cli import cli
+from tests.support.net import free_port
 
 SECRET = "serve-test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

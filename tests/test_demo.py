@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpdesk_fixture import _require_helpdesk, free_port
+from tests.support.helpdesk_scenario import require_helpdesk
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo.py"
@@ -99,7 +100,7 @@ class Run:
 @pytest.fixture(scope="module")
 def places(tmp_path_factory) -> dict:
     """The state and secrets folders and ports both runs share."""
-    _require_helpdesk()
+    require_helpdesk()
     base = tmp_path_factory.mktemp("demo")
     return {"state": base / "state", "secrets": base / "secrets", "helpdesk_port": free_port(),
             "connector_port": free_port()}

@@ -23,7 +23,7 @@ from connector.core.ticket import Target, TicketStatus, plan_write_back
 from connector.pipeline.process import Processor
 from connector.platforms.django_helpdesk import DjangoHelpdeskAdapter
 from connector.storage import open_database
-from tests.helpdesk_fixture import free_port
+from tests.support.net import free_port
 
 SECRET = "live-webhook-secret-0123456789"
 CALENDAR = build_calendar("default")

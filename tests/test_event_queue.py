@@ -135,8 +135,8 @@ def test_retention_prunes_old_done_events_in_batches_and_keeps_the_rest(store):
         store.prune(timedelta(days=1), ("pending",))
 
 
-def test_processes_starting_together_on_an_empty_database_all_migrate(database_url):
-    command = [sys.executable, "-m", "connector", "migrate", "--database", database_url]
+def test_processes_starting_together_on_an_empty_database_all_migrate(empty_database_url):
+    command = [sys.executable, "-m", "connector", "migrate", "--database", empty_database_url]
     started = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(3)]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in started]

@@ -10,6 +10,7 @@ import responses
 from connector.core.errors import BadInput
 from connector.core.kb_access import GRANT, REVOKE, AccessChange
 from connector.platforms.base import Alert
+from tests.support.http import all_fired_then_reset
 from tests.support.saas import Platform
 
 FD = Platform("freshdesk")
@@ -41,7 +42,7 @@ def test_without_closed_folders_there_is_no_kb_lever():
     assert FD.adapter().supports == {"alert", "portal"} and kb().supports == {"alert", "kb", "portal"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_holders_are_the_contacts_of_the_listed_companies_but_the_kept_ones():
     FD.expect("GET", FOLDER, folder([4001, 4999]))
     FD.expect("GET", "/api/v2/contacts", [FD.answer("contact_9001")],
@@ -49,7 +50,7 @@ def test_the_holders_are_the_contacts_of_the_listed_companies_but_the_kept_ones(
     assert kb(kb_keep_company_ids=[4999]).kb_holders() == {"pavel.ivanov@kb-vektor.example"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_grant_adds_the_contacts_company_to_the_list_as_freshdesk_has_it_now():
     FD.expect("GET", FOLDER, "solution_folder_3100")
     FD.expect("GET", "/api/v2/contacts", contact("elena.kuznetsova@npo-zenit.example", 4002),
@@ -65,7 +66,7 @@ def test_a_grant_adds_the_contacts_company_to_the_list_as_freshdesk_has_it_now()
     assert put.call_count == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_grant_without_a_company_fails_saying_how_to_fix_it():
     FD.expect("GET", FOLDER, "solution_folder_3100")
     FD.expect("GET", "/api/v2/contacts", [], {"email": "new@npo-zenit.example"})
@@ -76,7 +77,7 @@ def test_a_grant_without_a_company_fails_saying_how_to_fix_it():
     assert outcomes[1].detail.startswith("the contact has no company")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_revoke_takes_the_company_out_unless_that_would_leave_the_folder_empty():
     FD.expect("GET", FOLDER, folder([4001, 4002]))
     FD.expect("GET", "/api/v2/contacts", contact("pavel.ivanov@kb-vektor.example", 4001),
@@ -84,7 +85,7 @@ def test_a_revoke_takes_the_company_out_unless_that_would_leave_the_folder_empty
     FD.expect("PUT", FOLDER, folder([4002]), body={"visibility": 4, "company_ids": [4002]})
     [done] = kb().apply_access([revoke("pavel.ivanov@kb-vektor.example")])
     assert (done.ok, done.detail) == (True, "revoked (company 4001 left the closed folders)")
-    responses.reset()
+    all_fired_then_reset()
     FD.expect("GET", FOLDER, folder([4001]))
     FD.expect("GET", "/api/v2/contacts", contact("pavel.ivanov@kb-vektor.example", 4001),
               {"email": "pavel.ivanov@kb-vektor.example"})
@@ -92,7 +93,7 @@ def test_a_revoke_takes_the_company_out_unless_that_would_leave_the_folder_empty
     assert not refused.ok and "would list no company; Freshdesk needs at least one" in refused.detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_contact_unknown_to_the_registry_cannot_take_its_colleagues_access_away():
     FD.expect("GET", FOLDER, folder([4001]))
     FD.expect("GET", "/api/v2/contacts", contact("stranger@kb-vektor.example", 4001, 9200),
@@ -103,7 +104,7 @@ def test_a_contact_unknown_to_the_registry_cannot_take_its_colleagues_access_awa
     assert not outcome.ok and "company 4001 keeps the closed folders for its other contacts" in outcome.detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_250_company_cap_fails_clearly_and_writes_nothing():
     FD.expect("GET", FOLDER, folder(list(range(5000, 5250))))
     FD.expect("GET", "/api/v2/contacts", contact("elena.kuznetsova@npo-zenit.example", 4002),
@@ -112,14 +113,14 @@ def test_the_250_company_cap_fails_clearly_and_writes_nothing():
     assert not outcome.ok and "would list 251 companies; Freshdesk allows 250" in outcome.detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_folder_not_visible_to_selected_companies_is_a_clear_error():
     FD.expect("GET", FOLDER, folder([], visibility=2))
     with pytest.raises(BadInput, match="folder 3100 is not visible to selected companies"):
         kb().kb_holders()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_registration_finds_or_creates_the_company_and_the_contact():
     FD.expect("GET", "/api/v2/companies/autocomplete", "companies_autocomplete_none", {"name": "NPO Zenit"})
     FD.expect("POST", "/api/v2/companies", "company_created_4002", body={"name": "NPO Zenit"}, status=201)
@@ -131,7 +132,7 @@ def test_registration_finds_or_creates_the_company_and_the_contact():
         "created company 4002 (NPO Zenit); created contact 9002 for elena.kuznetsova@npo-zenit.example in company 4002"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_registration_puts_a_companyless_contact_in_its_company_and_then_does_nothing():
     FD.expect("GET", "/api/v2/contacts", [{**FD.answer("contact_9001"), "company_id": None}],
               {"email": "pavel.ivanov@kb-vektor.example"})
@@ -144,7 +145,7 @@ def test_registration_puts_a_companyless_contact_in_its_company_and_then_does_no
     assert a.register_portal_user("pavel.ivanov@kb-vektor.example", None, "C-KBV", "KB Vektor", None) is None
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_alert_adds_its_tags_to_the_tickets_sets_the_priority_and_leaves_a_private_note():
     FD.expect("GET", "/api/v2/tickets/123", "ticket_123")
     FD.expect("PUT", "/api/v2/tickets/123", "ticket_123_updated", body={
@@ -154,6 +155,6 @@ def test_an_alert_adds_its_tags_to_the_tickets_sets_the_priority_and_leaves_a_pr
                     "private": True})
     assert FD.adapter().alert(Alert("123", ("sla_breached_resolution",),
                                     "SLA breached: the resolution target was exceeded.\nAct now.", "urgent"))
-    responses.reset()  # nothing is called for a priority Freshdesk has no code for
+    all_fired_then_reset()  # nothing is called for a priority Freshdesk has no code for
     with pytest.raises(BadInput, match="Freshdesk priorities are 1-4"):
         FD.adapter().alert(Alert("123", ("x",), None, "critical"))

@@ -16,6 +16,7 @@ from connector.platforms.freshdesk import reading, writing
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from tests.support.contract import delivery
+from tests.support.http import all_fired_then_reset
 from tests.support.saas import FIXTURES, Platform
 
 FD = Platform("freshdesk")
@@ -93,7 +94,7 @@ def test_a_ticket_reports_its_current_status_since_the_stats_say_and_no_history(
                                                    (at("2024-05-13T10:15:03Z"), TicketStatus.PENDING)]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_outgoing_reply_by_someone_who_is_not_an_agent_is_not_a_first_response():
     doc = {**FD.answer("ticket_123"), "responder_id": None}
     conversations = FD.answer("ticket_123_conversations")
@@ -105,7 +106,7 @@ def test_an_outgoing_reply_by_someone_who_is_not_an_agent_is_not_a_first_respons
     assert ticket.first_response_at is None and ticket.carried.assignee is None
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_conversations_are_read_page_by_page():
     page = FD.answer("ticket_123_conversations")
     FD.expect("GET", "/api/v2/tickets/123", "ticket_123", {"include": "requester,company,stats"})
@@ -116,8 +117,8 @@ def test_conversations_are_read_page_by_page():
 
 
 @pytest.fixture
-def runtime(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}",
+def runtime(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
                                   "platforms": {FD.name: FD.settings()}})
     runtime = app.extensions["connector"]
     import_registry(FD.spec["folder"] / "registry.json", runtime.engine)
@@ -126,7 +127,7 @@ def runtime(tmp_path):
     runtime.close()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     headers, body = delivery(FIXTURES / FD.name, "ticket_updated")
     assert runtime.app.test_client().post(f"/webhooks/{FD.name}", data=body, headers=headers).status_code == 202
@@ -145,7 +146,7 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     assert worker.run_once()
     event = runtime.store.list()[0]
     assert event.status == "pending" and event.next_attempt_at == clock[0] + timedelta(seconds=32)
-    responses.reset()
+    all_fired_then_reset()
     reads()
     put = FD.expect("PUT", write["path"], "ticket_123_written", body=write["body"])
     clock[0] = event.next_attempt_at
@@ -153,7 +154,7 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     assert runtime.store.list()[0].status == "done" and put.call_count == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_write_without_a_read_in_this_process_reads_the_tags_first():
     _, ticket = ticket_124(tags=["vertical"])
     FD.expect("GET", "/api/v2/tickets/124", {**FD.answer("ticket_124"), "tags": ["vertical", "vip"]})

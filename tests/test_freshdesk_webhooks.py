@@ -25,8 +25,8 @@ ROOT = FIXTURES.parents[1]
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}",
+def app(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
                                   "platforms": {FD.name: FD.settings()}})
     yield app
     app.extensions["connector"].close()
@@ -55,9 +55,9 @@ def test_the_recorded_bad_deliveries_get_their_4xx_and_store_nothing(app, name, 
     assert EventStore(app.extensions["connector"].engine).list() == []
 
 
-def test_the_token_header_can_be_renamed(tmp_path):
+def test_the_token_header_can_be_renamed(migrated_sqlite):
     settings = FD.settings(options={"token_header": "X-Support-Secret"})
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'fd.db'}", "platforms": {FD.name: settings}})
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"), "platforms": {FD.name: settings}})
     try:
         recorded, body = delivery(FOLDER, "ticket_created")
         token = recorded.pop("x-connector-token")
@@ -86,7 +86,7 @@ def test_the_recorded_deliveries_are_the_rules_body_as_freshdesk_renders_it():
         assert body["event"] == event and set(body["ticket"]) == set(template["ticket"])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_readme_and_install_give_the_three_rules_exactly():
     readme = (ROOT / "webhooks" / "freshdesk" / "README.md").read_text(encoding="utf-8")
     FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
@@ -126,7 +126,7 @@ def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, sectio
     assert any(p.startswith(where) for p in caught.value.problems), caught.value.problems
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_apply_reports_the_custom_fields_freshdesk_lacks():
     FD.expect("GET", "/api/v2/ticket_fields", "ticket_fields")
     lines = FD.adapter().install("https://c.example/webhooks/freshdesk", apply=True)

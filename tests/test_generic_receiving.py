@@ -38,14 +38,14 @@ def fixture(name):
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(migrated_sqlite):
     made: list[Flask] = []
 
     def make(section, **signature):
         section = json.loads(json.dumps(section))
         if signature:
             section["options"]["signature"] = signature
-        app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / f'r{len(made)}.db'}",
+        app = create_app(test_config={"database_url": migrated_sqlite(f"r{len(made)}.db"),
                                       "platforms": {"generic": section}})
         made.append(app)
         return app

@@ -9,7 +9,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import requests
 from connector.storage import open_database
 from connector.storage.events import EventStore
 from connector.storage.registry_import import import_registry
+from tests.support.net import free_port
 from tests.support.stub_tracker import StubTracker, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "generic"
@@ -31,11 +31,6 @@ SESSION = "83af7e620c83a50a18d3eac2f6ed05a3ca0bea62"
 def api(name):
     return json.loads((FIXTURES / "api" / name).read_text(encoding="utf-8"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answers(stub: StubTracker, written: bool) -> None:

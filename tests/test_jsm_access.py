@@ -43,7 +43,7 @@ def test_without_a_group_or_a_service_desk_the_lever_and_registration_are_off():
     assert JSM.adapter(options={"kb_group_id": GROUP, "service_desk_id": "10"}).supports == {"alert", "kb", "portal"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_holders_are_the_groups_members_with_a_visible_email():
     page = JSM.answer("group_members")
     page["values"].append({**page["values"][0], "accountId": "hidden", "emailAddress": None})
@@ -51,7 +51,7 @@ def test_the_holders_are_the_groups_members_with_a_visible_email():
     assert kb_adapter().kb_holders() == {"dmitry.orlov@kb-vektor.example", "elena.kuznetsova@npo-zenit.example"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_grants_and_revokes_change_only_what_is_not_so_already():
     dmitry, elena = "dmitry.orlov@kb-vektor.example", "elena.kuznetsova@npo-zenit.example"
     JSM.expect("GET", "/rest/api/3/user/search", [user(DMITRY, dmitry)], {"query": dmitry})
@@ -69,7 +69,7 @@ def test_grants_and_revokes_change_only_what_is_not_so_already():
     assert add.call_count == remove.call_count == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_portal_only_customer_cannot_be_granted_and_the_outcome_says_why():
     pavel = "pavel.ivanov@kb-vektor.example"
     JSM.expect("GET", "/rest/api/3/user/search", [JSM.answer("user_customer")], {"query": pavel})
@@ -80,7 +80,7 @@ def test_a_portal_only_customer_cannot_be_granted_and_the_outcome_says_why():
     assert "no Atlassian account" in outcomes[1].detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_refused_change_is_a_failed_outcome_and_the_run_goes_on():
     dmitry = "dmitry.orlov@kb-vektor.example"
     JSM.expect("GET", "/rest/api/3/user/search", [user(DMITRY, dmitry)], {"query": dmitry})
@@ -92,7 +92,7 @@ def test_a_refused_change_is_a_failed_outcome_and_the_run_goes_on():
     assert [o.ok for o in outcomes] == [False, True] and "HTTP 403" in outcomes[0].detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_bulk_work_is_paced_under_the_configured_rate_and_429s_are_waited_out():
     a = kb_adapter(api_requests_per_minute=120)
     rate = json.loads((JSM.spec["folder"] / "api" / "error_429.headers.json").read_text(encoding="utf-8"))
@@ -104,7 +104,7 @@ def test_bulk_work_is_paced_under_the_configured_rate_and_429s_are_waited_out():
     assert a.waits == [30.0, 0.5]  # Retry-After exactly; then requests 60/120 s apart
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_registration_creates_the_customer_adds_it_to_the_desk_and_the_organisation():
     a = JSM.adapter(options={"service_desk_id": "10"})
     email = "olga.smirnova@kb-vektor.example"
@@ -121,7 +121,7 @@ def test_registration_creates_the_customer_adds_it_to_the_desk_and_the_organisat
     assert done == (f"created customer {email}; added {email} to service desk 10; added {email} to organisation 1")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_registration_finds_the_organisation_by_name_and_does_nothing_twice():
     a = JSM.adapter(options={"service_desk_id": "10"})
     pavel = "pavel.ivanov@kb-vektor.example"
@@ -141,7 +141,7 @@ def test_registration_finds_the_organisation_by_name_and_does_nothing_twice():
     assert again == "organisation 1 (KB Vektor) on service desk 10"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_alert_adds_labels_sets_the_priority_and_leaves_an_internal_comment():
     put = JSM.expect("PUT", "/rest/api/3/issue/SUP-123", None, status=204, body={
         "update": {"labels": [{"add": "sla_warn_first_response_75"}]}, "fields": {"priority": {"name": "Highest"}}})
@@ -153,7 +153,7 @@ def test_an_alert_adds_labels_sets_the_priority_and_leaves_an_internal_comment()
         JSM.adapter().alert(Alert("123", (), "x"))
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_apply_creates_the_signed_admin_webhook():
     expected = json.loads((JSM.spec["folder"] / "api" / "webhook_register__request.json").read_text(encoding="utf-8"))
     expected["description"] = install.webhook_definition("x", "y")["description"]
@@ -165,7 +165,7 @@ def test_install_apply_creates_the_signed_admin_webhook():
     assert "signed with the configured webhook secret" in lines[2]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_apply_refuses_a_due_field_that_is_not_a_date_time_picker_and_creates_nothing():
     settings = JSM.settings()
     settings["fields"]["resolution_due"] = "customfield_10053"  # the Product text field

@@ -18,6 +18,7 @@ from connector.platforms.jira_service_management import reading, writing
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
 from tests.support.contract import delivery
+from tests.support.http import all_fired_then_reset
 from tests.support.saas import FIXTURES, Platform
 
 JSM = Platform("jira-service-management")
@@ -33,7 +34,7 @@ def expect_reads(issue, comments="issue_SUP-123_comments", key="SUP-123"):
     JSM.expect("GET", "/rest/servicedeskapi/organization", "organizations_for_customer", {"accountId": PAVEL})
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_cut_short_changelog_is_read_page_by_page():
     issue = JSM.answer("issue_SUP-123")
     issue["changelog"] = {**issue["changelog"], "maxResults": 1, "histories": issue["changelog"]["histories"][:1]}
@@ -48,7 +49,7 @@ def test_a_cut_short_changelog_is_read_page_by_page():
         ("2024-05-13T13:15:03.123000+03:00", TicketStatus.PENDING)]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_hidden_reporter_email_is_read_from_the_service_desk_request():
     issue = JSM.answer("issue_SUP-123")
     issue["fields"]["reporter"]["emailAddress"] = None
@@ -57,7 +58,7 @@ def test_a_hidden_reporter_email_is_read_from_the_service_desk_request():
     assert JSM.adapter().fetch_ticket("SUP-123").requester_email == "pavel.ivanov@kb-vektor.example"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_comment_by_an_unlicensed_atlassian_account_is_not_an_agents_reply():
     comments = JSM.answer("issue_SUP-123_comments")
     for c in comments["comments"]:
@@ -126,8 +127,8 @@ def test_alert_labels_and_flags_are_kept_apart():
 
 
 @pytest.fixture
-def runtime(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'jsm.db'}",
+def runtime(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"),
                                   "platforms": {JSM.name: JSM.settings()}})
     runtime = app.extensions["connector"]
     import_registry(JSM.spec["folder"] / "registry.json", runtime.engine)
@@ -136,7 +137,7 @@ def runtime(tmp_path):
     runtime.close()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
     answer = runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers)
@@ -154,7 +155,7 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     event = runtime.store.list()[0]
     assert event.status == "pending" and event.next_attempt_at == clock[0] + timedelta(seconds=30)
     assert "rate limited" in event.last_error
-    responses.reset()
+    all_fired_then_reset()
     expect_reads(JSM.answer("issue_SUP-123"))
     put = JSM.expect("PUT", write["path"], body=write["body"], status=204)
     clock[0] = event.next_attempt_at
@@ -178,7 +179,7 @@ def test_the_rate_limit_reset_is_read_as_jira_writes_it():
     assert seconds_until("soon", now) is None and seconds_until("2024-05-13T07:01", now) is None
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_with_only_the_reset_moment_is_retried_at_that_moment(runtime):
     headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
     assert runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers).status_code == 202

@@ -25,8 +25,8 @@ NOW = datetime(2024, 5, 13, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(test_config={"database_url": f"sqlite:///{tmp_path / 'jsm.db'}",
+def app(migrated_sqlite):
+    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"),
                                   "platforms": {JSM.name: JSM.settings()}})
     yield app
     app.extensions["connector"].close()

@@ -3,9 +3,7 @@ the KB tag: planned against the tag's holders, dry run, applied in bulk, audited
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import responses
@@ -18,12 +16,8 @@ from connector.core.tiers import Tier
 from connector.storage import open_database
 from connector.storage.kb_audit import AccessAudit
 from connector.storage.registry_import import import_registry
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_zendesk_access import serve  # noqa: E402
-from test_zendesk_api import BASE  # noqa: E402
-
-from benchmarks.zendesk_stub import FakeZendesk  # noqa: E402
+from tests.support.zendesk import BASE, serve
+from tests.support.zendesk_stub import FakeZendesk
 
 DAY = date(2026, 12, 1)
 
@@ -64,8 +58,8 @@ FIXED = _registry(date(2026, 3, 15), date(2026, 1, 1), date(2026, 12, 31), date(
 
 
 @pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'mailing.db'}"
+def db(tmp_path, migrated_sqlite):
+    url = migrated_sqlite("mailing.db")
     (tmp_path / "registry.json").write_text(json.dumps(FIXED))
     engine = open_database(url)
     import_registry(tmp_path / "registry.json", engine)
@@ -128,13 +122,13 @@ def test_bad_input_is_an_error_and_exit_2(runner, db, args, message):
 # -- the Zendesk mailing tag ------------------------------------------------------------------------
 
 @pytest.fixture
-def zendesk_config(tmp_path):
+def zendesk_config(tmp_path, migrated_sqlite):
     """A registry dated from today (the sync works on today's list) and a config keeping `info_mail`."""
     today = datetime.now(timezone.utc).date()
     doc = _registry(today - timedelta(days=300), today - timedelta(days=30), today + timedelta(days=30),
                     today - timedelta(days=1))
     (tmp_path / "registry.json").write_text(json.dumps(doc))
-    url = f"sqlite:///{tmp_path / 'zd.db'}"
+    url = migrated_sqlite("zd.db")
     engine = open_database(url)
     import_registry(tmp_path / "registry.json", engine)
     engine.dispose()
@@ -153,7 +147,7 @@ job_poll_seconds = 0
     return str(config), url
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_mailing_tag_is_kept_like_the_kb_tag(runner, zendesk_config):
     config, url = zendesk_config
     fake = FakeZendesk(BASE)

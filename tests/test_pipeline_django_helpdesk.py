@@ -13,19 +13,8 @@ from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
-from tests.helpdesk_fixture import free_port
-
-SECRET = "e2e-helpdesk-url-token-0123456789"
-TODAY = datetime.now(timezone.utc).date()
-REGISTRY = {
-    "products": [{"code": "KOMPAS", "name": "KOMPAS-3D"}],
-    "customers": [{"id": "C-IV", "name": "Ivanov Design", "email_domains": ["customer.example"]}],
-    "contacts": [{"email": "ivan@customer.example", "customer": "C-IV"}],
-    "licenses": [{"customer": "C-IV", "product": "KOMPAS", "since": "2020-01-01"}],
-    "purchases": [{"customer": "C-IV", "product": "KOMPAS", "kind": "update_package",
-                   "date": (TODAY - timedelta(days=100)).isoformat()}],
-    "contracts": [],
-}
+from tests.support.helpdesk_scenario import REGISTRY, SECRET
+from tests.support.net import free_port
 
 
 @pytest.fixture

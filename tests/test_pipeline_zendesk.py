@@ -2,23 +2,20 @@
 entitlement resolved from the registry, the SLA clocks run, one PUT out (asserted exactly with
 `responses`). Platform failures (429, 500, timeout) are retried and then recover."""
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
 import responses
 from responses import matchers
-from test_webhooks_http import SECRET, fixture, signed
-from test_zendesk_api import AUTH, BASE, FIELDS, answer, expect_ticket_123
 
 from connector.pipeline.process import Processor
 from connector.pipeline.worker import Worker
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
+from tests.support.http import all_fired_then_reset
+from tests.support.zendesk import AUTH, BASE, FIELDS, REGISTRY_FILE, SECRET, answer, expect_ticket_123, fixture, signed
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
-# the customer of ticket 123's requester, with a warranty (also used by benchmarks/pipeline.py)
-REGISTRY_FILE = Path(__file__).parent / "fixtures" / "zendesk" / "registry.json"
 # warranty (8 and 40 working hours) from 10:00 MSK Monday 13.05.2024: first public reply at 13:15:03
 # (met; due 18:00); pending 13:15:03 -> 09:00 on the 14th, so 3:15:03 used, 36:44:57 from 14.05
 # 10:00: four 8-hour days (9-10.05 are earlier; none off this week) then 4:44:57 on Monday 20.05.
@@ -76,7 +73,7 @@ def expect_put():
                                 matchers.header_matcher({"Authorization": AUTH})])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_webhook_ends_in_exactly_the_right_write(runtime):
     event_id = deliver(runtime)
     expect_ticket_123()
@@ -92,7 +89,7 @@ def test_a_webhook_ends_in_exactly_the_right_write(runtime):
     assert 'connector_events_processed_total{platform="zendesk"} 1.0' in metrics
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     runtime.adapters["zendesk"].settings = runtime.adapters["zendesk"].settings.__class__(
         **{**runtime.adapters["zendesk"].settings.__dict__, "dry_run": True})
@@ -111,7 +108,7 @@ def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     {"body": requests.exceptions.ConnectTimeout("timed out")},
     {"body": requests.exceptions.ConnectionError("connection refused")},
 ])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_platform_failures_are_retried_then_recover(runtime, failure):
     event_id = deliver(runtime)
     responses.get(f"{BASE}/api/v2/tickets/123.json", **failure)
@@ -124,7 +121,7 @@ def test_platform_failures_are_retried_then_recover(runtime, failure):
         assert event.next_attempt_at == clock.now + timedelta(seconds=7)
     if isinstance(failure.get("body"), requests.exceptions.ConnectionError) and "refused" in str(failure["body"]):
         assert "cannot reach acme-support.zendesk.com" in event.last_error
-    responses.reset()
+    all_fired_then_reset()
     expect_ticket_123()
     put = expect_put()
     clock.now = event.next_attempt_at
@@ -132,7 +129,7 @@ def test_platform_failures_are_retried_then_recover(runtime, failure):
     assert runtime.store.get(event_id).status == "done" and put.call_count == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_events_of_one_ticket_read_once_when_they_arrive_together(runtime):
     first = deliver(runtime, "ticket_status_changed__pending")
     second = deliver(runtime, "ticket_comment_added__public_agent")

@@ -17,7 +17,7 @@ def client_and_waits():
     return PlatformClient(BASE), waits
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_waits_exactly_its_retry_after_then_succeeds(caplog):
     responses.add("GET", f"{BASE}/x", status=429, headers={"Retry-After": "37"}, json={})
     responses.add("GET", f"{BASE}/x", status=200, json={"ok": True})
@@ -28,7 +28,7 @@ def test_a_429_waits_exactly_its_retry_after_then_succeeds(caplog):
     assert "GET /x: rate limited; again in 37.0 s (attempt 2 of 8)" in caplog.text  # the user sees why it waits
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_transient_errors_back_off_doubling_and_the_last_error_is_raised():
     for _ in range(4):
         responses.add("PUT", f"{BASE}/y", status=503, body="down")
@@ -38,7 +38,7 @@ def test_transient_errors_back_off_doubling_and_the_last_error_is_raised():
     assert waits == [1.0, 2.0, 4.0] and len(responses.calls) == 4
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_rejection_is_not_retried():
     responses.add("POST", f"{BASE}/z", status=422, json={"error": "RecordInvalid"})
     client, waits = client_and_waits()

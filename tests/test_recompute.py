@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import responses
-from test_alerts import REGISTRY, at, ticket
 
 from connector.cli import cli
 from connector.composition import Connector
@@ -16,7 +15,9 @@ from connector.core.ticket import StatusAt, TicketStatus
 from connector.storage import open_database
 from connector.storage.clocks import ClockStore
 from connector.storage.registry_import import import_registry
+from tests.support.alert_scenario import REGISTRY, at, ticket
 from tests.support.fakes import FakePlatform
+from tests.support.zendesk import BASE, FIELDS, REGISTRY_FILE, expect_ticket_123
 
 ACCESS_OFF = {"kb": False, "register_portal_users": False, "sync_at": "03:00"}
 
@@ -110,11 +111,8 @@ def test_help_says_what_it_does():
 
 # -- for real: Zendesk through its API (responses), the CLI building its own runtime ---------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_zendesk_dry_run_only_reads(database_url, tmp_path, runner):
-    from test_pipeline_zendesk import REGISTRY_FILE
-    from test_zendesk_api import BASE, FIELDS, expect_ticket_123
-
     engine = open_database(database_url)
     import_registry(REGISTRY_FILE, engine)
     engine.dispose()

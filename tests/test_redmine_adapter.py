@@ -118,7 +118,7 @@ def test_statuses_map_per_installation(status, options, expected):
 
 def test_a_field_not_enabled_for_the_issue_is_refused_before_anything_is_written():
     issue = capture("post_issue")["issue"]  # as its author saw it: the connector's fields are hidden
-    with responses.RequestsMock() as mock:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.get(f"{BASE}/issues/1.json", json={"issue": issue}, match=[HEADERS,
                  matchers.query_param_matcher({"include": "journals"})])
         with pytest.raises(PlatformRejected, match=r"no custom field tier \(id 1\), first_response_due \(id 2\)"):

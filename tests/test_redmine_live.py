@@ -31,7 +31,6 @@ from connector.core.ticket import Target, plan_write_back
 from connector.platforms import standard_webhooks
 from connector.platforms.base import Alert
 from connector.platforms.redmine import RedmineAdapter
-from tests.redmine_fixture import redmine_live  # noqa: F401  (the session fixture)
 
 CALENDAR = build_calendar("default")
 MSK = ZoneInfo("Europe/Moscow")

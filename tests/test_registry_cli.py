@@ -13,8 +13,8 @@ REGISTRY_JSON, REGISTRY_CSV = FIXTURES / "registry.json", FIXTURES / "csv"
 
 
 @pytest.fixture
-def db(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def db(migrated_sqlite) -> str:
+    return migrated_sqlite("cli.db")
 
 
 def run(runner, *args, env=None):

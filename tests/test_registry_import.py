@@ -140,12 +140,15 @@ def test_platform_lookup_in_the_database(engine, registry_doc, write_json):
     assert result.customer.id == "C-GAMMA" and result.matched_by == "platform"
 
 
-def test_migrations_are_idempotent(database_url):
-    from connector.storage import MIGRATIONS, _migrated, create_engine_for, migrate, open_database
+def test_migrations_are_idempotent(empty_database_url):
+    from connector.storage import MIGRATIONS, _migrated, create_engine_for, migrate, open_database, revision
 
-    open_database(database_url).dispose()
+    empty = create_engine_for(empty_database_url)
+    assert revision(empty) is None  # every migration runs, from nothing
+    empty.dispose()
+    open_database(empty_database_url).dispose()
     _migrated.clear()  # force a second run of Alembic on the same database
-    engine = create_engine_for(database_url)
+    engine = create_engine_for(empty_database_url)
     migrate(engine)
     import sqlalchemy as sa
     from alembic.script import ScriptDirectory

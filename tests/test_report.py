@@ -159,8 +159,8 @@ def test_the_pdf_is_a_pdf_of_the_page(scenario, tmp_path):
 # -- the command ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli_db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'report.db'}"
+def cli_db(tmp_path, migrated_sqlite):
+    url = migrated_sqlite("report.db")
     engine = open_database(url)
     load_scenario(engine, tmp_path)
     engine.dispose()

@@ -19,6 +19,7 @@ import requests
 from connector.config.calendars import build_calendar
 from connector.platforms.standard_webhooks import new_secret, sign
 from tests.support import rt5 as rt5_support
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # seconds any one thing may take to show up
@@ -37,9 +38,6 @@ REGISTRY = {
                            "dedicated_engineer": "anna@vendor.example"}}],
 }
 
-
-def free_port() -> int:
-    return rt5_support.free_port()
 
 
 def wait_for(what: str, check, timeout: float = WAIT):

@@ -47,7 +47,7 @@ def secrets(monkeypatch):
     monkeypatch.setenv("CLI_FD_SECRET", FD["settings"]["webhook_secret"])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_apply_creates_the_jira_webhook_with_the_configured_secret(tmp_path, runner, monkeypatch):
     secrets(monkeypatch)
     body = json.loads((JSM["folder"] / "api" / "webhook_register__request.json").read_text(encoding="utf-8"))

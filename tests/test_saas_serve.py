@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.contract import contract, delivery
+from tests.support.net import free_port
 from tests.support.stub_api import StubApi
 
 JSM, FD = contract("jira-service-management"), contract("freshdesk")
@@ -35,11 +35,6 @@ def script(stub: StubApi, spec: dict, calls: list[dict]) -> None:
         stub.expect(call["method"], call["path"], call.get("query"), body=call.get("body"),
                     status=call.get("status", 200), answer=answer, headers=call.get("headers", {}))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def registry(tmp_path: Path) -> Path:

@@ -35,7 +35,7 @@ from connector.platforms.zendesk.signature import sign
 from connector.storage import open_database
 from connector.storage.events import EventStore
 from connector.storage.registry_import import import_registry
-from tests.support.stub_platform import free_port
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "zendesk"

@@ -207,7 +207,7 @@ def test_serve_starts_the_scheduler_and_stops_it_promptly(tmp_path):
     import subprocess
     import sys
 
-    from test_cli_platform import free_port
+    from tests.support.net import free_port
 
     port = free_port()
     path = tmp_path / "connector.toml"

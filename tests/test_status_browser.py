@@ -16,8 +16,8 @@ import waitress
 from connector.core.events import TicketEvent
 from connector.storage.registry_import import import_registry
 from connector.web import create_app
-from tests.helpdesk_fixture import free_port
-from tests.test_pipeline_django_helpdesk import REGISTRY, SECRET
+from tests.support.helpdesk_scenario import REGISTRY, SECRET
+from tests.support.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

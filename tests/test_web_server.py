@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 import requests
-from test_webhooks_http import SECRET, fixture, signed
 
 from connector.storage.events import EventStore
 from connector.web import create_app
 from connector.web.server import create_server
+from tests.support.zendesk import SECRET, fixture, signed
 
 LIMIT = 64 * 1024
 

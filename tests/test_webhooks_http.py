@@ -2,28 +2,15 @@
 JSON body naming the problem, and the store unchanged by anything refused."""
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from connector.platforms.zendesk.signature import sign
 from connector.storage.events import EventStore
 from connector.web import create_app
+from tests.support.zendesk import SECRET, fixture, signed
 
-FIXTURES = Path(__file__).parent / "fixtures" / "zendesk"
-SECRET = "dGhpc19pc19hX3Rlc3Rfc2lnbmluZ19zZWNyZXQ="
 HELPDESK_TOKEN = "helpdesk-url-token-0123456789"
-
-
-def fixture(name: str) -> tuple[dict, bytes]:
-    return json.loads((FIXTURES / f"{name}.headers.json").read_text()), (FIXTURES / f"{name}.json").read_bytes()
-
-
-def signed(headers: dict, body: bytes, secret: str = SECRET, at: datetime | None = None) -> dict:
-    """The fixture's headers, signed now (or at `at`) with `secret`."""
-    stamp = (at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {**headers, "x-zendesk-webhook-signature-timestamp": stamp,
-            "x-zendesk-webhook-signature": sign(secret, stamp, body)}
 
 
 @pytest.fixture

@@ -1,21 +1,21 @@
 """Zendesk's KB lever (a user tag), portal registration and SLA alerts, against `responses`:
 exact requests with documented answers (tests/fixtures/zendesk/api), and an in-memory Zendesk
-(benchmarks/zendesk_stub.py) behind `responses` callbacks for the bulk runs."""
+(tests/support/zendesk_stub.py) behind `responses` callbacks for the bulk runs."""
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
+from typing import Any
 
 import pytest
 import responses
 from responses import matchers
-from test_zendesk_api import AUTH, BASE, adapter, answer
 
-from benchmarks.zendesk_stub import FakeZendesk
 from connector.core.errors import PlatformError
 from connector.core.kb_access import GRANT, REVOKE, AccessChange, Desired, KbAccess, plan_access
 from connector.platforms.base import Alert
+from tests.support.http import all_fired_then_reset
+from tests.support.zendesk import AUTH, BASE, adapter, answer, serve
+from tests.support.zendesk_stub import FakeZendesk
 
 CREATE_JOB = "82de0b044094f0c67893ac9fe64f1a99"
 UPDATE_JOB = "8b726e606741012ffc2d782bcb7848fe"
@@ -33,7 +33,7 @@ def revoke(email: str) -> AccessChange:
 
 def quiet_adapter(**changes):
     """An adapter on a fake clock: waits are recorded and move the clock, nothing is slept."""
-    a = adapter(**changes)
+    a: Any = adapter(**changes)  # a test's own attribute on it: waits
     a.waits, now = [], [1000.0]
 
     def sleep(seconds: float) -> None:
@@ -52,25 +52,13 @@ def expect(method: str, path: str, name: str, params: dict | None = None, body: 
     return responses.add(method, f"{BASE}{path}", json=answer(name), status=status, match=match)
 
 
-def serve(fake: FakeZendesk, retry_after: str = "37"):
-    """Route every API call to the in-memory Zendesk."""
-    def callback(request):
-        body = json.loads(request.body) if request.body else None
-        status, payload = fake.handle(request.method, request.url, body)
-        headers = {"Retry-After": retry_after} if status == 429 else {}
-        return status, headers, json.dumps(payload)
-    for method in ("GET", "POST", "PUT"):
-        responses.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback,
-                               content_type="application/json")
-
-
 def writes(fake: FakeZendesk, path: str) -> list:
     return [body for method, p, body in fake.requests if p.startswith(path) and method in ("POST", "PUT")]
 
 
 # -- kb_holders --------------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_holders_are_read_from_the_search_export_over_every_page():
     first = {"query": "tags:kb_closed", "filter[type]": "user", "page[size]": "1000"}
     expect("GET", "/api/v2/search/export", "search_export_kb_page1", first)
@@ -82,7 +70,7 @@ def test_holders_are_read_from_the_search_export_over_every_page():
     assert holders == {"pavel@stroyproekt.example", "olga@stroyproekt.example", "ivan@zavod.example"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_tag_name_comes_from_the_options():
     expect("GET", "/api/v2/search/export", "search_export_kb_page2",
            {"query": "tags:ascon_kb", "filter[type]": "user", "page[size]": "1000"})
@@ -91,7 +79,7 @@ def test_the_tag_name_comes_from_the_options():
 
 # -- apply_access: exact requests ----------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_grants_create_the_missing_user_and_add_the_tag_keeping_every_other_tag():
     plan = [grant("nina@stroyproekt.example"), grant("olga@stroyproekt.example"), grant("pavel@stroyproekt.example")]
     expect("GET", "/api/v2/users/search", "users_search_grants", {
@@ -118,7 +106,7 @@ def test_grants_create_the_missing_user_and_add_the_tag_keeping_every_other_tag(
     assert a.waits == [1.0, 1.0, 1.0]  # one poll interval before each job poll
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_revoke_removes_only_the_kb_tag_and_a_non_user_is_already_right():
     plan = [revoke("ivan@zavod.example"), revoke("nobody@zavod.example")]
     expect("GET", "/api/v2/users/search", "users_search_revokes",
@@ -134,11 +122,11 @@ def test_revoke_removes_only_the_kb_tag_and_a_non_user_is_already_right():
     assert not any(c.request.method == "POST" for c in responses.calls)  # revoking never creates a user
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_failed_job_result_is_a_failed_outcome_with_its_error():
     fake = FakeZendesk()
     fake.add_user("ivan@zavod.example", ["kb_closed"])
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     original = fake._update_many
 
     def gone(query, body):  # the user was deleted between the read and the job
@@ -158,11 +146,11 @@ def existing_contacts(fake: FakeZendesk, n: int) -> list[str]:
     return sorted(emails)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_250_grants_are_three_update_jobs_and_foreign_tags_survive():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 250)
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     outcomes = list(quiet_adapter().apply_access([grant(e) for e in emails]))
     assert len(outcomes) == 250 and all(o.ok and o.detail == "granted" for o in outcomes)
     jobs = writes(fake, "/api/v2/users/update_many")
@@ -177,7 +165,7 @@ def test_250_grants_are_three_update_jobs_and_foreign_tags_survive():
     assert len(polls) < 6  # jobs polled together
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_second_apply_of_the_same_plan_changes_nothing():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 30)
@@ -191,7 +179,7 @@ def test_a_second_apply_of_the_same_plan_changes_nothing():
     assert fake.tags_of("new.person@c1.example") == ["kb_closed"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 5)
@@ -203,7 +191,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
             return 429
         return None
     fake.fault = once
-    serve(fake, retry_after="37")
+    serve(fake, methods=("GET", "PUT"), retry_after="37")  # every user exists
     a = quiet_adapter()
     outcomes = list(a.apply_access([grant(e) for e in emails]))
     assert 37.0 in a.waits
@@ -212,7 +200,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_request_is_not_lost():
     assert all("kb_closed" in fake.tags_of(e) for e in emails)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_nothing_twice():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 250)
@@ -225,7 +213,7 @@ def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_
                 return 503
         return None
     fake.fault = second_update_fails
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     desired = [Desired(e, "C001", KbAccess(True, "warranty", date(2024, 5, 14), date(2025, 5, 13))) for e in emails]
     a = quiet_adapter()
     seen = []
@@ -249,11 +237,11 @@ def test_a_5xx_half_way_raises_after_the_done_batches_and_a_resumed_sync_grants_
     assert len(rewritten) == 150 and not rewritten & {fake.by_email[e] for e in granted_once}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_requests_are_paced_when_the_account_limit_is_configured():
     fake = FakeZendesk()
     emails = existing_contacts(fake, 3)
-    serve(fake)
+    serve(fake, methods=("GET", "PUT"))  # every user exists: none is created
     a = quiet_adapter(options={"api_requests_per_minute": 600})
     list(a.apply_access([grant(e) for e in emails]))
     # lookup, read, update, poll: 0.1 s apart, the poll after the 1 s poll delay
@@ -263,7 +251,7 @@ def test_requests_are_paced_when_the_account_limit_is_configured():
 
 # -- portal registration ---------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_portal_registration_adds_the_membership_once_then_reports_nothing_to_do():
     def lookup():
         expect("GET", "/api/v2/users/search", "users_search_pavel",
@@ -276,14 +264,14 @@ def test_portal_registration_adds_the_membership_once_then_reports_nothing_to_do
     a = quiet_adapter()
     done = a.register_portal_user("Pavel@StroyProekt.example", "Pavel Customer", "C001", "StroyProekt", None)
     assert done == "added pavel@stroyproekt.example (user 9001) to organisation 4001"
-    responses.reset()
+    all_fired_then_reset()
     lookup()
     expect("GET", "/api/v2/users/9001/organization_memberships", "organization_memberships_9001_both")
     assert a.register_portal_user("pavel@stroyproekt.example", "Pavel Customer", "C001", "StroyProekt", "4001") is None
     assert [c.request.method for c in responses.calls] == ["GET", "GET"]  # org id given: no org lookup
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_portal_registration_creates_the_organisation_and_the_user():
     expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"external_id": "C002"})
     expect("GET", "/api/v2/organizations/search", "organizations_search_none", {"name": "Zavod"})
@@ -347,7 +335,7 @@ def test_already_a_member_is_success_when_two_tickets_race():
 
 # -- alerts -----------------------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_alert_is_one_put_with_tags_an_internal_note_and_the_priority():
     note = "SLA warning: 75% of the first response target used (due 2024-05-14 18:00 MSK)."
     responses.put(f"{BASE}/api/v2/tickets/123.json", json=answer("ticket_123_updated"), match=[
@@ -361,7 +349,7 @@ def test_alert_is_one_put_with_tags_an_internal_note_and_the_priority():
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_empty_alert_writes_nothing():
     assert quiet_adapter().alert(Alert("123")) is False
     assert len(responses.calls) == 0
@@ -371,7 +359,7 @@ def test_the_adapter_says_what_it_supports():
     assert quiet_adapter().supports == frozenset({"kb", "portal", "alert"})
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_its_tags():
     fake = FakeZendesk()
     lagging = fake.add_user("late@c1.example", ["vip"])
@@ -389,7 +377,7 @@ def test_a_user_the_search_missed_is_refused_by_create_many_and_updated_keeping_
         "/api/v2/users/create_many", "/api/v2/users/create_or_update_many"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_inside_an_event_lease_a_grant_is_synchronous_calls_and_nothing_waits():
     from connector.platforms.client import within_lease
 
@@ -405,7 +393,7 @@ def test_inside_an_event_lease_a_grant_is_synchronous_calls_and_nothing_waits():
     assert [(o.ok, o.detail) for o in outcomes] == [(True, "granted")] and a.waits == []
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_inside_an_event_lease_a_429_is_raised_at_once_with_its_retry_after():
     from connector.platforms.client import within_lease
 

@@ -2,67 +2,26 @@
 `responses` asserting every outbound call (exact URL, query, JSON body, auth header)."""
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 
 import pytest
 import responses
 from responses import matchers
 
-from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
 from connector.core.sla import ClockState, SlaReading
 from connector.core.ticket import Carried, StatusAt, Ticket, TicketStatus, WriteBack
 from connector.platforms.zendesk import ZendeskAdapter
+from tests.support.zendesk import AUTH, BASE, adapter, answer, expect_ticket_123, get, settings
 
-API = Path(__file__).parent / "fixtures" / "zendesk" / "api"
-BASE = "https://acme-support.zendesk.com"
-FIELDS = {"tier": "360001", "first_response_due": "360002", "resolution_due": "360003",
-          "product": "360004", "request_type": "360005", "topic": "360006"}
-AUTH = "Basic " + base64.b64encode(b"connector@ascon.example/token:t0k3n-for-tests").decode()
 UTC = timezone.utc
 MSK = timezone(timedelta(hours=3))
 
 
-def answer(name: str) -> dict:
-    return json.loads((API / f"{name}.json").read_text())
-
-
-def settings(**changes) -> PlatformSettings:
-    base: dict[str, Any] = dict(
-                name="zendesk", base_url=BASE, webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
-                credentials={"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
-                fields=FIELDS, tag_prefix="sla_")
-    base.update(changes)
-    return PlatformSettings(**base)
-
-
-def adapter(**changes) -> ZendeskAdapter:
-    s = settings(**changes)
-    return ZendeskAdapter(s, ZendeskAdapter.client_for(s))
-
-
-def get(path: str, body: dict, params: dict | None = None, status: int = 200, headers: dict | None = None):
-    match = [matchers.header_matcher({"Authorization": AUTH, "Accept": "application/json"})]
-    if params is not None:
-        match.append(matchers.query_param_matcher(params))
-    return responses.get(f"{BASE}{path}", json=body, status=status, headers=headers, match=match)
-
-
-def expect_ticket_123():
-    get("/api/v2/tickets/123.json", answer("ticket_123"), {"include": "users"})
-    get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits"), {"include": "users", "page[size]": "100"})
-    get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits_page2"),
-        {"include": "users", "page[size]": "100",
-         "page[after]": answer("ticket_123_audits")["meta"]["after_cursor"]})
-
-
 # -- fetch_ticket ----------------------------------------------------------------------------
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_fetch_ticket_reads_everything_in_three_calls():
     expect_ticket_123()
     ticket = adapter().fetch_ticket("123")
@@ -87,7 +46,7 @@ def test_fetch_ticket_reads_everything_in_three_calls():
         flags=frozenset({"unknown_product"}), assignee="irina@ascon.example")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_logged_phone_call_is_no_reply_and_missing_users_are_fetched_in_one_batch():
     get("/api/v2/tickets/124.json", answer("ticket_124"), {"include": "users"})
     get("/api/v2/tickets/124/audits.json", answer("ticket_124_audits"), {"include": "users", "page[size]": "100"})
@@ -111,7 +70,7 @@ def test_fetch_ticket_refuses_what_is_not_a_ticket_id(bad_id):
         adapter().fetch_ticket(bad_id)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_429_gives_a_platform_error_with_retry_after():
     get("/api/v2/tickets/123.json", answer("error_429"), {"include": "users"}, status=429, headers={"Retry-After": "37"})
     with pytest.raises(PlatformError) as caught:
@@ -119,7 +78,7 @@ def test_429_gives_a_platform_error_with_retry_after():
     assert caught.value.transient and caught.value.status == 429 and caught.value.retry_after == 37.0
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_500_is_a_transient_platform_error():
     get("/api/v2/tickets/123.json", {"error": "InternalError"}, {"include": "users"}, status=500)
     with pytest.raises(PlatformError) as caught:
@@ -128,7 +87,7 @@ def test_500_is_a_transient_platform_error():
     assert not isinstance(caught.value, PlatformRejected)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_404_is_rejected_for_good():
     get("/api/v2/tickets/123.json", answer("error_404"), {"include": "users"}, status=404)
     with pytest.raises(PlatformRejected) as caught:
@@ -161,7 +120,7 @@ def expect_put(body: dict):
                                 matchers.header_matcher({"Authorization": AUTH, "Content-Type": "application/json"})])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_write_back_sends_only_what_changed_in_one_put():
     desired = Carried(tier="individual", first_response_due=datetime(2024, 5, 13, 15, 0, tzinfo=MSK),
                       resolution_due=None, flags=frozenset({"outside_tier_scope"}), assignee="oleg@ascon.example")
@@ -179,7 +138,7 @@ def test_write_back_sends_only_what_changed_in_one_put():
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_write_back_of_one_due_date_sends_that_field_alone():
     desired = Carried(tier="warranty", first_response_due=NOW_CARRIED.first_response_due,
                       resolution_due=datetime(2024, 5, 21, 10, 0, tzinfo=MSK),
@@ -189,22 +148,26 @@ def test_write_back_of_one_due_date_sends_that_field_alone():
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_tier_dropdown_gets_its_option_value():
     desired = Carried(tier="individual", first_response_due=NOW_CARRIED.first_response_due,
                       resolution_due=NOW_CARRIED.resolution_due, flags=NOW_CARRIED.flags, assignee=NOW_CARRIED.assignee)
-    expect_put({"ticket": {"custom_fields": [{"id": 360001, "value": "tier_individual"}]}})
-    adapter(options={"tier_values": {"individual": "tier_individual", "warranty": "tier_warranty"}}) \
-        .write_back(TICKET, plan(desired))
+    expected = {"ticket": {"custom_fields": [{"id": 360001, "value": "tier_individual"}]}}
+    expect_put(expected)
+    dropdown = adapter(options={"tier_values": {"individual": "tier_individual", "warranty": "tier_warranty"}})
+    assert dropdown.write_back(TICKET, plan(desired)) is True
+    [put] = responses.calls  # the one PUT, nothing else
+    assert put.request.method == "PUT" and put.request.url == f"{BASE}/api/v2/tickets/123.json"
+    assert json.loads(put.request.body) == expected  # the option's value, not the tier's code
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_nothing_changed_means_no_call_at_all():
     assert adapter().write_back(TICKET, plan(NOW_CARRIED)) is False
     assert len(responses.calls) == 0
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_what_was_read_and_written_back_compares_equal():
     """A due date written and read again is the same instant: no endless rewrites."""
     expect_ticket_123()
@@ -212,7 +175,7 @@ def test_what_was_read_and_written_back_compares_equal():
     assert ticket.carried.differences(NOW_CARRIED) == frozenset()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_rate_limited_write_raises_with_retry_after():
     responses.put(f"{BASE}/api/v2/tickets/123.json", json=answer("error_429"), status=429,
                   headers={"Retry-After": "60"})
@@ -222,14 +185,14 @@ def test_a_rate_limited_write_raises_with_retry_after():
     assert caught.value.retry_after == 60.0
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_note_alone_is_one_internal_comment():
     expect_put({"ticket": {"comment": {"body": "Support tier: warranty.", "public": False}}})
     adapter().write_back(TICKET, plan(NOW_CARRIED, "Support tier: warranty."))
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_alerts_own_tags_are_no_flags_so_a_write_back_keeps_them():
     """An SLA warning adds sla_warn_first_response_75; reading it as a flag made the next write-back
     remove it (the desired flags never hold it)."""

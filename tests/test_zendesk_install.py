@@ -7,9 +7,9 @@ from pathlib import Path
 
 import responses
 from responses import matchers
-from test_zendesk_api import AUTH, BASE, adapter, answer
 
 from connector.platforms.zendesk.install import SUBSCRIPTIONS, segment_definition, webhook_definition
+from tests.support.zendesk import AUTH, BASE, adapter, answer
 
 WEBHOOK_URL = "https://connector.example.com/webhooks/zendesk"
 SHIPPED = Path(__file__).parent.parent / "webhooks" / "zendesk" / "webhook.json"
@@ -49,7 +49,7 @@ def test_subscriptions_are_documented_ticket_event_types():
             "zen:event-type:ticket.comment_added"} <= set(SUBSCRIPTIONS)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_with_apply_creates_the_webhook_and_never_prints_the_secret():
     expect_list("webhooks_none")
     responses.post(f"{BASE}/api/v2/webhooks", json=answer("webhook_created"), status=201,
@@ -69,7 +69,7 @@ def test_install_with_apply_creates_the_webhook_and_never_prints_the_secret():
     assert SECRET not in text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_twice_does_not_create_a_second_webhook():
     expect_list("webhooks_existing")
     expect_secret()
@@ -81,7 +81,7 @@ def test_install_twice_does_not_create_a_second_webhook():
     assert "User segment 7284 ('Closed knowledge base') already matches" in lines[2]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_can_write_the_secret_to_a_private_file(tmp_path):
     expect_list("webhooks_existing")
     expect_secret()
@@ -93,7 +93,7 @@ def test_install_can_write_the_secret_to_a_private_file(tmp_path):
     assert str(target) in lines[1] and SECRET not in "\n".join(lines)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_install_without_apply_lists_the_clicks_and_calls_nothing():
     lines = adapter().install(WEBHOOK_URL, apply=False)
     assert len(responses.calls) == 0
@@ -106,7 +106,7 @@ def test_install_without_apply_lists_the_clicks_and_calls_nothing():
     assert "Visible to: Closed knowledge base" in text and "Tags on users and organizations" in text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_the_segment_takes_its_tag_and_name_from_the_options():
     options = {"kb_tag": "ascon_kb", "kb_segment_name": "ASCON closed KB"}
     assert segment_definition(options) == {"user_segment": {"name": "ASCON closed KB",

@@ -50,7 +50,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -60,6 +59,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "webhooks" / "redmine"     # what a Redmine admin installs (README.md there)
@@ -165,11 +166,6 @@ def _redmine_version() -> str:
     parts = [re.search(rf"{k}\s*=\s*(\d+)", text) for k in ("MAJOR", "MINOR", "TINY")]
     return ".".join(m.group(1) for m in parts if m)
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(eq=False)

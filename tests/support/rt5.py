@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -40,6 +39,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "webhooks" / "rt5"  # what an RT admin installs (README.md there)
@@ -93,11 +94,6 @@ def rt5_available() -> bool:
     """True when a throwaway RT 5 can be started here."""
     return not rt5_missing()
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _perl_str(value: str) -> str:

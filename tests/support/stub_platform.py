@@ -22,7 +22,6 @@ import argparse
 import copy
 import json
 import re
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -217,11 +216,6 @@ def serve(port: int, lifetime: float) -> None:
         server.shutdown()
         server.server_close()  # connection refused from now on, until the phase ends
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
