@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test bench install clean example-secrets clean-demo
+.PHONY: run test check bench install clean example-secrets clean-demo
 
 $(BIN)/connector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,14 @@ $(SECRETS)/admin-token:
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 	chmod 600 $@
 
-test: install
+# The static checks `make test` runs first (and so CI): lint and format (ruff), types (mypy,
+# configured in pyproject.toml). The layers' import contract runs inside the suite (tests/test_layers.py).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

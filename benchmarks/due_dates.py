@@ -8,6 +8,7 @@ compared, then both rates and the ratio are printed.
 
     python benchmarks/due_dates.py [--starts N] [--hours H]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,6 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,7 +46,7 @@ def main() -> int:
 
     ours, our_answers = rate(lambda m: calendar.add(m, hours), moments)
     peer, peer_answers = rate(lambda m: (m + delta).astimezone(MOSCOW), moments)
-    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers) if a != b]
+    wrong = [(m, a, b) for m, a, b in zip(moments, our_answers, peer_answers, strict=True) if a != b]
     print(f"due dates: {args.starts} starts over 2026, +{args.hours:g} working hours, default calendar")
     print(f"  connector          {ours:12,.0f} /s")
     print(f"  businesstimedelta  {peer:12,.0f} /s")

@@ -1,4 +1,5 @@
 """Shared fixtures: the registry fixture files, databases (SQLite and PostgreSQL), the CLI runner."""
+
 from __future__ import annotations
 
 import copy
@@ -57,10 +58,12 @@ def registry_doc() -> dict:
 @pytest.fixture
 def write_json(tmp_path):
     """Write a document as a JSON file in the test's folder; returns its path."""
+
     def write(doc, name: str = "registry.json") -> Path:
         path = tmp_path / name
         path.write_text(doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         return path
+
     return write
 
 

@@ -6,6 +6,7 @@ connector_access app (examples/helpdesk_site/bootstrap.py: the site `make run` d
 then `manage.py runserver --noreload` on a free port, waited for with a bounded loop, killed at
 teardown. Without django-helpdesk installed the tests skip, except on CI (env CI set): they fail.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import pytest
 import requests
@@ -55,12 +57,19 @@ class HelpdeskSite:
 
     def create_ticket(self, submitter_email: str = "ivan@customer.example", **fields: Any) -> dict:
         """A new ticket through the API (as an agent or an integration would make one)."""
-        doc = {"queue": self.queue_id, "title": "Cannot install", "description": "Installer fails",
-               "submitter_email": submitter_email, "priority": 3, **fields}
+        doc = {
+            "queue": self.queue_id,
+            "title": "Cannot install",
+            "description": "Installer fails",
+            "submitter_email": submitter_email,
+            "priority": 3,
+            **fields,
+        }
         return self.api("POST", "/api/tickets/", doc, expect=201)
 
-    def add_followup(self, ticket_id: int | str, comment: str = "", public: bool = True,
-                     new_status: int | None = None) -> dict:
+    def add_followup(
+        self, ticket_id: int | str, comment: str = "", public: bool = True, new_status: int | None = None
+    ) -> dict:
         """A follow-up by the staff user (a reply, a note, a status change)."""
         doc = {"ticket": int(ticket_id), "comment": comment, "public": public, "new_status": new_status}
         return self.api("POST", "/api/followups/", doc, expect=201)
@@ -72,16 +81,24 @@ class HelpdeskSite:
 
     def manage(self, *args: str, extra_env: dict | None = None) -> str:
         """Run the site's `manage.py` (against the running site's database); its stdout."""
-        done = subprocess.run([sys.executable, str(SITE / "manage.py"), *args], cwd=ROOT,
-                              env={**self.env, **(extra_env or {})}, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, str(SITE / "manage.py"), *args],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}"
         return done.stdout
 
     def set_password(self, email: str, password: str) -> None:
         """Give the account of `email` a password (as its owner would with a password reset)."""
-        code = ("import os; from django.contrib.auth import get_user_model as m; "
-                "u = m().objects.get(email__iexact=os.environ['PW_EMAIL']); "
-                "u.set_password(os.environ['PW_PASSWORD']); u.save()")
+        code = (
+            "import os; from django.contrib.auth import get_user_model as m; "
+            "u = m().objects.get(email__iexact=os.environ['PW_EMAIL']); "
+            "u.set_password(os.environ['PW_PASSWORD']); u.save()"
+        )
         self.manage("shell", "-c", code, extra_env={"PW_EMAIL": email, "PW_PASSWORD": password})
 
     def login(self, username: str, password: str) -> requests.Session:
@@ -89,10 +106,19 @@ class HelpdeskSite:
         browser = requests.Session()
         page = browser.get(f"{self.base_url}/login/", timeout=15)
         assert page.status_code == 200, page.status_code
-        form = {"username": username, "password": password, "next": "/",
-                "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
-        r = browser.post(f"{self.base_url}/login/", data=form, allow_redirects=False, timeout=15,
-                         headers={"Referer": f"{self.base_url}/login/"})
+        form = {
+            "username": username,
+            "password": password,
+            "next": "/",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        }
+        r = browser.post(
+            f"{self.base_url}/login/",
+            data=form,
+            allow_redirects=False,
+            timeout=15,
+            headers={"Referer": f"{self.base_url}/login/"},
+        )
         assert r.status_code == 302 and "sessionid" in browser.cookies, f"login failed: {r.status_code}"
         return browser
 
@@ -126,26 +152,44 @@ def helpdesk_site(tmp_path_factory) -> Iterator[HelpdeskSite]:
     require_helpdesk()
     started = time.monotonic()
     site_dir = tmp_path_factory.mktemp("helpdesk")
-    env = {**os.environ, "HELPDESK_SITE_DIR": str(site_dir), "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",
-           "HELPDESK_FAST_PASSWORD_HASHER": "1"}  # tests log many accounts in
+    env = {
+        **os.environ,
+        "HELPDESK_SITE_DIR": str(site_dir),
+        "DJANGO_SETTINGS_MODULE": "helpdesk_site.settings",
+        "HELPDESK_FAST_PASSWORD_HASHER": "1",
+    }  # tests log many accounts in
     env.pop("HELPDESK_SECRET_KEY_FILE", None)
     env.pop("HELPDESK_NEW_TICKET_WEBHOOK_URLS", None)
     env.pop("HELPDESK_FOLLOWUP_WEBHOOK_URLS", None)
-    boot = subprocess.run([sys.executable, str(SITE / "bootstrap.py")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    boot = subprocess.run(
+        [sys.executable, str(SITE / "bootstrap.py")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert boot.returncode == 0, f"bootstrap failed:\n{boot.stderr[-3000:]}"
     creds = json.loads(boot.stdout.strip().splitlines()[-1])
     port = free_port()
     log = site_dir / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, str(SITE / "manage.py"), "runserver", "--noreload",
-                                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(SITE / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_up(proc, f"{base_url}/api/", log)
-        site = HelpdeskSite(base_url, creds["username"], creds["password"], creds["token"], creds["queue_id"],
-                            site_dir, time.monotonic() - started, env=env,
-                            closed_queue_id=creds["closed_queue_id"])
+        site = HelpdeskSite(
+            base_url,
+            creds["username"],
+            creds["password"],
+            creds["token"],
+            creds["queue_id"],
+            site_dir,
+            time.monotonic() - started,
+            env=env,
+            closed_queue_id=creds["closed_queue_id"],
+        )
         site.set_webhooks()
         yield site
     finally:

@@ -13,6 +13,7 @@ only the server's start (about 5 s); without the cache provider it goes to the s
 temporary folder. Without Redmine installed the tests skip, except on CI (env CI set): they fail.
 Every wait is bounded; both servers are stopped at the end of the session.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -54,19 +56,42 @@ def registry(today: date) -> dict[str, Any]:
     (4 and 16 working hours on the vendor's calendar, KB access, engineer boris)."""
     return {
         "products": [{"code": "KOMPAS-3D", "name": "KOMPAS-3D"}],
-        "customers": [{"id": "C-IV", "name": "Ivanov Design", "email_domains": ["customer.example"]},
-                      {"id": "C-BIG", "name": "Bigcorp", "email_domains": ["bigcorp.example"]}],
-        "contacts": [{"email": "ivan.petrov@customer.example", "customer": "C-IV", "name": "Ivan Petrov"},
-                     {"email": "olga@bigcorp.example", "customer": "C-BIG", "name": "Olga Smirnova"}],
-        "licenses": [{"customer": "C-IV", "product": "KOMPAS-3D", "since": "2020-01-15"},
-                     {"customer": "C-BIG", "product": "KOMPAS-3D", "since": "2019-05-01"}],
-        "purchases": [{"customer": "C-IV", "product": "KOMPAS-3D", "kind": "update_package",
-                       "date": (today - timedelta(days=100)).isoformat()}],
-        "contracts": [{"number": "SLA-BIG", "customer": "C-BIG", "counterparty": "central",
-                       "starts": (today - timedelta(days=30)).isoformat(),
-                       "ends": (today + timedelta(days=300)).isoformat(), "products": "*",
-                       "sla": {"first_response_hours": 4, "resolution_hours": 16, "kb_access": True,
-                               "dedicated_engineer": "boris@vendor.example"}}],
+        "customers": [
+            {"id": "C-IV", "name": "Ivanov Design", "email_domains": ["customer.example"]},
+            {"id": "C-BIG", "name": "Bigcorp", "email_domains": ["bigcorp.example"]},
+        ],
+        "contacts": [
+            {"email": "ivan.petrov@customer.example", "customer": "C-IV", "name": "Ivan Petrov"},
+            {"email": "olga@bigcorp.example", "customer": "C-BIG", "name": "Olga Smirnova"},
+        ],
+        "licenses": [
+            {"customer": "C-IV", "product": "KOMPAS-3D", "since": "2020-01-15"},
+            {"customer": "C-BIG", "product": "KOMPAS-3D", "since": "2019-05-01"},
+        ],
+        "purchases": [
+            {
+                "customer": "C-IV",
+                "product": "KOMPAS-3D",
+                "kind": "update_package",
+                "date": (today - timedelta(days=100)).isoformat(),
+            }
+        ],
+        "contracts": [
+            {
+                "number": "SLA-BIG",
+                "customer": "C-BIG",
+                "counterparty": "central",
+                "starts": (today - timedelta(days=30)).isoformat(),
+                "ends": (today + timedelta(days=300)).isoformat(),
+                "products": "*",
+                "sla": {
+                    "first_response_hours": 4,
+                    "resolution_hours": 16,
+                    "kb_access": True,
+                    "dedicated_engineer": "boris@vendor.example",
+                },
+            }
+        ],
     }
 
 
@@ -116,8 +141,15 @@ class RedmineLive:
 
     def create_issue(self, login: str, subject: str, **issue: Any) -> dict:
         """An issue in `support` made through the REST API by `login`."""
-        doc = {"issue": {"project_id": "support", "tracker_id": 3, "subject": subject,
-                         "description": "Since the update the program closes at once.", **issue}}
+        doc = {
+            "issue": {
+                "project_id": "support",
+                "tracker_id": 3,
+                "subject": subject,
+                "description": "Since the update the program closes at once.",
+                **issue,
+            }
+        }
         return self.rm.api("POST", "/issues.json", doc, expect=201, key=self.as_user(login))["issue"]
 
     def custom_fields(self, **values: str) -> list[dict]:
@@ -130,8 +162,14 @@ class RedmineLive:
 
     def events(self, issue_id: int) -> list[StoredEvent]:
         """The connector's stored events of an issue, oldest first."""
-        return sorted((e for e in EventStore(self.engine).list(limit=100000)
-                       if e.platform == "redmine" and e.ticket_id == str(issue_id)), key=lambda e: e.id)
+        return sorted(
+            (
+                e
+                for e in EventStore(self.engine).list(limit=100000)
+                if e.platform == "redmine" and e.ticket_id == str(issue_id)
+            ),
+            key=lambda e: e.id,
+        )
 
     def wait_done(self, issue_id: int, count: int, timeout: float = WAIT) -> list[StoredEvent]:
         """Wait until `count` events of the issue are settled (done or failed); them."""
@@ -141,9 +179,11 @@ class RedmineLive:
             if len(events) >= count and all(e.status in ("done", "failed") for e in events):
                 return events
             time.sleep(0.1)
-        raise AssertionError(f"issue {issue_id}: {count} event(s) not processed within {timeout:g} s: "
-                             f"{[(e.kind, e.status, e.last_error) for e in self.events(issue_id)]}\n"
-                             + (self.serve_log.read_text()[-3000:] if self.serve_log else ""))
+        raise AssertionError(
+            f"issue {issue_id}: {count} event(s) not processed within {timeout:g} s: "
+            f"{[(e.kind, e.status, e.last_error) for e in self.events(issue_id)]}\n"
+            + (self.serve_log.read_text()[-3000:] if self.serve_log else "")
+        )
 
     def group_members(self) -> set[str]:
         """Logins in the KB group."""
@@ -159,8 +199,13 @@ def _workdir(request, tmp_path_factory) -> Path:
 
 def _serve(config: Path, env: dict[str, str], log: Path, url: str) -> subprocess.Popen:
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(config)], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connector", "serve", "--config", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + SERVE_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -197,12 +242,19 @@ def redmine_live(request, tmp_path_factory) -> Iterator[RedmineLive]:
     port, secret = free_port(), new_secret()
     connector_url = f"http://127.0.0.1:{port}"
     # the plugin waits up to 5 s for the connector (default 2): a loaded CI machine must not lose a delivery
-    rm = start_redmine(_workdir(request, tmp_path_factory), f"{connector_url}/webhooks/redmine", secret,
-                       projects="support", webhook_timeout=5.0)
+    rm = start_redmine(
+        _workdir(request, tmp_path_factory),
+        f"{connector_url}/webhooks/redmine",
+        secret,
+        projects="support",
+        webhook_timeout=5.0,
+    )
     proc = None
     try:
-        users = {login: rm.create_user(login, mail=mail, firstname=first, lastname=last, role=role)
-                 for login, (first, last, mail, role) in USERS.items()}
+        users = {
+            login: rm.create_user(login, mail=mail, firstname=first, lastname=last, role=role)
+            for login, (first, last, mail, role) in USERS.items()
+        }
         database_url = f"sqlite:///{tmp / 'connector.db'}"
         engine = open_database(database_url)
         (tmp / "registry.json").write_text(json.dumps(registry(date.today())))

@@ -1,8 +1,9 @@
 """KB access: the core rule, the plan, the sync (applied, repeated, interrupted and resumed), the
 per-ticket step and the audit; against a platform kept in memory, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -35,10 +36,14 @@ def contract(number: str, starts: str, ends: str, kb: bool | None) -> Contract:
 
 # -- the rule -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("day, granted, until", [
-    ("2025-03-15", True, "2025-03-15"),   # the anniversary, the warranty's last day: granted, ends today
-    ("2025-03-16", False, None),          # ended
-])
+
+@pytest.mark.parametrize(
+    "day, granted, until",
+    [
+        ("2025-03-15", True, "2025-03-15"),  # the anniversary, the warranty's last day: granted, ends today
+        ("2025-03-16", False, None),  # ended
+    ],
+)
 def test_a_warranty_that_ends_today(day, granted, until):
     access = kb_access(facts([Purchase("KOMPAS", "product", D("2024-03-15"))]), D(day), POLICY)
     assert access.granted is granted and access.until == (D(until) if until else None)
@@ -56,17 +61,21 @@ def test_a_warranty_that_starts_today():
 def test_a_contract_with_and_without_kb_access(kb, granted):
     access = kb_access(facts(contracts=[contract("C-9", "2025-01-01", "2025-12-31", kb)]), D("2025-05-05"), POLICY)
     assert access.granted is granted
-    assert access.reason == ("contract C-9 includes KB access up to 2025-12-31" if granted
-                             else "contract C-9 does not include KB access")
+    assert access.reason == (
+        "contract C-9 includes KB access up to 2025-12-31" if granted else "contract C-9 does not include KB access"
+    )
 
 
 def test_the_latest_source_sets_until_and_an_expired_contract_gives_nothing():
-    f = facts([Purchase("KOMPAS", "product", D("2025-01-10")), Purchase("VERT", "update_package", D("2025-04-01"))],
-              [contract("OLD", "2023-01-01", "2024-12-31", True)])
+    f = facts(
+        [Purchase("KOMPAS", "product", D("2025-01-10")), Purchase("VERT", "update_package", D("2025-04-01"))],
+        [contract("OLD", "2023-01-01", "2024-12-31", True)],
+    )
     access = kb_access(f, D("2025-05-05"), POLICY)
     assert (access.granted, access.since, access.until) == (True, D("2025-04-01"), D("2026-04-01"))
-    assert not kb_access(facts(contracts=[contract("OLD", "2023-01-01", "2024-12-31", True)]),
-                         D("2025-05-05"), POLICY).granted
+    assert not kb_access(
+        facts(contracts=[contract("OLD", "2023-01-01", "2024-12-31", True)]), D("2025-05-05"), POLICY
+    ).granted
 
 
 def test_ending_within_30_days():
@@ -77,11 +86,14 @@ def test_ending_within_30_days():
 
 def test_plan_grants_revokes_and_leaves_the_right_ones_alone():
     yes, no = KbAccess(True, "warranty", D("2025-01-01"), D("2025-12-31")), KbAccess(False, "ended")
-    desired = [Desired("A@x.ru", "C-1", yes), Desired("b@x.ru", "C-1", yes), Desired("c@y.ru", "C-2", no),
-               Desired("d@y.ru", "C-2", no)]
+    desired = [
+        Desired("A@x.ru", "C-1", yes),
+        Desired("b@x.ru", "C-1", yes),
+        Desired("c@y.ru", "C-2", no),
+        Desired("d@y.ru", "C-2", no),
+    ]
     changes = plan_access(desired, ["b@X.ru", "c@y.ru", "stranger@z.ru"])
-    assert [(c.action, c.email) for c in changes] == [
-        (REVOKE, "c@y.ru"), (REVOKE, "stranger@z.ru"), (GRANT, "a@x.ru")]
+    assert [(c.action, c.email) for c in changes] == [(REVOKE, "c@y.ru"), (REVOKE, "stranger@z.ru"), (GRANT, "a@x.ru")]
     assert changes[2].since == D("2025-01-01") and changes[2].until == D("2025-12-31")
     assert changes[1].reason == "not a contact of any customer in the registry"
     assert "a@x.ru (C-1) [2025-01-01 .. 2025-12-31]: warranty" in changes[2].describe()
@@ -93,7 +105,7 @@ def registry(engine):
     return engine
 
 
-AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)  # 2025-03-03 12:00 in Moscow
+AT = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # 2025-03-03 12:00 in Moscow
 # On 2025-03-03: Alpha's KOMPAS warranty runs (to 2025-03-14), Gamma's contract has kb_access,
 # Beta's warranty ended 2025-02-28, Delta's update package warranty runs (to 2026-01-19).
 ENTITLED = {"ann@alpha.ru", "gleb@gamma.example", "dina@delta.ru"}
@@ -108,10 +120,18 @@ def test_sync_applies_the_plan_and_a_second_sync_changes_nothing(registry):
     assert second.plan == [] and len(platform.calls) == 4
     entries = list(AccessAudit(registry).entries())
     assert sorted((e.action, e.email, e.result) for e in entries) == [
-        ("grant", "dina@delta.ru", "done"), ("grant", "gleb@gamma.example", "done"),
-        ("revoke", "bob@beta.ru", "done"), ("revoke", "left@old.ru", "done")]
+        ("grant", "dina@delta.ru", "done"),
+        ("grant", "gleb@gamma.example", "done"),
+        ("revoke", "bob@beta.ru", "done"),
+        ("revoke", "left@old.ru", "done"),
+    ]
     gleb = next(e for e in entries if e.email == "gleb@gamma.example")
-    assert (gleb.customer_id, gleb.since, gleb.until, gleb.origin) == ("C-GAMMA", D("2025-01-01"), D("2025-06-30"), "sync")
+    assert (gleb.customer_id, gleb.since, gleb.until, gleb.origin) == (
+        "C-GAMMA",
+        D("2025-01-01"),
+        D("2025-06-30"),
+        "sync",
+    )
     assert gleb.reason == "contract SLA-G-2025 includes KB access up to 2025-06-30"
 
 
@@ -140,18 +160,22 @@ def test_a_sync_interrupted_by_platform_errors_resumes_without_double_grants(reg
 
 def test_the_next_day_revokes_what_expired_and_grants_what_started(registry, registry_doc, write_json):
     platform = MemoryPlatform()
-    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=timezone.utc))
+    sync_platform(registry, RULES, platform, now=datetime(2025, 3, 15, 12, tzinfo=UTC))
     assert "ann@alpha.ru" in platform.holders  # the warranty's last day (the anniversary)
     registry_doc["purchases"].append({"customer": "C-BETA", "product": "VERT", "kind": "product", "date": "2025-03-16"})
     import_registry(write_json(registry_doc), registry)
-    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=timezone.utc))
+    report = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=UTC))
     assert sorted((c.action, c.email) for c in report.plan) == [
-        (GRANT, "bob@beta.ru"), (GRANT, "eve@shared.ru"), (REVOKE, "ann@alpha.ru")]
+        (GRANT, "bob@beta.ru"),
+        (GRANT, "eve@shared.ru"),
+        (REVOKE, "ann@alpha.ru"),
+    ]
     revoke = next(c for c in report.plan if c.action == REVOKE)
     assert revoke.reason == "the warranty of KOMPAS (bought 2024-03-15) has ended"
 
 
 # -- the per-ticket step ------------------------------------------------------------------------
+
 
 def ticket(email: str, created: datetime = AT) -> Ticket:
     return Ticket("memory", "7", created, email, product="KOMPAS")
@@ -167,8 +191,10 @@ def run_keeper(engine, platform, email, now=AT, dry_run=False, settings=None):
 def test_a_warranty_requester_gets_kb_access_and_portal_registration_once(registry):
     platform = MemoryPlatform(name="zendesk")  # Alpha is organisation 1001 there
     result = run_keeper(registry, platform, "ann@alpha.ru")
-    assert result["access"] == ["grant ann@alpha.ru: done",
-                                "register ann@alpha.ru: created ann@alpha.ru in Alpha Engineering (1001)"]
+    assert result["access"] == [
+        "grant ann@alpha.ru: done",
+        "register ann@alpha.ru: created ann@alpha.ru in Alpha Engineering (1001)",
+    ]
     assert platform.holders == {"ann@alpha.ru"} and platform.portal == {"ann@alpha.ru": "C-ALPHA"}
     assert run_keeper(registry, platform, "ann@alpha.ru") is None  # the next event: no platform call
     assert len(platform.calls) == 1
@@ -187,7 +213,7 @@ def test_basic_requesters_are_neither_granted_nor_registered(registry):
 def test_access_is_revoked_on_the_first_ticket_after_it_ended(registry):
     platform = MemoryPlatform()
     run_keeper(registry, platform, "ann@alpha.ru")
-    later = datetime(2025, 4, 1, 9, tzinfo=timezone.utc)
+    later = datetime(2025, 4, 1, 9, tzinfo=UTC)
     result = run_keeper(registry, platform, "ann@alpha.ru", now=later)
     assert result == {"access": ["revoke ann@alpha.ru: done"]} and platform.holders == set()
 
@@ -196,7 +222,9 @@ def test_the_per_ticket_step_in_dry_run_changes_nothing(registry):
     platform = MemoryPlatform()
     result = run_keeper(registry, platform, "gleb@gamma.example", dry_run=True)
     assert [line.split()[:3] for line in result["access"]] == [
-        ["would", "grant", "gleb@gamma.example"], ["would", "register", "gleb@gamma.example"]]
+        ["would", "grant", "gleb@gamma.example"],
+        ["would", "register", "gleb@gamma.example"],
+    ]
     assert platform.calls == [] and platform.portal == {} and list(AccessAudit(registry).entries()) == []
 
 
@@ -214,7 +242,7 @@ def test_a_domain_matched_requester_keeps_what_the_ticket_gave_through_the_night
     report = sync_platform(registry, RULES, platform, now=AT)
     assert [c for c in report.plan if "alpha.ru" in c.email] == [] and "newcomer@alpha.ru" in platform.holders
     assert run_keeper(registry, platform, "newcomer@alpha.ru") is None
-    later = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=timezone.utc))
+    later = sync_platform(registry, RULES, platform, now=datetime(2025, 3, 16, 12, tzinfo=UTC))
     assert {c.email for c in later.plan if c.action == REVOKE} >= {"ann@alpha.ru", "newcomer@alpha.ru"}  # ended
 
 

@@ -2,6 +2,7 @@
 the pure rule of which points are reached, and the alert job acting once per ticket, metric and
 point (only in working time, not while paused, the breach marked with its due moment, retried
 after a platform failure, never doubled by two racing jobs)."""
+
 from __future__ import annotations
 
 import threading
@@ -58,8 +59,16 @@ def world(engine, write_json):
         process: Callable[..., dict[str, Any]]
         job: Callable[..., AlertJob]
         store: ClockStore
+
     w = World()
-    w.runtime, w.platform, w.clock, w.process, w.job, w.store = runtime, platform, clock, process, job, ClockStore(engine)
+    w.runtime, w.platform, w.clock, w.process, w.job, w.store = (
+        runtime,
+        platform,
+        clock,
+        process,
+        job,
+        ClockStore(engine),
+    )
     return w
 
 
@@ -74,13 +83,18 @@ def fired(w):
 
 # -- recording ---------------------------------------------------------------------------------
 
+
 def test_processing_records_both_clocks_and_updates_them_in_place(world):
     result = world.process(ticket(), at(12, 10, 5))
     assert result["clocks"] == {"first_response": "running", "resolution": "running"}
     clocks = world.store.clocks("fake", "1")
     fr, res = clocks["first_response"], clocks["resolution"]
-    assert (fr.state, fr.target, fr.elapsed, fr.as_of) == (ClockState.RUNNING, timedelta(hours=8),
-                                                           timedelta(minutes=5), at(12, 10, 5))
+    assert (fr.state, fr.target, fr.elapsed, fr.as_of) == (
+        ClockState.RUNNING,
+        timedelta(hours=8),
+        timedelta(minutes=5),
+        at(12, 10, 5),
+    )
     assert fr.due == at(12, 18) and res.due == at(16, 18) and res.target == timedelta(hours=40)
     assert fr.tier == res.tier == "warranty" and fr.calendar == '"default"' and fr.breached_at is None
     # the first reply stops the first-response clock: the same row, updated (upsert)
@@ -105,9 +119,17 @@ POINTS = points_from_config(ALERT_DEFAULTS["points"])
 
 
 def clock(state=ClockState.RUNNING, target=8, elapsed=0, as_of=MON, breached_at=None):
-    return StoredClock("fake", "1", "first_response", state, None if target is None else timedelta(hours=target),
-                       timedelta(hours=elapsed), as_of, CAL.add(as_of, timedelta(hours=target - elapsed))
-                       if target and state is ClockState.RUNNING else None, breached_at)
+    return StoredClock(
+        "fake",
+        "1",
+        "first_response",
+        state,
+        None if target is None else timedelta(hours=target),
+        timedelta(hours=elapsed),
+        as_of,
+        CAL.add(as_of, timedelta(hours=target - elapsed)) if target and state is ClockState.RUNNING else None,
+        breached_at,
+    )
 
 
 def keys(reached):
@@ -158,6 +180,7 @@ def test_point_keys_and_tags():
 
 # -- the alert job -----------------------------------------------------------------------------
 
+
 def test_warning_at_75_percent_and_the_breach_each_exactly_once(world):
     world.process(ticket(), at(12, 10))
     assert run(world, at(12, 15, 59)) == {"clocks": 2}
@@ -166,7 +189,10 @@ def test_warning_at_75_percent_and_the_breach_each_exactly_once(world):
     (warning,) = world.platform.alerts
     assert warning.ticket_id == "1" and warning.tags == ("sla_warn_first_response_75",) and warning.priority is None
     assert warning.note.startswith("SLA warning: 75% of the first response target (8:00 working hours, warranty tier)")
-    assert "6:00 of 8:00 working hours used" in warning.note and "Due 2025-05-12T18:00:00+03:00 (Europe/Moscow)" in warning.note
+    assert (
+        "6:00 of 8:00 working hours used" in warning.note
+        and "Due 2025-05-12T18:00:00+03:00 (Europe/Moscow)" in warning.note
+    )
     assert run(world, at(13, 10, 0, 1)) == {"clocks": 2, "sent": 1}
     assert run(world, at(13, 12)) == {"clocks": 2}
     breach = world.platform.alerts[1]
@@ -198,8 +224,9 @@ def test_paused_tickets_do_not_warn_and_warn_once_running_again(world):
     assert world.store.clocks("fake", "1")["resolution"].state is ClockState.PAUSED
     assert run(world, at(16, 11)) == {"clocks": 1} and run(world, at(19, 15)) == {"clocks": 1}
     assert world.platform.alerts == []
-    reopened = ticket(reply=reply, statuses=[StatusAt(at(16, 10), TicketStatus.PENDING),
-                                             StatusAt(at(19, 12), TicketStatus.OPEN)])
+    reopened = ticket(
+        reply=reply, statuses=[StatusAt(at(16, 10), TicketStatus.PENDING), StatusAt(at(19, 12), TicketStatus.OPEN)]
+    )
     world.process(reopened, at(19, 12))
     assert run(world, at(19, 12)) == {"clocks": 1, "sent": 1}
     assert world.platform.alerts[0].tags == ("sla_warn_resolution_75",)
@@ -249,6 +276,7 @@ def test_a_job_that_starts_while_another_is_sending_does_not_double_it(world):
     def race():
         world.platform.during_alert = None
         other["counts"] = world.job().run()
+
     world.platform.during_alert = race
     assert run(world, at(12, 16)) == {"clocks": 2, "sent": 1}
     assert other["counts"] == {"clocks": 2, "taken": 1}
@@ -266,8 +294,9 @@ def test_racing_jobs_in_threads_fire_each_alert_once(world):
             job = world.job()
             barrier.wait(timeout=10)
             results.append(job.run())
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 # pragma: no cover - any failure of a thread is reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=one) for _ in range(4)]
     for t in threads:
         t.start()
@@ -305,6 +334,7 @@ def test_a_rejected_alert_is_final(world):
 
     def gone(_alert):
         raise PlatformRejected("PUT /tickets/1: HTTP 404: RecordNotFound", 404)
+
     world.platform.alert = gone
     assert run(world, at(12, 16)) == {"clocks": 2, "rejected": 1}
     assert run(world, at(12, 17)) == {"clocks": 2}

@@ -1,4 +1,5 @@
 """Hand-checked due dates on the vendor's default calendar (10:00-18:00 Mon-Fri, Moscow, RU)."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -35,9 +36,21 @@ CASES = [
     ("fractions of an hour", msk(2026, 11, 24, 17, 30), 0.75, msk(2026, 11, 25, 10, 15), None),
     # starts given in other zones, across their DST changes; answers in Moscow time
     ("Berlin, CEST before its DST end", BERLIN.localize(datetime(2026, 10, 23, 8, 30)), 2, msk(2026, 10, 23, 12), None),
-    ("Berlin, CET after its DST end", BERLIN.localize(datetime(2026, 10, 26, 8, 30)), 2, msk(2026, 10, 26, 12, 30), None),
+    (
+        "Berlin, CET after its DST end",
+        BERLIN.localize(datetime(2026, 10, 26, 8, 30)),
+        2,
+        msk(2026, 10, 26, 12, 30),
+        None,
+    ),
     ("Berlin, CET before its DST start", BERLIN.localize(datetime(2026, 3, 27, 15)), 2, msk(2026, 3, 30, 11), None),
-    ("New York, EST: Friday 17:00 MSK, 9.03 off", NEW_YORK.localize(datetime(2026, 3, 6, 9)), 2, msk(2026, 3, 10, 11), None),
+    (
+        "New York, EST: Friday 17:00 MSK, 9.03 off",
+        NEW_YORK.localize(datetime(2026, 3, 6, 9)),
+        2,
+        msk(2026, 3, 10, 11),
+        None,
+    ),
     ("New York, EDT after its DST start", NEW_YORK.localize(datetime(2026, 3, 9, 3)), 1, msk(2026, 3, 10, 11), None),
     ("New York, EDT before its DST end", NEW_YORK.localize(datetime(2026, 10, 30, 3)), 8, msk(2026, 10, 30, 18), None),
     ("New York, EST after its DST end", NEW_YORK.localize(datetime(2026, 11, 2, 2)), 8, msk(2026, 11, 2, 18), None),
@@ -83,23 +96,39 @@ def test_beyond_the_horizon_is_provisional_and_warned_once(caplog):
     assert [r.levelname for r in caplog.records if "provisional" in r.getMessage()] == ["WARNING"]
 
 
-@pytest.mark.parametrize("start,hours,message", [
-    (datetime(2026, 11, 24, 10), 1, "naive datetime"),
-    (msk(2026, 11, 24, 10), -1, "negative working time"),
-    (msk(2026, 11, 24, 10), 10_000_000, "more than any SLA needs"),
-    (msk(2026, 11, 24, 10), 900_000, "no working time left"),
-    (msk(1850, 1, 1, 10), 1, "supported range"),
-    (datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=3))), 1, "supported range"),  # in UTC, year 0
-    (datetime(9999, 12, 31, 22, tzinfo=timezone(timedelta(hours=-5))), 0, "supported range"),  # year 10000
-])
+@pytest.mark.parametrize(
+    "start,hours,message",
+    [
+        (datetime(2026, 11, 24, 10), 1, "naive datetime"),
+        (msk(2026, 11, 24, 10), -1, "negative working time"),
+        (msk(2026, 11, 24, 10), 10_000_000, "more than any SLA needs"),
+        (msk(2026, 11, 24, 10), 900_000, "no working time left"),
+        (msk(1850, 1, 1, 10), 1, "supported range"),
+        (datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=3))), 1, "supported range"),  # in UTC, year 0
+        (datetime(9999, 12, 31, 22, tzinfo=timezone(timedelta(hours=-5))), 0, "supported range"),  # year 10000
+    ],
+)
 def test_bad_input_is_a_clear_error(start, hours, message):
     with pytest.raises(BadInput, match=message):
         build_calendar("default").add(start, timedelta(hours=hours))
 
 
-@pytest.mark.parametrize("zone", ["Europe/Moscow", "Europe/Berlin", "America/New_York", "Europe/Dublin",
-                                  "Australia/Lord_Howe", "Africa/Casablanca", "America/Sao_Paulo", "Asia/Kathmandu",
-                                  "Pacific/Apia", "UTC", "Etc/GMT-3"])
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Moscow",
+        "Europe/Berlin",
+        "America/New_York",
+        "Europe/Dublin",
+        "Australia/Lord_Howe",
+        "Africa/Casablanca",
+        "America/Sao_Paulo",
+        "Asia/Kathmandu",
+        "Pacific/Apia",
+        "UTC",
+        "Etc/GMT-3",
+    ],
+)
 def test_local_moments_are_those_pytz_localize_gives(zone):
     """The lay-out reads local openings and closings at the offset of the day when no transition is
     near (`_local_us`): the answers of pytz's localize, also in gaps, repeats and odd offsets."""
@@ -107,8 +136,9 @@ def test_local_moments_are_those_pytz_localize_gives(zone):
 
     cal = build_calendar({"zone": zone, "holidays": "none", "hours": ["10:00-18:00"]})
     tz = pytz.timezone(zone)
-    moments = [datetime(year, 1, 1) + timedelta(days=d) for year in (1900, 1975, 2011, 2026, 2199)
-               for d in range(0, 365, 9)]
+    moments = [
+        datetime(year, 1, 1) + timedelta(days=d) for year in (1900, 1975, 2011, 2026, 2199) for d in range(0, 365, 9)
+    ]
     for utc in getattr(tz, "_utc_transition_times", [])[1:]:  # around every transition, each 30 minutes
         if 1900 <= utc.year < 2200:
             moments += [utc.replace(second=0) + timedelta(minutes=m) for m in range(-26 * 60, 26 * 60 + 1, 30)]

@@ -1,4 +1,5 @@
 """Calendars from files: TOML/JSON, lunch breaks, admin days off and working days, .ics, errors."""
+
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,16 +23,19 @@ def office():
     return load_calendar_file(FIXTURES / "office.toml")
 
 
-@pytest.mark.parametrize("start,hours,due", [
-    (ekb(2026, 11, 24, 12), 2, ekb(2026, 11, 24, 15)),  # the lunch break does not count
-    (ekb(2026, 11, 24, 13, 30), 1, ekb(2026, 11, 24, 15)),  # start inside the break
-    (ekb(2026, 11, 27, 16), 2, ekb(2026, 11, 28, 11)),  # Friday closes at 17, Saturday mornings
-    (ekb(2026, 11, 25, 17), 2, ekb(2026, 11, 27, 10)),  # 26.11 is off (.ics)
-    (ekb(2027, 7, 14, 17), 2, ekb(2027, 7, 17, 11)),  # 15-16.07 off every year (.ics RRULE)
-    (ekb(2026, 12, 29, 17), 2, ekb(2027, 1, 9, 11)),  # 30.12 (admin), 31.12, 1-8.01 off; Sat 9.01 open
-    (ekb(2026, 1, 9, 12), 1, ekb(2026, 1, 10, 11)),  # 9.01 off; Sat 10.01 an admin working day
-    (ekb(2026, 4, 30, 16), 2, ekb(2026, 5, 2, 11)),  # shortened 30.04 closes at 17; 1.05 off; Sat 2.05 open
-])
+@pytest.mark.parametrize(
+    "start,hours,due",
+    [
+        (ekb(2026, 11, 24, 12), 2, ekb(2026, 11, 24, 15)),  # the lunch break does not count
+        (ekb(2026, 11, 24, 13, 30), 1, ekb(2026, 11, 24, 15)),  # start inside the break
+        (ekb(2026, 11, 27, 16), 2, ekb(2026, 11, 28, 11)),  # Friday closes at 17, Saturday mornings
+        (ekb(2026, 11, 25, 17), 2, ekb(2026, 11, 27, 10)),  # 26.11 is off (.ics)
+        (ekb(2027, 7, 14, 17), 2, ekb(2027, 7, 17, 11)),  # 15-16.07 off every year (.ics RRULE)
+        (ekb(2026, 12, 29, 17), 2, ekb(2027, 1, 9, 11)),  # 30.12 (admin), 31.12, 1-8.01 off; Sat 9.01 open
+        (ekb(2026, 1, 9, 12), 1, ekb(2026, 1, 10, 11)),  # 9.01 off; Sat 10.01 an admin working day
+        (ekb(2026, 4, 30, 16), 2, ekb(2026, 5, 2, 11)),  # shortened 30.04 closes at 17; 1.05 off; Sat 2.05 open
+    ],
+)
 def test_office_calendar(office, start, hours, due):
     assert office.add(start, timedelta(hours=hours)) == due
 
@@ -46,17 +50,20 @@ def test_json_calendar_and_24x7(tmp_path):
     assert always.add(start, timedelta(hours=100)) == start + timedelta(hours=100)
 
 
-@pytest.mark.parametrize("content,suffix,message", [
-    ("zone = 'Mars/Olympus'", ".toml", "unknown time zone 'Mars/Olympus'"),
-    ("zone = 'UTC'\nhours = ['18:00-10:00']", ".toml", "end must be after start"),
-    ("zone = 'UTC'\nhours = ['10:00-14:00', '13:00-18:00']", ".toml", "overlaps"),
-    ("zone = 'UTC'\nweekdays = []", ".toml", "no working hours"),
-    ("zone = 'UTC'\ndays_off = ['2026-01-05']\nworking_days = ['2026-01-05']", ".toml", "both off and working"),
-    ("zone = 'UTC'\ndays_off_ics = ['missing.ics']", ".toml", "cannot read iCalendar file"),
-    ("zone = 'UTC'\ndays_off_ics = ['bad.ics']", ".toml", "not a valid iCalendar file"),
-    ("zone = ", ".toml", "not valid TOML"),
-    ("{", ".json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content,suffix,message",
+    [
+        ("zone = 'Mars/Olympus'", ".toml", "unknown time zone 'Mars/Olympus'"),
+        ("zone = 'UTC'\nhours = ['18:00-10:00']", ".toml", "end must be after start"),
+        ("zone = 'UTC'\nhours = ['10:00-14:00', '13:00-18:00']", ".toml", "overlaps"),
+        ("zone = 'UTC'\nweekdays = []", ".toml", "no working hours"),
+        ("zone = 'UTC'\ndays_off = ['2026-01-05']\nworking_days = ['2026-01-05']", ".toml", "both off and working"),
+        ("zone = 'UTC'\ndays_off_ics = ['missing.ics']", ".toml", "cannot read iCalendar file"),
+        ("zone = 'UTC'\ndays_off_ics = ['bad.ics']", ".toml", "not a valid iCalendar file"),
+        ("zone = ", ".toml", "not valid TOML"),
+        ("{", ".json", "not valid JSON"),
+    ],
+)
 def test_bad_calendar_files_name_the_problem(tmp_path, content, suffix, message):
     (tmp_path / "bad.ics").write_text("this is not a calendar")
     path = tmp_path / f"cal{suffix}"
@@ -82,26 +89,36 @@ def test_ics_exdate_excludes_an_occurrence_and_timed_events_count_in_the_calenda
 
     berlin = ics_days_off(FIXTURES / "exdate-and-timed.ics", pytz.timezone("Europe/Berlin"))
     assert {d for d in berlin if d.year == 2026 and d.month <= 4} == {
-        date(2026, 1, 5), date(2026, 3, 5), date(2026, 4, 5)}  # February's is excluded, COUNT=4 ends in April
+        date(2026, 1, 5),
+        date(2026, 3, 5),
+        date(2026, 4, 5),
+    }  # February's is excluded, COUNT=4 ends in April
     assert date(2026, 11, 27) in berlin and date(2026, 11, 26) not in berlin
     moscow = ics_days_off(FIXTURES / "exdate-and-timed.ics", pytz.timezone("Europe/Moscow"))
     assert {date(2026, 11, 27), date(2026, 11, 28)} <= moscow  # 02:00 Friday to 02:00 Saturday there
 
 
-@pytest.mark.parametrize("rule, message", [
-    ("FREQ=MINUTELY", "recurs minutely: days off recur daily at most"),
-    ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23",
-     "recurs several times a day: days off recur daily at most"),
-    ("FREQ=DAILY", "recur more than 10,000 times before 2100"),
-])
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        ("FREQ=MINUTELY", "recurs minutely: days off recur daily at most"),
+        (
+            "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23",
+            "recurs several times a day: days off recur daily at most",
+        ),
+        ("FREQ=DAILY", "recur more than 10,000 times before 2100"),
+    ],
+)
 def test_an_ics_rule_too_dense_for_days_off_is_refused_quickly(tmp_path, rule, message):
     """Expanding such a rule to 2100 would take hours and gigabytes: it is refused by its kind,
     or by its count as it is expanded (every day passes 10,000 within 28 years)."""
     from connector.config.ics import ics_days_off
 
     path = tmp_path / "dense.ics"
-    path.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:dense\nDTSTART:20260101T000000\n"
-                    f"RRULE:{rule}\nEND:VEVENT\nEND:VCALENDAR\n")
+    path.write_text(
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:dense\nDTSTART:20260101T000000\n"
+        f"RRULE:{rule}\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
     with pytest.raises(BadInput, match=message):
         ics_days_off(path, pytz.utc)
 

@@ -1,4 +1,5 @@
 """Cross-check against an independent engine: businesstimedelta configured for the RU calendar."""
+
 from datetime import timedelta
 
 import pytest

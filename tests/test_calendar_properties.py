@@ -1,5 +1,6 @@
 """Properties of every calendar (hypothesis): due never before start, always in working time
 or at a closing, additive, and consistent with `between`."""
+
 from datetime import datetime, timedelta
 
 import pytz
@@ -11,21 +12,39 @@ from connector.config.calendars import build_calendar
 CALENDARS = {
     "default": build_calendar("default"),
     "full-days": build_calendar("default", shortened=False),
-    "24x7-berlin": build_calendar({"zone": "Europe/Berlin", "holidays": "none",
-                                   "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                   "hours": ["00:00-24:00"]}),
-    "lunch-break-new-york": build_calendar({"zone": "America/New_York", "holidays": "none",
-                                            "hours": {"mon": ["09:00-12:00", "13:00-17:30"], "tue": ["09:00-17:00"],
-                                                      "wed": ["09:00-17:00"], "thu": ["09:00-17:00"],
-                                                      "fri": ["09:00-12:00"], "sat": ["10:00-14:00"]},
-                                            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat"]}),
+    "24x7-berlin": build_calendar(
+        {
+            "zone": "Europe/Berlin",
+            "holidays": "none",
+            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "hours": ["00:00-24:00"],
+        }
+    ),
+    "lunch-break-new-york": build_calendar(
+        {
+            "zone": "America/New_York",
+            "holidays": "none",
+            "hours": {
+                "mon": ["09:00-12:00", "13:00-17:30"],
+                "tue": ["09:00-17:00"],
+                "wed": ["09:00-17:00"],
+                "thu": ["09:00-17:00"],
+                "fri": ["09:00-12:00"],
+                "sat": ["10:00-14:00"],
+            },
+            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat"],
+        }
+    ),
 }
 ZONES = [pytz.utc, pytz.timezone("Europe/Moscow"), pytz.timezone("Europe/Berlin"), pytz.timezone("America/New_York")]
 US = timedelta(microseconds=1)
 
 calendars = st.sampled_from(sorted(CALENDARS)).map(CALENDARS.get)
-moments = st.builds(lambda naive, zone: zone.normalize(pytz.utc.localize(naive).astimezone(zone)),
-                    st.datetimes(datetime(2024, 6, 1), datetime(2028, 6, 1)), st.sampled_from(ZONES))
+moments = st.builds(
+    lambda naive, zone: zone.normalize(pytz.utc.localize(naive).astimezone(zone)),
+    st.datetimes(datetime(2024, 6, 1), datetime(2028, 6, 1)),
+    st.sampled_from(ZONES),
+)
 durations = st.integers(min_value=0, max_value=300 * 3600 * 10**6).map(lambda us: timedelta(microseconds=us))
 
 
@@ -60,4 +79,3 @@ def test_add_iso_writes_what_add_answers(cal, start, hours):
     """The batch's path (`add_iso`) gives add's answer as isoformat writes it, and its provisional mark."""
     due = cal.add(start, hours)
     assert cal.add_iso(start, hours // US) == (due.isoformat(), cal.is_provisional(due))
-

@@ -1,8 +1,9 @@
 """`connector kb audit` and `connector kb sync`: filters, JSON, and clear errors."""
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -19,13 +20,33 @@ def config(tmp_path, migrated_sqlite):
     path.write_text(f'database_url = "{url}"\n')
     engine = open_database(url)
     audit = AccessAudit(engine)
-    audit.record("zendesk", [(AccessChange("ann@alpha.ru", GRANT, "warranty of KOMPAS", "C-ALPHA",
-                                           date(2024, 3, 15), date(2025, 3, 14)), "done", "")],
-                 datetime(2025, 3, 1, 3, tzinfo=timezone.utc), "scheduler", "run-1")
-    audit.record("zendesk", [(AccessChange("bob@beta.ru", REVOKE, "the warranty ended", "C-BETA"), "failed",
-                              "HTTP 422: user suspended")], datetime(2025, 3, 2, 3, tzinfo=timezone.utc), "sync")
-    audit.record("zendesk", [(AccessChange("ann@alpha.ru", REGISTER, "warranty tier", "C-ALPHA"), "done",
-                              "added to organisation 1001")], datetime(2025, 3, 3, 9, tzinfo=timezone.utc), "ticket")
+    audit.record(
+        "zendesk",
+        [
+            (
+                AccessChange(
+                    "ann@alpha.ru", GRANT, "warranty of KOMPAS", "C-ALPHA", date(2024, 3, 15), date(2025, 3, 14)
+                ),
+                "done",
+                "",
+            )
+        ],
+        datetime(2025, 3, 1, 3, tzinfo=UTC),
+        "scheduler",
+        "run-1",
+    )
+    audit.record(
+        "zendesk",
+        [(AccessChange("bob@beta.ru", REVOKE, "the warranty ended", "C-BETA"), "failed", "HTTP 422: user suspended")],
+        datetime(2025, 3, 2, 3, tzinfo=UTC),
+        "sync",
+    )
+    audit.record(
+        "zendesk",
+        [(AccessChange("ann@alpha.ru", REGISTER, "warranty tier", "C-ALPHA"), "done", "added to organisation 1001")],
+        datetime(2025, 3, 3, 9, tzinfo=UTC),
+        "ticket",
+    )
     engine.dispose()
     return str(path)
 
@@ -40,14 +61,17 @@ def test_audit_lists_everything_oldest_first(runner, config):
     assert "revoke   failed  bob@beta.ru (C-BETA): the warranty ended (HTTP 422: user suspended)" in lines[1]
 
 
-@pytest.mark.parametrize("args, emails", [
-    (["--customer", "C-ALPHA"], ["ann@alpha.ru", "ann@alpha.ru"]),
-    (["--since", "2025-03-02"], ["bob@beta.ru", "ann@alpha.ru"]),
-    (["--since", "2025-03-03T11:00:00+03:00"], ["ann@alpha.ru"]),
-    (["--email", "BOB@beta.ru"], ["bob@beta.ru"]),
-    (["--limit", "1"], ["ann@alpha.ru"]),
-    (["--platform", "django-helpdesk"], []),
-])
+@pytest.mark.parametrize(
+    "args, emails",
+    [
+        (["--customer", "C-ALPHA"], ["ann@alpha.ru", "ann@alpha.ru"]),
+        (["--since", "2025-03-02"], ["bob@beta.ru", "ann@alpha.ru"]),
+        (["--since", "2025-03-03T11:00:00+03:00"], ["ann@alpha.ru"]),
+        (["--email", "BOB@beta.ru"], ["bob@beta.ru"]),
+        (["--limit", "1"], ["ann@alpha.ru"]),
+        (["--platform", "django-helpdesk"], []),
+    ],
+)
 def test_audit_filters(runner, config, args, emails):
     result = runner.invoke(cli, ["kb", "audit", "--config", config, "--json", *args])
     assert result.exit_code == 0, result.output
@@ -57,17 +81,32 @@ def test_audit_filters(runner, config, args, emails):
 def test_audit_json_has_every_field(runner, config):
     result = runner.invoke(cli, ["kb", "audit", "--config", config, "--json", "--limit", "3"])
     first = json.loads(result.stdout.splitlines()[0])
-    assert first == {"id": 1, "at": first["at"], "platform": "zendesk", "email": "ann@alpha.ru",
-                     "customer_id": "C-ALPHA", "action": "grant", "reason": "warranty of KOMPAS",
-                     "since": "2024-03-15", "until": "2025-03-14", "result": "done", "detail": None,
-                     "origin": "scheduler", "run_id": "run-1", "lever": "kb"}
+    assert first == {
+        "id": 1,
+        "at": first["at"],
+        "platform": "zendesk",
+        "email": "ann@alpha.ru",
+        "customer_id": "C-ALPHA",
+        "action": "grant",
+        "reason": "warranty of KOMPAS",
+        "since": "2024-03-15",
+        "until": "2025-03-14",
+        "result": "done",
+        "detail": None,
+        "origin": "scheduler",
+        "run_id": "run-1",
+        "lever": "kb",
+    }
     assert first["at"] == "2025-03-01T03:00:00+00:00"
 
 
-@pytest.mark.parametrize("since, message", [
-    ("yesterday", "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
-    ("2025-03-02T10:00", "has no UTC offset"),
-])
+@pytest.mark.parametrize(
+    "since, message",
+    [
+        ("yesterday", "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
+        ("2025-03-02T10:00", "has no UTC offset"),
+    ],
+)
 def test_audit_bad_since_is_a_clear_error(runner, config, since, message):
     result = runner.invoke(cli, ["kb", "audit", "--config", config, "--since", since])
     assert result.exit_code == 2 and message in result.stderr
@@ -86,6 +125,7 @@ def test_sync_of_an_unconfigured_platform_says_so(runner, config):
 
 # -- end to end against an in-memory Zendesk (the documented shapes; tests/support/zendesk_stub.py) --
 
+
 @pytest.fixture
 def zendesk_config(tmp_path, migrated_sqlite):
     from connector.storage.registry_import import import_registry
@@ -96,9 +136,11 @@ def zendesk_config(tmp_path, migrated_sqlite):
     import_registry(REGISTRY_JSON, engine)
     engine.dispose()
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "{url}"\n[platforms.zendesk]\nbase_url = "https://acme-support.zendesk.com"\n'
-                    '[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n'
-                    '[platforms.zendesk.options]\nkb_tag = "kb_closed"\n')
+    path.write_text(
+        f'database_url = "{url}"\n[platforms.zendesk]\nbase_url = "https://acme-support.zendesk.com"\n'
+        '[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n'
+        '[platforms.zendesk.options]\nkb_tag = "kb_closed"\n'
+    )
     return str(path)
 
 
@@ -110,7 +152,7 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
     from connector.kb import sync as syncing
     from tests.support.zendesk_stub import BASE, FakeZendesk
 
-    monkeypatch.setattr(syncing, "utcnow", lambda: datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(syncing, "utcnow", lambda: datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
     fake = FakeZendesk()
     fake.add_user("bob@beta.ru", ["kb_closed", "vip"])  # Beta's warranty ended: revoke, keep "vip"
     fake.add_user("ann@alpha.ru", ["vip"])
@@ -132,7 +174,8 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
             "warranty of KOMPAS (bought 2025-01-20) runs up to 2026-01-20",
             "zendesk: grant    gleb@gamma.example (C-GAMMA) [2025-01-01 .. 2025-06-30]: "
             "contract SLA-G-2025 includes KB access up to 2025-06-30",
-            "zendesk: would grant 3, revoke 1 (4 change(s); dry run, nothing applied)"]
+            "zendesk: would grant 3, revoke 1 (4 change(s); dry run, nothing applied)",
+        ]
         assert fake.tags_of("bob@beta.ru") == ["kb_closed", "vip"]  # the dry run changed nothing
 
         applied = runner.invoke(cli, ["kb", "sync", "--config", zendesk_config])
@@ -150,8 +193,11 @@ def test_kb_sync_end_to_end_dry_run_apply_and_again(runner, zendesk_config, monk
     audit = runner.invoke(cli, ["kb", "audit", "--config", zendesk_config, "--json"])
     entries = [json.loads(line) for line in audit.stdout.splitlines()]
     assert sorted((e["action"], e["email"], e["result"]) for e in entries) == [
-        ("grant", "ann@alpha.ru", "done"), ("grant", "dina@delta.ru", "done"),
-        ("grant", "gleb@gamma.example", "done"), ("revoke", "bob@beta.ru", "done")]
+        ("grant", "ann@alpha.ru", "done"),
+        ("grant", "dina@delta.ru", "done"),
+        ("grant", "gleb@gamma.example", "done"),
+        ("revoke", "bob@beta.ru", "done"),
+    ]
 
 
 def test_an_unreachable_platform_is_exit_1_saying_so_once_per_attempt(runner, zendesk_config, monkeypatch):

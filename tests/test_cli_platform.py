@@ -1,11 +1,13 @@
 """`connector send-test-event` against a real `connector serve` on loopback, `connector install`,
 and serve stopping cleanly on SIGTERM."""
+
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC
 
 import pytest
 import requests
@@ -20,17 +22,23 @@ SECRET = "serve-test-secret-0123456789abcdef"
 def config(tmp_path, database_url):
     port = free_port()
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "{database_url}"\n[server]\nport = {port}\n'
-                    f'[platforms.zendesk]\nbase_url = "https://acme.zendesk.com"\nwebhook_secret_env = "TEST_ZD_SECRET"\n'
-                    f'[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n')
+    path.write_text(
+        f'database_url = "{database_url}"\n[server]\nport = {port}\n'
+        f'[platforms.zendesk]\nbase_url = "https://acme.zendesk.com"\nwebhook_secret_env = "TEST_ZD_SECRET"\n'
+        f'[platforms.zendesk.credentials]\nemail = "a@acme.example"\napi_token = "t"\n'
+    )
     return path, port
 
 
 def test_serve_accepts_a_signed_test_event_and_stops_on_sigterm(config, runner, monkeypatch):
     path, port = config
     env = {**os.environ, "TEST_ZD_SECRET": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
-                              stderr=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -45,8 +53,11 @@ def test_serve_accepts_a_signed_test_event_and_stops_on_sigterm(config, runner, 
         assert sent.exit_code == 0, sent.output
         assert sent.stdout.startswith("HTTP 202") and '"ticket": "42"' in sent.stdout
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
-        assert health == {"status": "ok", "platforms": ["zendesk"],
-                          "events": {"pending": 1, "processing": 0, "failed": 0}}
+        assert health == {
+            "status": "ok",
+            "platforms": ["zendesk"],
+            "events": {"pending": 1, "processing": 0, "failed": 0},
+        }
         events = runner.invoke(cli, ["events", "--config", str(path), "--json"])
         (listed,) = [json.loads(line) for line in events.stdout.splitlines()]
         assert (listed["platform"], listed["ticket"], listed["kind"]) == ("zendesk", "42", "ticket.created")
@@ -81,7 +92,7 @@ def test_install_needs_the_platform_in_the_config(tmp_path, runner):
 
 
 def test_events_and_replay_from_the_cli(config, runner, monkeypatch):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from connector.platforms.base import TicketEvent
     from connector.storage import open_database
@@ -92,7 +103,7 @@ def test_events_and_replay_from_the_cli(config, runner, monkeypatch):
     url = path.read_text().split('"')[1]
     engine = open_database(url)
     store = EventStore(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event_id, _ = store.add(TicketEvent("zendesk", "7", "ticket.created", "d1"), b"{}", now)
     claimed = store.claim("w", now, timedelta(seconds=30))
     store.dead_letter(claimed, "w", "HTTP 404: no such ticket", now)

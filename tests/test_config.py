@@ -1,4 +1,5 @@
 """The TOML config: secrets by value, environment or file; every mistake named by its key."""
+
 from pathlib import Path
 
 import pytest
@@ -47,25 +48,31 @@ def test_the_config_file_comes_from_the_environment_too(tmp_path, monkeypatch):
     assert load_config().platforms == {}
 
 
-@pytest.mark.parametrize("text,message", [
-    ("[server]\nport = 'eighty'\n", "/server/port"),
-    ("[platforms.zendesk]\nbase_url = 'ftp://x'\n", "/platforms/zendesk/base_url"),
-    ("colour = 'blue'\n", "colour"),
-    ("[platforms.zendesk]\nwebhook_secret = 'short'\n", "/platforms/zendesk/webhook_secret"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[server]\nport = 'eighty'\n", "/server/port"),
+        ("[platforms.zendesk]\nbase_url = 'ftp://x'\n", "/platforms/zendesk/base_url"),
+        ("colour = 'blue'\n", "colour"),
+        ("[platforms.zendesk]\nwebhook_secret = 'short'\n", "/platforms/zendesk/webhook_secret"),
+    ],
+)
 def test_schema_problems_name_the_key(tmp_path, text, message):
     with pytest.raises(ValidationFailed) as caught:
         load_config(write(tmp_path, text))
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("[platforms.zendesk]\nwebhook_secret_env = 'NOT_SET_ANYWHERE'\n", "platforms.zendesk.webhook_secret_env"),
-    ("[platforms.zendesk]\nwebhook_secret_file = 'missing.txt'\n", "platforms.zendesk.webhook_secret_file"),
-    ("[platforms.zendesk]\nwebhook_secret = '0123456789abcdef'\nwebhook_secret_env = 'X'\n", "give only one of"),
-    ("[platforms.myspace]\nbase_url = 'https://x'\n", "unknown platform 'myspace'"),
-    ("[server\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[platforms.zendesk]\nwebhook_secret_env = 'NOT_SET_ANYWHERE'\n", "platforms.zendesk.webhook_secret_env"),
+        ("[platforms.zendesk]\nwebhook_secret_file = 'missing.txt'\n", "platforms.zendesk.webhook_secret_file"),
+        ("[platforms.zendesk]\nwebhook_secret = '0123456789abcdef'\nwebhook_secret_env = 'X'\n", "give only one of"),
+        ("[platforms.myspace]\nbase_url = 'https://x'\n", "unknown platform 'myspace'"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
 def test_bad_configs_are_clear_errors(tmp_path, text, message):
     with pytest.raises((BadInput, ValidationFailed)) as caught:
         load_config(write(tmp_path, text))
@@ -93,23 +100,30 @@ def test_every_config_problem_is_named_in_one_run_secrets_included(tmp_path, mon
     monkeypatch.delenv("NOT_SET_1", raising=False)
     monkeypatch.delenv("NOT_SET_2", raising=False)
     path = tmp_path / "c.toml"
-    path.write_text('database_url_env = "NOT_SET_1"\n[platforms.zendesk]\nwebhook_secret_env = "NOT_SET_2"\n'
-                    '[platforms.zendesk.credentials]\napi_token_file = "missing.txt"\n'
-                    '[platforms.zendesk.options]\nkb_tag = "has space"\n')
+    path.write_text(
+        'database_url_env = "NOT_SET_1"\n[platforms.zendesk]\nwebhook_secret_env = "NOT_SET_2"\n'
+        '[platforms.zendesk.credentials]\napi_token_file = "missing.txt"\n'
+        '[platforms.zendesk.options]\nkb_tag = "has space"\n'
+    )
     with pytest.raises(ValidationFailed) as caught:
         load_config(path)
     problems = "\n".join(caught.value.problems)
-    assert "config.database_url_env: environment variable NOT_SET_1 is not set (without database_url_env the default" \
-           " would be sqlite:///connector.db" in problems
+    assert (
+        "config.database_url_env: environment variable NOT_SET_1 is not set (without database_url_env the default"
+        " would be sqlite:///connector.db" in problems
+    )
     assert "platforms.zendesk.webhook_secret_env: environment variable NOT_SET_2 is not set" in problems
     assert "platforms.zendesk.credentials.api_token_file: cannot read secret file" in problems
     assert "platforms.zendesk.options.kb_tag" in problems and len(caught.value.problems) == 4
 
 
-@pytest.mark.parametrize("url, message", [
-    ("mysql://root@localhost/connector", "unsupported database 'mysql': use sqlite:///PATH"),
-    ("oracle+cx://x", "unsupported database 'oracle'"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("mysql://root@localhost/connector", "unsupported database 'mysql': use sqlite:///PATH"),
+        ("oracle+cx://x", "unsupported database 'oracle'"),
+    ],
+)
 def test_an_unsupported_database_names_the_supported_ones(tmp_path, url, message):
     path = tmp_path / "c.toml"
     path.write_text(f'database_url = "{url}"\n')

@@ -4,9 +4,10 @@ parse to the right event through the real HTTP view; forged, stale and missing s
 401; malformed bodies get their 4xx; a ticket read gives the right facts; the first pass writes
 exactly the expected requests and a second pass over the written ticket writes nothing.
 A new adapter gets all of these by adding its fixtures."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -39,8 +40,9 @@ def apps(tmp_path_factory):
     made = {}
     for platform in PLATFORMS:
         url = f"sqlite:///{tmp_path_factory.mktemp(platform) / 'contract.db'}"
-        made[platform] = create_app(test_config={"database_url": url,
-                                                 "platforms": {platform: contract(platform)["settings"]}})
+        made[platform] = create_app(
+            test_config={"database_url": url, "platforms": {platform: contract(platform)["settings"]}}
+        )
     yield made
     for app in made.values():
         app.extensions["connector"].close()
@@ -68,13 +70,15 @@ def fresh(apps, platform, name, now, secret=None, delivery_id=None):
 
 # -- receiving ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_the_platform_is_one_folder_and_its_settings_load(platform):
     cls = adapter_class(platform)
     spec = contract(platform)
     assert spec["folder"].name == platform and cls.schema_name() == f"webhook.{platform}.schema.json"
-    config = config_from_mapping({"platforms": {platform: spec["settings"]}}, spec["folder"], "contract",
-                                 settings_schemas())
+    config = config_from_mapping(
+        {"platforms": {platform: spec["settings"]}}, spec["folder"], "contract", settings_schemas()
+    )
     assert set(adapters_for(config, Metrics())) == {platform}
 
 
@@ -86,18 +90,23 @@ def test_a_recorded_delivery_parses_to_its_event(apps, platform, name):
     a = adapter(apps, platform)
     from connector.platforms.receiving import receive
 
-    event = receive(a, headers, body, spec.get("recorded_token"), a.settings.webhook_secret,
-                    moment(want["verify_at"]), 1 << 20)
+    event = receive(
+        a, headers, body, spec.get("recorded_token"), a.settings.webhook_secret, moment(want["verify_at"]), 1 << 20
+    )
     delivery_id = event.delivery_id if want["delivery_id"] != "content-hash" else "content-hash"
     if want["delivery_id"] == "content-hash":
         assert event.delivery_id == "sha256:" + __import__("hashlib").sha256(body).hexdigest()
     assert (event.platform, event.ticket_id, event.kind, delivery_id) == (
-        platform, want["ticket_id"], want["kind"], want["delivery_id"])
+        platform,
+        want["ticket_id"],
+        want["kind"],
+        want["delivery_id"],
+    )
 
 
 @pytest.mark.parametrize("platform,name", cases("events"))
 def test_a_fresh_signed_delivery_is_accepted_once_then_a_duplicate(apps, platform, name):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     headers, body, token = fresh(apps, platform, name, now, delivery_id=f"dup-{name}-{now.timestamp()}")
     first = post(apps, platform, headers, body, token)
     assert first.status_code == 202, first.json
@@ -121,7 +130,7 @@ def forgeries() -> list[tuple[str, str]]:
 def test_forged_stale_and_missing_signatures_are_401_and_store_nothing(apps, platform, forgery):
     name = sorted(contract(platform)["events"])[0]
     a = adapter(apps, platform)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     when = now - (a.replay_window or timedelta(0)) - timedelta(minutes=1) if forgery == "stale" else now
     headers, body, token = fresh(apps, platform, name, when, OTHER_SECRET if forgery == "another secret" else None)
     if forgery == "missing":
@@ -139,13 +148,14 @@ def test_forged_stale_and_missing_signatures_are_401_and_store_nothing(apps, pla
 
 @pytest.mark.parametrize("platform,name", cases("malformed"))
 def test_a_malformed_delivery_gets_its_4xx_naming_the_problem(apps, platform, name):
-    headers, body, token = fresh(apps, platform, name, datetime.now(timezone.utc))
+    headers, body, token = fresh(apps, platform, name, datetime.now(UTC))
     answer = post(apps, platform, headers, body, token)
     assert answer.status_code == contract(platform)["malformed"][name], answer.json
     assert answer.json["error"]
 
 
 # -- the API -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("platform,ticket", cases("tickets"))
 def test_a_ticket_read_gives_its_facts(apps, platform, ticket):

@@ -3,6 +3,7 @@ free loopback ports, its state and secrets in the test's folders. Log in to the 
 django-helpdesk as ann@alpha.example with the password it prints, create a ticket through the
 helpdesk's own web form, and see the connector fill the ticket's tier and due dates; Ctrl-C
 stops both servers; a second start reuses the state and is fast. Every wait has a deadline."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ DEMO = ROOT / "examples" / "demo.py"
 READY_TIMEOUT = 60.0  # seconds from start to "ready" (a first run migrates the helpdesk: ~4 s here)
 FILLED_TIMEOUT = 15.0  # seconds for the connector to write the ticket back (under a second here)
 STOP_TIMEOUT = 20.0  # seconds for Ctrl-C to end the demo and both servers
-SECRET_FILES = ("admin-token", "django-helpdesk-webhook-secret", "django-helpdesk-api-token",
-                "demo-helpdesk-secret-key")  # never printed (demo-password is: a local demo account)
+SECRET_FILES = (
+    "admin-token",
+    "django-helpdesk-webhook-secret",
+    "django-helpdesk-api-token",
+    "demo-helpdesk-secret-key",
+)  # never printed (demo-password is: a local demo account)
 
 
 class Run:
@@ -38,9 +43,24 @@ class Run:
         self.started = time.monotonic()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPDESK_", "CONNECTOR_"))}
         self.proc = subprocess.Popen(
-            [sys.executable, str(DEMO), "--state", str(state), "--secrets", str(secrets),
-             "--helpdesk-port", str(helpdesk_port), "--connector-port", str(connector_port)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                str(DEMO),
+                "--state",
+                str(state),
+                "--secrets",
+                str(secrets),
+                "--helpdesk-port",
+                str(helpdesk_port),
+                "--connector-port",
+                str(connector_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._fresh: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -102,8 +122,12 @@ def places(tmp_path_factory) -> dict:
     """The state and secrets folders and ports both runs share."""
     require_helpdesk()
     base = tmp_path_factory.mktemp("demo")
-    return {"state": base / "state", "secrets": base / "secrets", "helpdesk_port": free_port(),
-            "connector_port": free_port()}
+    return {
+        "state": base / "state",
+        "secrets": base / "secrets",
+        "helpdesk_port": free_port(),
+        "connector_port": free_port(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -125,17 +149,32 @@ def banner(run: Run) -> dict:
     login = run.wait_for(r"Log in at (http://127\.0\.0\.1:\d+)/login/ as (\S+), password (\S+)$", 1)
     staff = run.wait_for(r"Log in as (\S+) \(staff, same password\)", 1)
     status = run.wait_for(r"status page: (http://127\.0\.0\.1:\d+)/ \(log in with the admin token in (\S+)\)", 1)
-    return {"helpdesk": login[1], "email": login[2], "password": login[3], "staff": staff[1],
-            "connector": status[1], "token_file": status[2]}
+    return {
+        "helpdesk": login[1],
+        "email": login[2],
+        "password": login[3],
+        "staff": staff[1],
+        "connector": status[1],
+        "token_file": status[2],
+    }
 
 
 def log_in(base: str, username: str, password: str) -> requests.Session:
     """A browser-like session through the helpdesk's login page."""
     browser = requests.Session()
     browser.get(f"{base}/login/", timeout=15)
-    r = browser.post(f"{base}/login/", timeout=15, allow_redirects=False, headers={"Referer": f"{base}/login/"},
-                     data={"username": username, "password": password, "next": "/",
-                           "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    r = browser.post(
+        f"{base}/login/",
+        timeout=15,
+        allow_redirects=False,
+        headers={"Referer": f"{base}/login/"},
+        data={
+            "username": username,
+            "password": password,
+            "next": "/",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+    )
     assert r.status_code == 302 and "sessionid" in browser.cookies, f"{username} cannot log in: {r.status_code}"
     return browser
 
@@ -162,13 +201,30 @@ def test_ann_creates_a_ticket_and_the_connector_fills_tier_and_due_dates(first_r
     base = told["helpdesk"]
     ann = log_in(base, told["email"], told["password"])
     form = ann.get(f"{base}/", timeout=15).text  # the helpdesk's "submit a ticket" page
-    queues = dict((name, value) for value, name in re.findall(
-        r'<option value="(\d+)"[^>]*>([^<]+)</option>', re.search(r'<select name="queue".*?</select>', form, re.S)[0]))
+    queues = dict(
+        (name, value)
+        for value, name in re.findall(
+            r'<option value="(\d+)"[^>]*>([^<]+)</option>',
+            re.search(r'<select name="queue".*?</select>', form, re.S)[0],
+        )
+    )
     assert 'value="ann@alpha.example"' in form  # her e-mail is the submitter's
-    answer = ann.post(f"{base}/", timeout=15, allow_redirects=False, headers={"Referer": f"{base}/"}, data={
-        "csrfmiddlewaretoken": ann.cookies["csrftoken"], "queue": queues["Support"], "priority": "3",
-        "title": "KOMPAS-3D closes on start", "body": "Since the update it closes at once.",
-        "submitter_email": "ann@alpha.example", "custom_product": "KOMPAS", "custom_request_type": "error"})
+    answer = ann.post(
+        f"{base}/",
+        timeout=15,
+        allow_redirects=False,
+        headers={"Referer": f"{base}/"},
+        data={
+            "csrfmiddlewaretoken": ann.cookies["csrftoken"],
+            "queue": queues["Support"],
+            "priority": "3",
+            "title": "KOMPAS-3D closes on start",
+            "body": "Since the update it closes at once.",
+            "submitter_email": "ann@alpha.example",
+            "custom_product": "KOMPAS",
+            "custom_request_type": "error",
+        },
+    )
     assert answer.status_code == 302, answer.text[-2000:]
     her_page = answer.headers["Location"]  # /view/?ticket=support-N&email=...&key=...
     ticket_id = re.search(r"ticket=[\w-]*?-(\d+)&", her_page)[1]
@@ -184,8 +240,9 @@ def test_ann_creates_a_ticket_and_the_connector_fills_tier_and_due_dates(first_r
     assert doc["custom_first_response_due"] < doc["custom_resolution_due"]
     assert "Due On" in ann.get(f"{base}{her_page}", timeout=15).text  # she sees the resolution due
     assert "Support tier: warranty" in engineer.get(f"{base}/tickets/{ticket_id}/", timeout=15).text  # the note
-    first_run.wait_for(rf"^demo: ticket {ticket_id}: tier warranty, first response due \S+, resolution due \S+",
-                       FILLED_TIMEOUT)
+    first_run.wait_for(
+        rf"^demo: ticket {ticket_id}: tier warranty, first response due \S+, resolution due \S+", FILLED_TIMEOUT
+    )
 
 
 def test_ctrl_c_stops_both_servers(first_run, places):

@@ -6,6 +6,7 @@ would with a password reset), then a browser-like session logs in through the he
 page and reads its own KB pages (/kb/, /kb/<slug>/) and staff pages. Every e-mail is unique to its
 test, so the tests share the one site without depending on each other's order.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ PASSWORD = "customer-test-password-1"
 
 def make_adapter(site, **options) -> DjangoHelpdeskAdapter:
     options.setdefault("kb_group", "closed-kb-readers")
-    settings = PlatformSettings("django-helpdesk", site.base_url, "x" * 20, credentials={"token": site.token},
-                                options=options)
+    settings = PlatformSettings(
+        "django-helpdesk", site.base_url, "x" * 20, credentials={"token": site.token}, options=options
+    )
     return DjangoHelpdeskAdapter(settings, DjangoHelpdeskAdapter.client_for(settings))
 
 
@@ -122,21 +124,34 @@ def test_a_granted_customer_sees_no_other_tickets_and_no_staff_pages(helpdesk_si
     other = helpdesk_site.create_ticket(unique("boris"), title="Boris's secret licence problem")
     # Even a ticket put in the closed queue by mistake stays out of a customer's reach: its
     # permission opens the staff views only to staff.
-    stray = helpdesk_site.create_ticket(unique("boris"), title="Stray ticket in the closed queue",
-                                        queue=helpdesk_site.closed_queue_id)
+    stray = helpdesk_site.create_ticket(
+        unique("boris"), title="Stray ticket in the closed queue", queue=helpdesk_site.closed_queue_id
+    )
     own = helpdesk_site.create_ticket(email, title="Anna's own question")
     try:
         base = helpdesk_site.base_url
-        for path in (f"/tickets/{other['id']}/", f"/tickets/{stray['id']}/", "/tickets/", "/dashboard/",
-                     f"/tickets/{stray['id']}/edit/", "/rss/queue/closed-kb/", "/rss/unassigned/",
-                     "/reports/", "/kanban/"):
+        for path in (
+            f"/tickets/{other['id']}/",
+            f"/tickets/{stray['id']}/",
+            "/tickets/",
+            "/dashboard/",
+            f"/tickets/{stray['id']}/edit/",
+            "/rss/queue/closed-kb/",
+            "/rss/unassigned/",
+            "/reports/",
+            "/kanban/",
+        ):
             r = browser.get(f"{base}{path}", allow_redirects=False, timeout=15)
             assert r.status_code in (302, 403, 404), (path, r.status_code)
             if r.status_code == 302:  # sent to log in as staff, not to a page of tickets
                 assert r.headers["Location"].startswith("/login/"), (path, r.headers["Location"])
             assert "secret licence" not in r.text and "Stray ticket" not in r.text, path
-        for path in (f"/api/tickets/{other['id']}/", f"/api/tickets/{stray['id']}/", "/api/tickets/",
-                     "/api/followups/"):
+        for path in (
+            f"/api/tickets/{other['id']}/",
+            f"/api/tickets/{stray['id']}/",
+            "/api/tickets/",
+            "/api/followups/",
+        ):
             r = browser.get(f"{base}{path}", timeout=15)
             assert r.status_code == 403, (path, r.status_code)
         mine = browser.get(f"{base}/api/user_tickets/", timeout=15).json()
@@ -164,8 +179,14 @@ def test_the_closed_categorys_ticket_link_cannot_fill_the_closed_queue(helpdesk_
         submit = f"{helpdesk_site.base_url}/tickets/submit/?queue={closed}&_readonly_fields_=queue"
         form = browser.get(submit, timeout=15)
         assert form.status_code == 200
-        data = {"csrfmiddlewaretoken": browser.cookies["csrftoken"], "queue": str(helpdesk_site.closed_queue_id),
-                "title": "Posted into the closed queue", "body": "x", "submitter_email": email, "priority": "3"}
+        data = {
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            "queue": str(helpdesk_site.closed_queue_id),
+            "title": "Posted into the closed queue",
+            "body": "x",
+            "submitter_email": email,
+            "priority": "3",
+        }
         answer = browser.post(submit, data=data, headers={"Referer": submit}, timeout=15, allow_redirects=False)
         assert answer.status_code == 200 and "Select a valid choice" in answer.text  # the form, with the error
         data["queue"] = str(helpdesk_site.queue_id)  # a public queue: the same session may post
@@ -199,14 +220,23 @@ def test_batches_keep_order_and_report_each_email(helpdesk_site):
     real = adapter.client._request
     adapter.client._request = lambda m, u, h, b: (calls.append(m), real(m, u, h, b))[1]  # type: ignore
     a, b, c = unique("a"), unique("b"), unique("c")
-    changes = [AccessChange(a, GRANT, "w"), AccessChange("not an e-mail", GRANT, "w"),
-               AccessChange(b, REVOKE, "ended"), AccessChange(c, GRANT, "w"), AccessChange(a, GRANT, "w")]
+    changes = [
+        AccessChange(a, GRANT, "w"),
+        AccessChange("not an e-mail", GRANT, "w"),
+        AccessChange(b, REVOKE, "ended"),
+        AccessChange(c, GRANT, "w"),
+        AccessChange(a, GRANT, "w"),
+    ]
     outcomes = list(adapter.apply_access(changes))
     assert calls == ["POST", "POST", "POST"]
     assert [o.change for o in outcomes] == changes
     assert [(o.ok, o.detail) for o in outcomes] == [
-        (True, "granted; account created"), (False, "not a valid e-mail address"), (True, "already"),
-        (True, "granted; account created"), (True, "already")]
+        (True, "granted; account created"),
+        (False, "not a valid e-mail address"),
+        (True, "already"),
+        (True, "granted; account created"),
+        (True, "already"),
+    ]
     assert {a, c} <= adapter.kb_holders()
     list(adapter.apply_access([AccessChange(a, REVOKE, "x"), AccessChange(c, REVOKE, "x")]))
     assert not {a, c} & adapter.kb_holders()
@@ -216,11 +246,14 @@ def test_the_endpoints_refuse_bad_input_and_outsiders(helpdesk_site):
     url = f"{helpdesk_site.base_url}/connector/kb/access/"
     staff = helpdesk_site.session
     assert requests.get(f"{helpdesk_site.base_url}/connector/kb/holders/", timeout=15).status_code in (401, 403)
-    for body, field in [({"changes": []}, "changes"), ({"changes": "x"}, "changes"),
-                        ({"changes": [{"email": "a@b.example", "action": "delete"}]}, "changes[0].action"),
-                        ({"changes": [{"email": 7, "action": "grant"}]}, "changes[0].email"),
-                        ({"changes": [{"email": f"u{i}@b.example", "action": "grant"} for i in range(101)]}, "changes"),
-                        ({"group": "admins", "changes": [{"email": "a@b.example", "action": "grant"}]}, "group")]:
+    for body, field in [
+        ({"changes": []}, "changes"),
+        ({"changes": "x"}, "changes"),
+        ({"changes": [{"email": "a@b.example", "action": "delete"}]}, "changes[0].action"),
+        ({"changes": [{"email": 7, "action": "grant"}]}, "changes[0].email"),
+        ({"changes": [{"email": f"u{i}@b.example", "action": "grant"} for i in range(101)]}, "changes"),
+        ({"group": "admins", "changes": [{"email": "a@b.example", "action": "grant"}]}, "group"),
+    ]:
         r = staff.post(url, json=body, timeout=15)
         assert r.status_code == 400 and r.json()["field"] == field, (body, r.text)
     r = staff.post(url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=15)
@@ -232,9 +265,11 @@ def test_the_endpoints_refuse_bad_input_and_outsiders(helpdesk_site):
 
 
 def test_a_group_that_carries_other_permissions_is_refused(helpdesk_site, adapter):
-    code = ("from django.contrib.auth.models import Group, Permission; "
-            "g = Group.objects.get(name='closed-kb-readers'); "
-            "p = Permission.objects.get(codename='delete_user'); g.permissions.{}(p)")
+    code = (
+        "from django.contrib.auth.models import Group, Permission; "
+        "g = Group.objects.get(name='closed-kb-readers'); "
+        "p = Permission.objects.get(codename='delete_user'); g.permissions.{}(p)"
+    )
     helpdesk_site.manage("shell", "-c", code.format("add"))
     try:
         with pytest.raises(PlatformRejected, match="other than helpdesk queue access"):
@@ -247,8 +282,9 @@ def test_a_group_that_carries_other_permissions_is_refused(helpdesk_site, adapte
 
 
 def test_the_setup_command_is_idempotent(helpdesk_site):
-    out = helpdesk_site.manage("connector_access_setup", "--group", "closed-kb-readers", "--queue", "closed-kb",
-                               "--category", "closed-kb")
+    out = helpdesk_site.manage(
+        "connector_access_setup", "--group", "closed-kb-readers", "--queue", "closed-kb", "--category", "closed-kb"
+    )
     assert "queue 'closed-kb': already there" in out
     assert "group 'closed-kb-readers': already there" in out
     assert "KB category 'closed-kb': already there" in out
@@ -260,8 +296,10 @@ def test_per_queue_mode_takes_full_access_from_staff_until_they_hold_the_queues(
     who are not superusers see only the queues (and closed KB) whose permission they hold;
     `connector_access_setup --staff-group` gives a group every queue's permission."""
     agent = unique("agent").replace("customer.example", "vendor.example")
-    code = ("import os; from django.contrib.auth import get_user_model as m; "
-            "m().objects.create_user(os.environ['A'], os.environ['A'], os.environ['P'], is_staff=True)")
+    code = (
+        "import os; from django.contrib.auth import get_user_model as m; "
+        "m().objects.create_user(os.environ['A'], os.environ['A'], os.environ['P'], is_staff=True)"
+    )
     helpdesk_site.manage("shell", "-c", code, extra_env={"A": agent, "P": PASSWORD})
     ticket = helpdesk_site.create_ticket(unique(), title="Needs an agent")
     browser = helpdesk_site.login(agent, PASSWORD)
@@ -272,11 +310,15 @@ def test_per_queue_mode_takes_full_access_from_staff_until_they_hold_the_queues(
 
     out = helpdesk_site.manage("connector_access_setup", "--staff-group", "helpdesk-staff")
     assert "group 'helpdesk-staff': holds every queue's permission" in out
-    helpdesk_site.manage("shell", "-c", "import os; from django.contrib.auth import get_user_model as m; "
-                         "from django.contrib.auth.models import Group; "
-                         "m().objects.get(username=os.environ['A'])"
-                         ".groups.add(Group.objects.get(name='helpdesk-staff'))",
-                         extra_env={"A": agent})
+    helpdesk_site.manage(
+        "shell",
+        "-c",
+        "import os; from django.contrib.auth import get_user_model as m; "
+        "from django.contrib.auth.models import Group; "
+        "m().objects.get(username=os.environ['A'])"
+        ".groups.add(Group.objects.get(name='helpdesk-staff'))",
+        extra_env={"A": agent},
+    )
     r = browser.get(view, allow_redirects=False, timeout=15)
     assert r.status_code == 200 and "Needs an agent" in r.text
     assert sees_closed_kb(helpdesk_site, browser)
@@ -284,8 +326,9 @@ def test_per_queue_mode_takes_full_access_from_staff_until_they_hold_the_queues(
 
 def test_alert_writes_a_private_note_and_sets_the_priority(helpdesk_site, adapter):
     ticket = helpdesk_site.create_ticket(unique(), title="Licence server down")
-    alert = Alert(str(ticket["id"]), ("sla_first_response_75",), "75% of the first response time is used {{ x }}",
-                  "high")
+    alert = Alert(
+        str(ticket["id"]), ("sla_first_response_75",), "75% of the first response time is used {{ x }}", "high"
+    )
     assert adapter.alert(alert) is True
     doc = helpdesk_site.api("GET", f"/api/tickets/{ticket['id']}/")
     assert doc["priority"] == 2 and doc["title"] == "Licence server down"
@@ -302,8 +345,9 @@ def test_alert_writes_a_private_note_and_sets_the_priority(helpdesk_site, adapte
 
 
 def test_alert_in_dry_run_writes_nothing(helpdesk_site):
-    settings = PlatformSettings("django-helpdesk", helpdesk_site.base_url, "x" * 20,
-                                credentials={"token": helpdesk_site.token}, dry_run=True)
+    settings = PlatformSettings(
+        "django-helpdesk", helpdesk_site.base_url, "x" * 20, credentials={"token": helpdesk_site.token}, dry_run=True
+    )
     adapter = DjangoHelpdeskAdapter(settings, DjangoHelpdeskAdapter.client_for(settings))
     ticket = helpdesk_site.create_ticket(unique())
     # the alert job decides the dry run (adapters never do): nothing reaches the helpdesk
@@ -323,8 +367,10 @@ def test_a_helpdesk_without_the_app_is_a_clear_error(helpdesk_site):
         adapter.kb_holders()
 
 
-@pytest.mark.parametrize("given, value", [("critical", 1), ("High", 2), ("normal", 3), ("low", 4),
-                                          ("very low", 5), ("very_low", 5), ("4", 4)])
+@pytest.mark.parametrize(
+    "given, value",
+    [("critical", 1), ("High", 2), ("normal", 3), ("low", 4), ("very low", 5), ("very_low", 5), ("4", 4)],
+)
 def test_priority_names_and_digits(given, value):
     assert priority_value(given) == value
 
@@ -343,15 +389,29 @@ def test_kb_sync_from_the_cli_twice(helpdesk_site, adapter, runner, tmp_path):
     warranty, basic = f"ann@w{domain}", f"bob@b{domain}"
     registry = {
         "products": [{"code": "KOMPAS", "name": "KOMPAS-3D"}],
-        "customers": [{"id": "C-W", "name": "Warranty Ltd", "email_domains": [f"w{domain}"]},
-                      {"id": "C-B", "name": "Basic Ltd", "email_domains": [f"b{domain}"]}],
+        "customers": [
+            {"id": "C-W", "name": "Warranty Ltd", "email_domains": [f"w{domain}"]},
+            {"id": "C-B", "name": "Basic Ltd", "email_domains": [f"b{domain}"]},
+        ],
         "contacts": [{"email": warranty, "customer": "C-W"}, {"email": basic, "customer": "C-B"}],
-        "licenses": [{"customer": "C-W", "product": "KOMPAS", "since": "2020-01-01"},
-                     {"customer": "C-B", "product": "KOMPAS", "since": "2020-01-01"}],
-        "purchases": [{"customer": "C-W", "product": "KOMPAS", "kind": "update_package",
-                       "date": (today - timedelta(days=100)).isoformat()},
-                      {"customer": "C-B", "product": "KOMPAS", "kind": "update_package",
-                       "date": (today - timedelta(days=800)).isoformat()}],
+        "licenses": [
+            {"customer": "C-W", "product": "KOMPAS", "since": "2020-01-01"},
+            {"customer": "C-B", "product": "KOMPAS", "since": "2020-01-01"},
+        ],
+        "purchases": [
+            {
+                "customer": "C-W",
+                "product": "KOMPAS",
+                "kind": "update_package",
+                "date": (today - timedelta(days=100)).isoformat(),
+            },
+            {
+                "customer": "C-B",
+                "product": "KOMPAS",
+                "kind": "update_package",
+                "date": (today - timedelta(days=800)).isoformat(),
+            },
+        ],
         "contracts": [],
     }
     (tmp_path / "registry.json").write_text(json.dumps(registry))
@@ -360,10 +420,12 @@ def test_kb_sync_from_the_cli_twice(helpdesk_site, adapter, runner, tmp_path):
     import_registry(tmp_path / "registry.json", engine)
     engine.dispose()
     config = tmp_path / "connector.toml"
-    config.write_text(f'database_url = "{url}"\n[platforms.django-helpdesk]\nbase_url = "{helpdesk_site.base_url}"\n'
-                      f'webhook_secret = "{"s" * 20}"\n[platforms.django-helpdesk.credentials]\n'
-                      f'token = "{helpdesk_site.token}"\n[platforms.django-helpdesk.options]\n'
-                      'kb_group = "closed-kb-readers"\n')
+    config.write_text(
+        f'database_url = "{url}"\n[platforms.django-helpdesk]\nbase_url = "{helpdesk_site.base_url}"\n'
+        f'webhook_secret = "{"s" * 20}"\n[platforms.django-helpdesk.credentials]\n'
+        f'token = "{helpdesk_site.token}"\n[platforms.django-helpdesk.options]\n'
+        'kb_group = "closed-kb-readers"\n'
+    )
     grant(adapter, basic)  # held, but no longer entitled
 
     dry = runner.invoke(cli, ["kb", "sync", "--config", str(config), "--dry-run", "--quiet"])

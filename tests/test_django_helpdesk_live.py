@@ -1,13 +1,14 @@
 """The django-helpdesk adapter against a REAL django-helpdesk 2.6 on loopback (tests/helpdesk_fixture.py):
 its API read and written, its webhooks received. Every wait is bounded."""
+
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -66,14 +67,22 @@ def test_site_starts_within_half_a_minute(helpdesk_site):
 
 
 def test_fetch_a_new_ticket(helpdesk_site, adapter):
-    doc = helpdesk_site.create_ticket("olga@customer.example", custom_product="kompas-3d",
-                                      custom_request_type="information", custom_topic="installation")
+    doc = helpdesk_site.create_ticket(
+        "olga@customer.example",
+        custom_product="kompas-3d",
+        custom_request_type="information",
+        custom_topic="installation",
+    )
     ticket = adapter.fetch_ticket(str(doc["id"]))
     opened = datetime.fromisoformat(doc["followup_set"][0]["date"])
     assert (ticket.platform, ticket.id, ticket.created_at) == ("django-helpdesk", str(doc["id"]), opened)
-    assert abs(datetime.now(timezone.utc) - ticket.created_at) < timedelta(minutes=5)
+    assert abs(datetime.now(UTC) - ticket.created_at) < timedelta(minutes=5)
     assert (ticket.requester_email, ticket.product, ticket.request_type, ticket.topic) == (
-        "olga@customer.example", "kompas-3d", "information", "installation")
+        "olga@customer.example",
+        "kompas-3d",
+        "information",
+        "installation",
+    )
     assert [s.status for s in ticket.statuses] == [TicketStatus.OPEN]
     assert ticket.first_response_at is None  # the opening follow-up is public and by staff: not a reply
     assert ticket.carried.tier is None and ticket.carried.resolution_due is None and not ticket.carried.flags
@@ -89,7 +98,10 @@ def test_status_history_and_first_public_reply_from_followups(helpdesk_site, ada
     ticket = adapter.fetch_ticket(str(tid))
     date = lambda f: datetime.fromisoformat(f["date"])  # noqa: E731
     assert [(s.at, s.status) for s in ticket.statuses[1:]] == [
-        (date(solved), TicketStatus.SOLVED), (date(reopened), TicketStatus.OPEN), (date(closed), TicketStatus.CLOSED)]
+        (date(solved), TicketStatus.SOLVED),
+        (date(reopened), TicketStatus.OPEN),
+        (date(closed), TicketStatus.CLOSED),
+    ]
     assert ticket.first_response_at == date(reply) > date(note)
 
 
@@ -156,8 +168,9 @@ def test_dry_run_writes_nothing(helpdesk_site, tmp_path):
 
 def test_basic_auth_works_and_a_wrong_token_is_rejected(helpdesk_site):
     tid = str(helpdesk_site.create_ticket()["id"])
-    basic = make_adapter(helpdesk_site, credentials={"username": helpdesk_site.username,
-                                                     "password": helpdesk_site.password})
+    basic = make_adapter(
+        helpdesk_site, credentials={"username": helpdesk_site.username, "password": helpdesk_site.password}
+    )
     assert basic.fetch_ticket(tid).id == tid
     with pytest.raises(PlatformRejected) as err:
         make_adapter(helpdesk_site, credentials={"token": "0" * 40}).fetch_ticket(tid)
@@ -210,7 +223,7 @@ def receiver(helpdesk_site) -> Iterator[Receiver]:
 def accept(adapter: DjangoHelpdeskAdapter, d: Delivery):
     """What `POST /webhooks/django-helpdesk` does with a delivery before storing it."""
     assert d.header("content-type") == "application/json"
-    adapter.verify(d, adapter.settings.webhook_secret, datetime.now(timezone.utc))
+    adapter.verify(d, adapter.settings.webhook_secret, datetime.now(UTC))
     payload = json.loads(d.body)
     validate(adapter.schema_name(), payload, "django-helpdesk webhook body")
     return adapter.parse(d, payload)
@@ -223,7 +236,10 @@ def test_real_webhooks_parse(helpdesk_site, adapter, receiver):
     followup = helpdesk_site.add_followup(tid, "Please send the log")
     event = accept(adapter, receiver.delivery())
     assert (event.kind, event.ticket_id, event.occurred_at) == (
-        "followup.created", str(tid), datetime.fromisoformat(followup["date"]))
+        "followup.created",
+        str(tid),
+        datetime.fromisoformat(followup["date"]),
+    )
     assert event.delivery_id != created.delivery_id
     # The connector's own write: a PATCH sends no webhook, the note (a follow-up) does.
     ticket = adapter.fetch_ticket(str(tid))
@@ -240,9 +256,17 @@ def test_receiver_down_gives_500_but_the_ticket_is_saved(helpdesk_site):
     url = f"http://127.0.0.1:{free_port()}/webhooks/django-helpdesk?token={SECRET}"
     before = helpdesk_site.api("GET", "/api/tickets/?page_size=1")["count"]
     with helpdesk_site.webhooks_to(url):
-        r = requests.post(f"{helpdesk_site.base_url}/api/tickets/", timeout=15,
-                          headers={"Authorization": f"Token {helpdesk_site.token}"},
-                          json={"queue": helpdesk_site.queue_id, "title": "Receiver down", "description": "x",
-                                "submitter_email": "a@customer.example", "priority": 3})
+        r = requests.post(
+            f"{helpdesk_site.base_url}/api/tickets/",
+            timeout=15,
+            headers={"Authorization": f"Token {helpdesk_site.token}"},
+            json={
+                "queue": helpdesk_site.queue_id,
+                "title": "Receiver down",
+                "description": "x",
+                "submitter_email": "a@customer.example",
+                "priority": 3,
+            },
+        )
     assert r.status_code == 500
     assert helpdesk_site.api("GET", "/api/tickets/?page_size=1")["count"] == before + 1

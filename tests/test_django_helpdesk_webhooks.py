@@ -1,9 +1,10 @@
 """django-helpdesk without a server: token check, schema and parsing over the captured payloads,
 the API ticket -> domain ticket reading, and the write-back bodies."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from connector.platforms.django_helpdesk.writing import note_body, patch_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "django-helpdesk"
 SECRET = "s3cret-token-of-32-characters-xx"
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 SCHEMA = "webhook.django-helpdesk.schema.json"
 
 
@@ -34,7 +35,7 @@ def delivery(name: str, token: str | None = SECRET) -> Delivery:
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def test_registry_knows_the_platform():
@@ -42,16 +43,19 @@ def test_registry_knows_the_platform():
     assert DjangoHelpdeskAdapter.schema_name() == SCHEMA
 
 
-@pytest.mark.parametrize("secret, token, ok", [
-    (SECRET, SECRET, True),
-    (SECRET, SECRET[:-1] + "y", False),  # one character off
-    (SECRET, SECRET + "x", False),
-    (SECRET, None, False),  # no ?token= at all
-    (SECRET, "", False),
-    ("", "", False),  # no secret configured: fail closed, even for an empty token
-    ("", SECRET, False),
-    (SECRET, "s3cret-tokén", False),  # non-ASCII does not crash the comparison
-])
+@pytest.mark.parametrize(
+    "secret, token, ok",
+    [
+        (SECRET, SECRET, True),
+        (SECRET, SECRET[:-1] + "y", False),  # one character off
+        (SECRET, SECRET + "x", False),
+        (SECRET, None, False),  # no ?token= at all
+        (SECRET, "", False),
+        ("", "", False),  # no secret configured: fail closed, even for an empty token
+        ("", SECRET, False),
+        (SECRET, "s3cret-tokén", False),  # non-ASCII does not crash the comparison
+    ],
+)
 def test_verify_token(secret, token, ok):
     check = lambda: adapter(secret).verify(delivery("ticket_created", token), secret, NOW)  # noqa: E731
     if ok:
@@ -80,7 +84,12 @@ def test_captured_payloads_are_valid_and_parse(name):
     validate(SCHEMA, payload, name)
     event = adapter().parse(d, payload)
     kind, ticket_id, when = CAPTURED[name]
-    assert (event.platform, event.kind, event.ticket_id, event.occurred_at) == ("django-helpdesk", kind, ticket_id, at(when))
+    assert (event.platform, event.kind, event.ticket_id, event.occurred_at) == (
+        "django-helpdesk",
+        kind,
+        ticket_id,
+        at(when),
+    )
     assert event.delivery_id == d.content_hash
 
 
@@ -125,7 +134,12 @@ def test_reading_a_ticket_history():
     ticket = to_ticket(doc, {}, {})
     assert ticket.created_at == at("2026-11-24T14:45:03.094125Z")
     assert ticket.requester_email == "ivan@customer.example"
-    assert (ticket.product, ticket.request_type, ticket.topic, ticket.organisation_id) == ("kompas-3d", "error", None, None)
+    assert (ticket.product, ticket.request_type, ticket.topic, ticket.organisation_id) == (
+        "kompas-3d",
+        "error",
+        None,
+        None,
+    )
     assert ticket.channel is None  # typed in by staff (the API user)
     assert [(s.at, s.status) for s in ticket.statuses] == [
         (at("2026-11-24T14:45:03.094125Z"), TicketStatus.OPEN),
@@ -149,7 +163,7 @@ def test_status_changed_without_a_followup_is_seen_now():
     doc = _ticket_doc("ticket_created") | {"status": 3}
     ticket = to_ticket(doc, {}, {})
     assert ticket.status is TicketStatus.SOLVED and ticket.status_since is None
-    now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     statuses = ticket.status_history(now)  # the core: a status the history does not show began at `now`
     assert [s.status for s in statuses] == [TicketStatus.OPEN, TicketStatus.SOLVED]
     assert statuses[-1].at == now
@@ -170,12 +184,23 @@ def test_a_wrong_status_option_is_a_config_error():
 
 def test_reading_carried_fields_renamed_fields_and_the_empty_marker():
     doc = _ticket_doc("ticket_created") | {
-        "due_date": "2026-11-26T12:00:00Z", "custom_sla_tier": "warranty", "custom_tier": "ignored",
-        "custom_first_response_due": "2026-11-25T09:00:00+00:00", "custom_flags": "b_flag,a_flag",
-        "custom_request_type": "Information", "custom_topic": "functionality", "assigned_to": 7}
+        "due_date": "2026-11-26T12:00:00Z",
+        "custom_sla_tier": "warranty",
+        "custom_tier": "ignored",
+        "custom_first_response_due": "2026-11-25T09:00:00+00:00",
+        "custom_flags": "b_flag,a_flag",
+        "custom_request_type": "Information",
+        "custom_topic": "functionality",
+        "assigned_to": 7,
+    }
     ticket = to_ticket(doc, {"tier": "sla_tier"}, {"user_ids": {"eng@vendor.example": 7}})
-    assert ticket.carried == Carried("warranty", at("2026-11-25T09:00:00Z"), at("2026-11-26T12:00:00Z"),
-                                     frozenset({"a_flag", "b_flag"}), "eng@vendor.example")
+    assert ticket.carried == Carried(
+        "warranty",
+        at("2026-11-25T09:00:00Z"),
+        at("2026-11-26T12:00:00Z"),
+        frozenset({"a_flag", "b_flag"}),
+        "eng@vendor.example",
+    )
     assert (ticket.request_type, ticket.topic) == ("information", "functionality")
     emptied = to_ticket(_ticket_doc("ticket_created") | {"custom_tier": "-", "custom_flags": "-"}, {}, {})
     assert emptied.carried == Carried()
@@ -186,29 +211,36 @@ def test_a_ticket_without_followups_is_refused():
         to_ticket(_ticket_doc("ticket_created") | {"followup_set": []}, {}, {})
 
 
-DESIRED = Carried("warranty", datetime(2026, 11, 25, 9, tzinfo=timezone.utc), None,
-                  frozenset({"x_two", "x_one"}), "eng@vendor.example")
+DESIRED = Carried(
+    "warranty", datetime(2026, 11, 25, 9, tzinfo=UTC), None, frozenset({"x_two", "x_one"}), "eng@vendor.example"
+)
 CUSTOM = frozenset({"tier", "first_response_due", "resolution_due", "flags"})
 
 
-@pytest.mark.parametrize("changed, fields, options, body", [
-    (set(), {}, {}, {}),
-    ({"tier"}, {}, {}, {"custom_tier": "warranty"}),
-    ({"tier"}, {"tier": "sla_tier"}, {}, {"custom_sla_tier": "warranty"}),
-    ({"first_response_due"}, {}, {}, {"custom_first_response_due": "2026-11-25T09:00:00+00:00"}),
-    ({"resolution_due"}, {}, {}, {"due_date": None, "custom_resolution_due": "-"}),
-    ({"resolution_due"}, {"resolution_due": "absent"}, {}, {"due_date": None}),  # no mirror field
-    ({"flags"}, {}, {}, {"custom_flags": "x_one,x_two"}),
-    ({"assignee"}, {}, {}, {}),  # the engineer has no known helpdesk user id
-    ({"assignee"}, {}, {"user_ids": {"eng@vendor.example": 7}}, {"assigned_to": 7}),
-])
+@pytest.mark.parametrize(
+    "changed, fields, options, body",
+    [
+        (set(), {}, {}, {}),
+        ({"tier"}, {}, {}, {"custom_tier": "warranty"}),
+        ({"tier"}, {"tier": "sla_tier"}, {}, {"custom_sla_tier": "warranty"}),
+        ({"first_response_due"}, {}, {}, {"custom_first_response_due": "2026-11-25T09:00:00+00:00"}),
+        ({"resolution_due"}, {}, {}, {"due_date": None, "custom_resolution_due": "-"}),
+        ({"resolution_due"}, {"resolution_due": "absent"}, {}, {"due_date": None}),  # no mirror field
+        ({"flags"}, {}, {}, {"custom_flags": "x_one,x_two"}),
+        ({"assignee"}, {}, {}, {}),  # the engineer has no known helpdesk user id
+        ({"assignee"}, {}, {"user_ids": {"eng@vendor.example": 7}}, {"assigned_to": 7}),
+    ],
+)
 def test_patch_body(changed, fields, options, body):
     assert patch_body(DESIRED, frozenset(changed), fields, options, CUSTOM) == body
 
 
 def test_due_date_is_the_resolution_due_in_utc():
     desired = Carried(resolution_due=datetime.fromisoformat("2026-11-26T15:00:00+03:00"))
-    assert patch_body(desired, frozenset({"resolution_due"}), {}, {}, frozenset())["due_date"] == "2026-11-26T12:00:00+00:00"
+    assert (
+        patch_body(desired, frozenset({"resolution_due"}), {}, {}, frozenset())["due_date"]
+        == "2026-11-26T12:00:00+00:00"
+    )
 
 
 def test_note_is_private_and_cannot_inject_template_tags():
@@ -216,13 +248,19 @@ def test_note_is_private_and_cannot_inject_template_tags():
 
     ticket = Ticket("django-helpdesk", "5", NOW, None)
     assert note_body(ticket, "Tier: basic {{ ticket.secret_key }}") == {
-        "ticket": 5, "comment": "Tier: basic { { ticket.secret_key } }", "public": False}
+        "ticket": 5,
+        "comment": "Tier: basic { { ticket.secret_key } }",
+        "public": False,
+    }
 
 
-@pytest.mark.parametrize("credentials, header, auth", [
-    ({"token": "abc"}, "Token abc", None),
-    ({"username": "u", "password": "p"}, None, ("u", "p")),
-])
+@pytest.mark.parametrize(
+    "credentials, header, auth",
+    [
+        ({"token": "abc"}, "Token abc", None),
+        ({"username": "u", "password": "p"}, None, ("u", "p")),
+    ],
+)
 def test_client_for(credentials, header, auth):
     client = DjangoHelpdeskAdapter.client_for(PlatformSettings("django-helpdesk", "http://h/", credentials=credentials))
     assert (client.base_url, client.headers.get("Authorization"), client.auth) == ("http://h", header, auth)

@@ -1,6 +1,7 @@
 """Every command the README and the commands' --help show is checked against the code, and every
 example that needs no live platform is run as written against examples/, so docs and code cannot
 drift: the subcommand exists, each documented option exists, and the example succeeds."""
+
 from __future__ import annotations
 
 import re
@@ -19,15 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 # File names the docs use for the reader's own files, and what stands for them here (your.toml:
 # the README's "Against your platform" starts it as a copy of the Zendesk example).
-STAND_INS = {"registry.json": "examples/registry.json", "exports/": "tests/fixtures/registry/csv/",
-             "your.toml": "examples/connector.toml"}
+STAND_INS = {
+    "registry.json": "examples/registry.json",
+    "exports/": "tests/fixtures/registry/csv/",
+    "your.toml": "examples/connector.toml",
+}
 # Examples that need something this test does not start (a live platform, a server, another
 # host): only their options are checked here; each is run for real by the test named.
 NEEDS_MORE = {
-    "serve": "tests/test_cli_platform.py (a real serve)", "worker": "tests/test_worker.py",
-    "send-test-event": "tests/test_cli_platform.py", "install": "tests/test_zendesk_install.py",
-    "recompute": "tests/test_recompute.py", "replay": "tests/test_cli_platform.py",
-    ("kb", "sync"): "tests/test_cli_kb.py", ("mailing-list", "--sync"): "tests/test_mailing.py",
+    "serve": "tests/test_cli_platform.py (a real serve)",
+    "worker": "tests/test_worker.py",
+    "send-test-event": "tests/test_cli_platform.py",
+    "install": "tests/test_zendesk_install.py",
+    "recompute": "tests/test_recompute.py",
+    "replay": "tests/test_cli_platform.py",
+    ("kb", "sync"): "tests/test_cli_kb.py",
+    ("mailing-list", "--sync"): "tests/test_mailing.py",
     "CONNECTOR_DATABASE_URL=postgresql": "another host's database",
 }
 
@@ -67,7 +75,7 @@ def parts(line: str) -> list[str]:
     line = line.split(" # ")[0]
     segment = next(s for s in line.split("|") if re.search(r"(^|\s|/)connector\s", s))
     words = shlex.split(segment.replace("[", " ").replace("]", " "))
-    words = words[next(i for i, w in enumerate(words) if w == "connector" or w.endswith("bin/connector")) + 1:]
+    words = words[next(i for i, w in enumerate(words) if w == "connector" or w.endswith("bin/connector")) + 1 :]
     return [w for w in words if w not in (">",) and not w.endswith((".csv",)) or w.startswith("-")]
 
 
@@ -114,8 +122,11 @@ def test_every_documented_option_exists(where, line):
             assert word.split("=")[0] in known, f"{where}: `{line}`: `connector {' '.join(path)}` has no {word}"
 
 
-RUNNABLE = [(w, line) for w, line in CASES if not is_synopsis(line) and not needs_more(line, parts(line))
-            and not line.startswith((".venv/bin/python", "curl"))]
+RUNNABLE = [
+    (w, line)
+    for w, line in CASES
+    if not is_synopsis(line) and not needs_more(line, parts(line)) and not line.startswith((".venv/bin/python", "curl"))
+]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +156,7 @@ def test_every_runnable_example_runs_as_written(workdir, where, line, tmp_path, 
     stdin = subprocess.run(["bash", "-c", feed], capture_output=True, text=True, check=True).stdout if feed else None
     command, _, target = command.split(" # ")[0].partition(" > ")
     args = [STAND_INS.get(word, word) for word in shlex.split(command)]
-    args = args[next(i for i, w in enumerate(args) if w == "connector" or w.endswith("bin/connector")) + 1:]
+    args = args[next(i for i, w in enumerate(args) if w == "connector" or w.endswith("bin/connector")) + 1 :]
     result = CliRunner().invoke(cli, args, input=stdin, catch_exceptions=False)
     assert result.exit_code == 0, f"{where}: `{line}` exited {result.exit_code}:\n{result.output[-2000:]}"
     if target.strip():

@@ -1,4 +1,5 @@
 """The policy file's errors (config and calendar files have theirs in their own tests)."""
+
 import pytest
 
 from connector.config.policies import load_policy

@@ -1,10 +1,11 @@
 """The resolution rules of issue 3, each rule and boundary, on the registry fixture (in memory).
 
 The fixture (tests/fixtures/registry/registry.json): Alpha bought KOMPAS on 2024-03-15 (warranty
-through 2025-03-15, the Civil Code's way) and holds LOTS (withdrawn on 2025-03-03); Beta bought KOMPAS on 2024-02-29; Gamma
-has a 24x7 contract for every product from 2025-01-01 to 2025-06-30; Delta's contract D-17 is
+through 2025-03-15, the Civil Code's way) and holds LOTS (withdrawn on 2025-03-03); Beta bought KOMPAS on
+2024-02-29; Gamma has a 24x7 contract for every product from 2025-01-01 to 2025-06-30; Delta's contract D-17 is
 weaker than its warranty; shared.ru belongs to Beta and Gamma.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -50,6 +51,7 @@ def ask(registry, email: str, when: str = "2025-03-03", product: str | None = "K
 
 # -- who is asking ---------------------------------------------------------------------------
 
+
 def test_contact_email_matches_case_insensitively(registry):
     result = ask(registry, "GLEB@gamma.EXAMPLE", product="VERT")
     assert result.customer.id == "C-GAMMA" and result.matched_by == "contact"
@@ -89,14 +91,18 @@ def test_unknown_requester_gets_tier_none_with_a_reason(registry):
 
 # -- warranty ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("when, tier, valid_until", [
-    ("2025-03-14", Tier.WARRANTY, date(2025, 3, 15)),
-    ("2025-03-15", Tier.WARRANTY, date(2025, 3, 15)),       # the anniversary: the year's last day (art. 192)
-    ("2025-03-15T23:59:59", Tier.WARRANTY, date(2025, 3, 15)),
-    ("2025-03-15T21:30:00+00:00", Tier.BASIC, None),       # already Mar 16 in Moscow
-    ("2025-03-16", Tier.BASIC, None),                      # no longer covered
-    ("2024-03-15", Tier.WARRANTY, date(2025, 3, 15)),      # the purchase day itself
-])
+
+@pytest.mark.parametrize(
+    "when, tier, valid_until",
+    [
+        ("2025-03-14", Tier.WARRANTY, date(2025, 3, 15)),
+        ("2025-03-15", Tier.WARRANTY, date(2025, 3, 15)),  # the anniversary: the year's last day (art. 192)
+        ("2025-03-15T23:59:59", Tier.WARRANTY, date(2025, 3, 15)),
+        ("2025-03-15T21:30:00+00:00", Tier.BASIC, None),  # already Mar 16 in Moscow
+        ("2025-03-16", Tier.BASIC, None),  # no longer covered
+        ("2024-03-15", Tier.WARRANTY, date(2025, 3, 15)),  # the purchase day itself
+    ],
+)
 def test_warranty_covers_from_the_purchase_day_through_the_anniversary(registry, when, tier, valid_until):
     """Civil Code art. 191-192: the year runs from the day after the purchase and expires on the
     corresponding day of the next year, which is still covered."""
@@ -138,18 +144,22 @@ def test_warranty_targets_and_kb_access(registry):
 
 # -- basic and withdrawal ----------------------------------------------------------------------
 
+
 def test_basic_has_16_hours_first_response_and_no_resolution_deadline(registry):
     result = ask(registry, "ann@alpha.ru", "2025-04-07")
     assert result.tier == Tier.BASIC and result.first_response.hours == 16 and result.resolution is None
     assert result.first_response.due == at("2025-04-09T12:00") and not result.kb_access
 
 
-@pytest.mark.parametrize("when, tier, flags", [
-    # the KOMPAS warranty (and with it the closed KB) ends after 2025-03-15: flagged on a LOTS ticket too
-    ("2025-03-02", Tier.BASIC, ["kb_access_ending"]),    # the day before the withdrawal
-    ("2025-03-03T00:00", Tier.NONE, ["product_withdrawn", "kb_access_ending"]),  # the withdrawal day
-    ("2025-09-01", Tier.NONE, ["product_withdrawn"]),
-])
+@pytest.mark.parametrize(
+    "when, tier, flags",
+    [
+        # the KOMPAS warranty (and with it the closed KB) ends after 2025-03-15: flagged on a LOTS ticket too
+        ("2025-03-02", Tier.BASIC, ["kb_access_ending"]),  # the day before the withdrawal
+        ("2025-03-03T00:00", Tier.NONE, ["product_withdrawn", "kb_access_ending"]),  # the withdrawal day
+        ("2025-09-01", Tier.NONE, ["product_withdrawn"]),
+    ],
+)
 def test_withdrawal_ends_basic_support_on_its_day(registry, when, tier, flags):
     result = ask(registry, "ann@alpha.ru", when, product="LOTS")
     assert (result.tier, result.flag_codes) == (tier, flags)
@@ -167,10 +177,16 @@ def test_no_license_no_purchase_no_contract_is_none(registry):
 
 # -- individual contracts ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("when, tier", [
-    ("2024-12-31", Tier.BASIC), ("2025-01-01T00:00", Tier.INDIVIDUAL),  # first day
-    ("2025-06-30T23:59", Tier.INDIVIDUAL), ("2025-07-01", Tier.BASIC),   # last day, day after
-])
+
+@pytest.mark.parametrize(
+    "when, tier",
+    [
+        ("2024-12-31", Tier.BASIC),
+        ("2025-01-01T00:00", Tier.INDIVIDUAL),  # first day
+        ("2025-06-30T23:59", Tier.INDIVIDUAL),
+        ("2025-07-01", Tier.BASIC),  # last day, day after
+    ],
+)
 def test_contract_covers_its_first_and_last_day(registry, when, tier):
     assert ask(registry, "gleb@gamma.example", when, product="VERT").tier == tier
 
@@ -205,6 +221,7 @@ def test_contract_for_listed_products_only(registry):
 
 # -- unknown product ---------------------------------------------------------------------------
 
+
 def test_no_product_and_one_licensed_product_uses_it(registry):
     result = ask(registry, "gleb@gamma.example", "2025-08-01", product=None)
     assert (result.product, result.tier, result.flag_codes) == ("VERT", Tier.BASIC, [])
@@ -224,14 +241,18 @@ def test_no_product_and_several_takes_the_best_and_flags(registry):
 
 # -- scope -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw, flagged", [
-    ({"request_type": "information", "topic": "functionality"}, True),
-    ({"request_type": "information", "topic": "installation", "channel": "phone"}, False),
-    ({"channel": "portal"}, True),
-    ({"channel": "office"}, True),
-    ({"channel": "email"}, False),
-    ({"request_type": "proposal", "channel": "phone"}, False),
-])
+
+@pytest.mark.parametrize(
+    "kw, flagged",
+    [
+        ({"request_type": "information", "topic": "functionality"}, True),
+        ({"request_type": "information", "topic": "installation", "channel": "phone"}, False),
+        ({"channel": "portal"}, True),
+        ({"channel": "office"}, True),
+        ({"channel": "email"}, False),
+        ({"request_type": "proposal", "channel": "phone"}, False),
+    ],
+)
 def test_outside_tier_scope_on_basic(registry, kw, flagged):
     result = ask(registry, "ann@alpha.ru", "2025-04-07", **kw)
     assert result.tier == Tier.BASIC
@@ -239,12 +260,14 @@ def test_outside_tier_scope_on_basic(registry, kw, flagged):
 
 
 def test_warranty_covers_portal_and_functionality(registry):
-    result = ask(registry, "ann@alpha.ru", "2025-01-15", request_type="information", topic="functionality",
-                 channel="portal")
+    result = ask(
+        registry, "ann@alpha.ru", "2025-01-15", request_type="information", topic="functionality", channel="portal"
+    )
     assert result.tier == Tier.WARRANTY and "outside_tier_scope" not in result.flag_codes
 
 
 # -- the request and the output ----------------------------------------------------------------
+
 
 def test_a_naive_moment_is_bad_input():
     with pytest.raises(BadInput):
@@ -259,11 +282,25 @@ def test_unknown_request_values_are_bad_input(kw):
 
 def test_json_has_the_contract_fields(registry):
     doc = as_json(ask(registry, "ann@alpha.ru", "2025-03-03"))
-    for key in ("tier", "first_response_hours", "resolution_hours", "kb_access", "valid_until", "flags",
-                "reasons", "customer", "product", "first_response_due", "resolution_due"):
+    for key in (
+        "tier",
+        "first_response_hours",
+        "resolution_hours",
+        "kb_access",
+        "valid_until",
+        "flags",
+        "reasons",
+        "customer",
+        "product",
+        "first_response_due",
+        "resolution_due",
+    ):
         assert key in doc
     assert doc["tier"] == "warranty" and doc["first_response_hours"] == 8 and doc["valid_until"] == "2025-03-15"
     assert doc["first_response_due"] == "2025-03-04T12:00:00+03:00"
     none = as_json(ask(registry, "stranger@nowhere.example"))
-    assert none["resolution_hours"] is None and none["first_response_hours"] is None and none["flags"] == [
-        "unknown_requester"]
+    assert (
+        none["resolution_hours"] is None
+        and none["first_response_hours"] is None
+        and none["flags"] == ["unknown_requester"]
+    )

@@ -2,13 +2,14 @@
 one event twice nor two events of one ticket at once, moments come from the database's clock,
 heartbeats keep a lease, retention prunes in batches, and processes migrating an empty database
 at once all start."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ def store(engine) -> EventStore:
 
 def database_now(store: EventStore) -> datetime:
     if not store.postgres:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     with store.engine.connect() as conn:
         return conn.execute(sa.select(sa.func.now())).scalar()
 
@@ -62,6 +63,7 @@ def test_concurrent_claims_take_each_event_once_and_never_two_of_one_ticket(stor
             with lock:
                 busy.pop(claimed.ticket_id)
             assert store.finish(claimed, name, {"by": name})
+
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(8)]
     for t in threads:
         t.start()
@@ -71,7 +73,7 @@ def test_concurrent_claims_take_each_event_once_and_never_two_of_one_ticket(stor
     assert len(taken) == len(set(taken))  # no event claimed twice
     assert store.counts() == {"done": 240}
     with store.engine.connect() as conn:
-        covered = conn.execute(sa.select(sa.func.count()).where(events.c.result.like('%covered_by%'))).scalar()
+        covered = conn.execute(sa.select(sa.func.count()).where(events.c.result.like("%covered_by%"))).scalar()
     assert len(taken) + covered == 240  # the rest were covered by a read of their ticket
 
 
@@ -84,7 +86,7 @@ def test_receipts_and_leases_are_stamped_with_the_database_clock(store):
     assert before <= claimed.claimed_at <= after
     with store.engine.connect() as conn:
         until = conn.execute(sa.select(events.c.lease_until).where(events.c.id == event_id)).scalar()
-    until = until.replace(tzinfo=timezone.utc) if until.tzinfo is None else until
+    until = until.replace(tzinfo=UTC) if until.tzinfo is None else until
     assert claimed.claimed_at + LEASE - timedelta(seconds=1) <= until <= claimed.claimed_at + LEASE
 
 
@@ -113,7 +115,7 @@ def test_the_heartbeat_keeps_a_slow_event_from_a_second_worker(store):
 
 
 def test_retention_prunes_old_done_events_in_batches_and_keeps_the_rest(store):
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(25):
         store.add(event(str(n), f"old{n}"), b"{}", t0)
     for n in range(25):
@@ -137,8 +139,7 @@ def test_retention_prunes_old_done_events_in_batches_and_keeps_the_rest(store):
 
 def test_processes_starting_together_on_an_empty_database_all_migrate(empty_database_url):
     command = [sys.executable, "-m", "connector", "migrate", "--database", empty_database_url]
-    started = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(3)]
+    started = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in started]
     assert [code for _, _, code in results] == [0, 0, 0], [err for _, err, _ in results]
     assert all("schema at revision 0006_event_queue" in out for out, _, _ in results)
@@ -153,7 +154,7 @@ def test_events_prune_on_the_command_line(tmp_path, runner):
 
     engine = open_database(url)
     store = EventStore(engine)
-    t0 = datetime.now(timezone.utc) - timedelta(days=11)
+    t0 = datetime.now(UTC) - timedelta(days=11)
     for n in range(3):
         store.add(event(str(n), f"d{n}"), b"{}", t0)
     store.finish(store.claim("w", t0, LEASE), "w", {}, t0)

@@ -1,16 +1,17 @@
 """The event store on SQLite and PostgreSQL: duplicates, per-ticket order, leases, retries,
 dead letters, replay, and a worker process killed with -9 while holding an event."""
+
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connector.core.events import TicketEvent
 from connector.storage.events import EventStore
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 
 
@@ -107,13 +108,14 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_worker_killed_with_sigkill_mid_event_loses_nothing(store, database_url):
-    event_id, _ = store.add(event("A", "a1"), b"1", datetime.now(timezone.utc))
-    done = subprocess.run([sys.executable, "-c", KILLED_WORKER, database_url], capture_output=True,
-                          text=True, timeout=60)
+    event_id, _ = store.add(event("A", "a1"), b"1", datetime.now(UTC))
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, database_url], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == -signal.SIGKILL and done.stdout.split() == [str(event_id)]
     assert store.get(event_id).status == "processing"
-    assert store.claim("w", datetime.now(timezone.utc), LEASE) is None  # lease still held
-    later = datetime.now(timezone.utc) + timedelta(seconds=2)
+    assert store.claim("w", datetime.now(UTC), LEASE) is None  # lease still held
+    later = datetime.now(UTC) + timedelta(seconds=2)
     again = store.claim("w", later, LEASE)
     assert again.id == event_id
     assert store.finish(again, "w", {"ok": True}, later)

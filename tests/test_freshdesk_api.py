@@ -1,10 +1,11 @@
 """Reading and writing Freshdesk tickets beyond the shared contract: Freshdesk's own due dates
 mirrored only where its validation allows, the current status without a history, who is an agent,
 and a 429 on the write that the worker waits out exactly (Retry-After)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import responses
@@ -21,7 +22,7 @@ from tests.support.saas import FIXTURES, Platform
 
 FD = Platform("freshdesk")
 FIELDS = FD.spec["settings"]["fields"]
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(text):
@@ -39,20 +40,28 @@ def plan(fr, res, changed=("first_response_due", "resolution_due")):
 
 
 # ticket 124 was created 2024-05-13T08:00Z; Freshdesk holds fr_due_by 2024-05-14T08:00Z, due_by 2024-05-16T08:00Z
-@pytest.mark.parametrize("status,fr,res,options,sent", [
-    (2, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {},
-     {"fr_due_by": "2024-05-13T12:00:00Z", "due_by": "2024-05-15T08:00:00Z"}),
-    (3, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {}, {}),  # Pending: the SLA timer is off
-    (4, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {"sla_timer_off_statuses": []}, {}),  # Resolved: always off
-    (6, "2024-05-13T12:00Z", None, {"sla_timer_off_statuses": [6]}, {}),
-    (6, "2024-05-13T12:00Z", None, {}, {"fr_due_by": "2024-05-13T12:00:00Z"}),  # not regulated: due_by untouched
-    (2, "2024-05-17T12:00Z", None, {}, {}),  # later than the ticket's due_by
-    (2, "2024-05-16T12:00Z", "2024-05-15T08:00Z", {}, {"due_by": "2024-05-15T08:00:00Z"}),  # fr after our due
-    (2, None, "2024-05-13T10:00Z", {}, {}),  # the ticket's fr_due_by (14th) would be later than this due_by
-    (2, "2024-05-13T07:00Z", "2024-05-15T08:00Z", {}, {"due_by": "2024-05-15T08:00:00Z"}),  # before creation
-    (2, "2024-05-14T08:00Z", "2024-05-16T08:00Z", {}, {}),  # Freshdesk holds them already
-    (2, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {"write_due_by": False}, {}),
-])
+@pytest.mark.parametrize(
+    "status,fr,res,options,sent",
+    [
+        (
+            2,
+            "2024-05-13T12:00Z",
+            "2024-05-15T08:00Z",
+            {},
+            {"fr_due_by": "2024-05-13T12:00:00Z", "due_by": "2024-05-15T08:00:00Z"},
+        ),
+        (3, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {}, {}),  # Pending: the SLA timer is off
+        (4, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {"sla_timer_off_statuses": []}, {}),  # Resolved: always off
+        (6, "2024-05-13T12:00Z", None, {"sla_timer_off_statuses": [6]}, {}),
+        (6, "2024-05-13T12:00Z", None, {}, {"fr_due_by": "2024-05-13T12:00:00Z"}),  # not regulated: due_by untouched
+        (2, "2024-05-17T12:00Z", None, {}, {}),  # later than the ticket's due_by
+        (2, "2024-05-16T12:00Z", "2024-05-15T08:00Z", {}, {"due_by": "2024-05-15T08:00:00Z"}),  # fr after our due
+        (2, None, "2024-05-13T10:00Z", {}, {}),  # the ticket's fr_due_by (14th) would be later than this due_by
+        (2, "2024-05-13T07:00Z", "2024-05-15T08:00Z", {}, {"due_by": "2024-05-15T08:00:00Z"}),  # before creation
+        (2, "2024-05-14T08:00Z", "2024-05-16T08:00Z", {}, {}),  # Freshdesk holds them already
+        (2, "2024-05-13T12:00Z", "2024-05-15T08:00Z", {"write_due_by": False}, {}),
+    ],
+)
 def test_freshdesks_own_due_dates_are_sent_only_where_its_validation_allows(status, fr, res, options, sent):
     doc, ticket = ticket_124(status=status)
     dues = writing.freshdesk_dues(ticket, plan(fr and at(fr), res and at(res)), doc, options)
@@ -63,8 +72,9 @@ def test_the_cf_fields_always_take_the_connectors_moments_even_when_freshdesk_wo
     doc, ticket = ticket_124(status=3)
     fr = datetime(2024, 5, 13, 15, 0, 0, 250000, tzinfo=timezone(timedelta(hours=3)))
     body = writing.update_body(ticket, plan(fr, None), FIELDS, "sla_", {}, doc, None)
-    assert body == {"custom_fields": {"cf_first_response_due": "2024-05-13T15:00:00.250000+03:00",
-                                      "cf_resolution_due": None}}
+    assert body == {
+        "custom_fields": {"cf_first_response_due": "2024-05-13T15:00:00.250000+03:00", "cf_resolution_due": None}
+    }
 
 
 def test_tags_keep_every_tag_the_connector_does_not_own():
@@ -73,14 +83,22 @@ def test_tags_keep_every_tag_the_connector_does_not_own():
     flags = Carried(flags=frozenset({"outside_tier_scope"}))
     desired = WriteBack(flags, frozenset({"flags"}), None, None, None)
     assert writing.update_body(ticket, desired, FIELDS, "sla_", {}, doc, None) == {
-        "tags": ["vertical", "sla_warn_resolution_75", "vip", "sla_outside_tier_scope"]}
+        "tags": ["vertical", "sla_warn_resolution_75", "vip", "sla_outside_tier_scope"]
+    }
 
 
-@pytest.mark.parametrize("code,mapping,want", [
-    (2, {}, TicketStatus.OPEN), (3, {}, TicketStatus.PENDING), (4, {}, TicketStatus.SOLVED),
-    (5, {}, TicketStatus.CLOSED),
-    (6, {}, TicketStatus.HOLD), (6, {"6": "pending"}, TicketStatus.PENDING), (3, {"3": "hold"}, TicketStatus.HOLD),
-])
+@pytest.mark.parametrize(
+    "code,mapping,want",
+    [
+        (2, {}, TicketStatus.OPEN),
+        (3, {}, TicketStatus.PENDING),
+        (4, {}, TicketStatus.SOLVED),
+        (5, {}, TicketStatus.CLOSED),
+        (6, {}, TicketStatus.HOLD),
+        (6, {"6": "pending"}, TicketStatus.PENDING),
+        (3, {"3": "hold"}, TicketStatus.HOLD),
+    ],
+)
 def test_statuses_map_by_options_then_freshdesks_own(code, mapping, want):
     assert reading.common_status(code, mapping) is want
 
@@ -90,8 +108,10 @@ def test_a_ticket_reports_its_current_status_since_the_stats_say_and_no_history(
     assert ticket.statuses == () and ticket.status is TicketStatus.PENDING
     assert ticket.status_since == at("2024-05-13T10:15:03Z")
     history = ticket.status_history(at("2024-05-15T12:00:00Z"))
-    assert [(h.at, h.status) for h in history] == [(at("2024-05-13T07:00:00Z"), TicketStatus.NEW),
-                                                   (at("2024-05-13T10:15:03Z"), TicketStatus.PENDING)]
+    assert [(h.at, h.status) for h in history] == [
+        (at("2024-05-13T07:00:00Z"), TicketStatus.NEW),
+        (at("2024-05-13T10:15:03Z"), TicketStatus.PENDING),
+    ]
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -118,8 +138,7 @@ def test_conversations_are_read_page_by_page():
 
 @pytest.fixture
 def runtime(migrated_sqlite):
-    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
-                                  "platforms": {FD.name: FD.settings()}})
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"), "platforms": {FD.name: FD.settings()}})
     runtime = app.extensions["connector"]
     import_registry(FD.spec["folder"] / "registry.json", runtime.engine)
     runtime.app = app
@@ -137,6 +156,7 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     def reads():
         for call in case["reads"]:
             FD.expect("GET", call["path"], call["answer"][4:-5], call.get("query"))
+
     reads()
     write = case["writes"][0]
     FD.expect("PUT", write["path"], "error_429", body=write["body"], status=429, headers=rate)

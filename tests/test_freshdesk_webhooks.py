@@ -2,11 +2,12 @@
 secret in a custom header: no signature), the rules the connector ships (the same text in the code,
 the fixtures' trace of Freshdesk's placeholders and webhooks/freshdesk/README.md), and the
 settings check that makes a malformed mapping a start-up error naming the key."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -26,8 +27,7 @@ ROOT = FIXTURES.parents[1]
 
 @pytest.fixture
 def app(migrated_sqlite):
-    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"),
-                                  "platforms": {FD.name: FD.settings()}})
+    app = create_app(test_config={"database_url": migrated_sqlite("fd.db"), "platforms": {FD.name: FD.settings()}})
     yield app
     app.extensions["connector"].close()
 
@@ -44,11 +44,15 @@ def test_a_recorded_delivery_is_accepted_and_the_same_body_again_is_a_duplicate(
     assert again.status_code == 200 and again.json["status"] == "duplicate"
 
 
-@pytest.mark.parametrize("name,status,words", [
-    ("malformed__bad_token", 401, "wrong secret"), ("malformed__no_token", 401, "missing X-Connector-Token"),
-    ("malformed__unquoted_empty_placeholder", 400, "not valid JSON"),
-    ("malformed__ticket_id_not_numeric", 400, "/ticket/id"),
-])
+@pytest.mark.parametrize(
+    "name,status,words",
+    [
+        ("malformed__bad_token", 401, "wrong secret"),
+        ("malformed__no_token", 401, "missing X-Connector-Token"),
+        ("malformed__unquoted_empty_placeholder", 400, "not valid JSON"),
+        ("malformed__ticket_id_not_numeric", 400, "/ticket/id"),
+    ],
+)
 def test_the_recorded_bad_deliveries_get_their_4xx_and_store_nothing(app, name, status, words):
     answer = post(app, name)
     assert answer.status_code == status and words in json.dumps(answer.json)
@@ -80,8 +84,11 @@ def test_the_shipped_rule_body_is_the_traced_one():
 
 def test_the_recorded_deliveries_are_the_rules_body_as_freshdesk_renders_it():
     template = json.loads(re.sub(r"\{\{ticket\.id\}\}", "0", install.rule_body("ticket_created")))
-    for name, event in (("ticket_created", "ticket_created"), ("ticket_updated", "ticket_updated"),
-                        ("note_added", "conversation_added")):
+    for name, event in (
+        ("ticket_created", "ticket_created"),
+        ("ticket_updated", "ticket_updated"),
+        ("note_added", "conversation_added"),
+    ):
         body = json.loads(delivery(FOLDER, name)[1])
         assert body["event"] == event and set(body["ticket"]) == set(template["ticket"])
 
@@ -102,22 +109,34 @@ def test_the_readme_and_install_give_the_three_rules_exactly():
 
 
 def test_a_test_event_is_rule_ones_body_with_the_secret_header():
-    headers, body, token = FD.adapter().sample_delivery("77", datetime.now(timezone.utc))
+    headers, body, token = FD.adapter().sample_delivery("77", datetime.now(UTC))
     assert token is None and headers["X-Connector-Token"] == FD.spec["settings"]["webhook_secret"]
     assert json.loads(body)["ticket"]["id"] == 77
     with pytest.raises(BadInput, match="not a Freshdesk ticket id"):
-        FD.adapter().sample_body("SUP-1", datetime.now(timezone.utc))
+        FD.adapter().sample_body("SUP-1", datetime.now(UTC))
 
 
-@pytest.mark.parametrize("section,where", [
-    ('[platforms.freshdesk.fields]\ntier = "support_tier"\nfirst_response_due = "cf_a"\nresolution_due = "cf_b"\n',
-     "platforms.freshdesk.fields.tier"),
-    ('[platforms.freshdesk.fields]\ntier = "cf_tier"\n', "platforms.freshdesk.fields"),
-    ('[platforms.freshdesk.fields]\ntier = "cf_t"\nfirst_response_due = "cf_a"\nresolution_due = "cf_b"\n'
-     '[platforms.freshdesk.options]\nkb_folder_ids = ["3100"]\n', "platforms.freshdesk.options.kb_folder_ids.0"),
-    ('[platforms.freshdesk.fields]\ntier = "cf_t"\nfirst_response_due = "cf_a"\nresolution_due = "cf_b"\n'
-     '[platforms.freshdesk.options.statuses]\n"6" = "waiting"\n', "platforms.freshdesk.options.statuses.6"),
-])
+@pytest.mark.parametrize(
+    "section,where",
+    [
+        (
+            '[platforms.freshdesk.fields]\ntier = "support_tier"\nfirst_response_due = "cf_a"\n'
+            'resolution_due = "cf_b"\n',
+            "platforms.freshdesk.fields.tier",
+        ),
+        ('[platforms.freshdesk.fields]\ntier = "cf_tier"\n', "platforms.freshdesk.fields"),
+        (
+            '[platforms.freshdesk.fields]\ntier = "cf_t"\nfirst_response_due = "cf_a"\nresolution_due = "cf_b"\n'
+            '[platforms.freshdesk.options]\nkb_folder_ids = ["3100"]\n',
+            "platforms.freshdesk.options.kb_folder_ids.0",
+        ),
+        (
+            '[platforms.freshdesk.fields]\ntier = "cf_t"\nfirst_response_due = "cf_a"\nresolution_due = "cf_b"\n'
+            '[platforms.freshdesk.options.statuses]\n"6" = "waiting"\n',
+            "platforms.freshdesk.options.statuses.6",
+        ),
+    ],
+)
 def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, section, where):
     path = tmp_path / "connector.toml"
     path.write_text('[platforms.freshdesk]\nbase_url = "https://x.freshdesk.com"\n' + section)
@@ -136,4 +155,5 @@ def test_install_apply_reports_the_custom_fields_freshdesk_lacks():
         "ok: fields.product = cf_product (Product, custom_dropdown)",
         "MISSING: fields.resolution_due = cf_resolution_due is not a ticket field; create it (Admin > Workflows >"
         " Ticket fields, webhooks/freshdesk/README.md) or correct the name.",
-        "ok: fields.tier = cf_support_tier (Support tier, custom_text)"]
+        "ok: fields.tier = cf_support_tier (Support tier, custom_text)",
+    ]

@@ -1,6 +1,7 @@
 """webhooks/generic/README.md is what the code does: every TOML example in it loads through the
 config check (presets, overrides, the in-house example), and `connector install generic` says
 what it says."""
+
 from __future__ import annotations
 
 import re
@@ -42,4 +43,5 @@ def test_connector_install_says_where_and_how(tmp_path, runner, monkeypatch):
         "Point the tracker's webhook (preset glpi) at https://connector.example/webhooks/generic (POST, JSON body).",
         "It must prove itself with X-GLPI-signature: <hex HMAC-SHA256 of {body}{X-GLPI-timestamp}>, keyed with "
         "platforms.generic.webhook_secret.",
-        "See webhooks/generic/README.md for the steps on Zammad and GLPI and the fields to create."]
+        "See webhooks/generic/README.md for the steps on Zammad and GLPI and the fields to create.",
+    ]

@@ -2,12 +2,13 @@
 payloads with their real signatures (tests/fixtures/generic/), forgeries of each, and every
 hand-configured scheme (HMAC hex/base64 with and without a timestamp, Standard Webhooks, a
 shared secret in a header or the URL); hostile ticket ids are refused."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,29 @@ FIXTURES = Path(__file__).parent / "fixtures" / "generic"
 ZAMMAD_TOKEN = "zammad-fixture-token-3e7a91c2"
 GLPI_SECRET = "Gl9x2Qm4Vt7Rk1Zp8Hs3Wd6Yf0Nb5Lc2Jq7Ue4Ta"
 SECRET = "a-shared-secret-for-the-tests-0123"
-ZAMMAD = {"base_url": "https://zammad.test", "webhook_secret": ZAMMAD_TOKEN, "credentials": {"api_token": "t"},
-          "options": {"preset": "zammad"}}
-GLPI = {"base_url": "https://glpi.test", "webhook_secret": GLPI_SECRET, "credentials": {"user_token": "t"},
-        "options": {"preset": "glpi", "time_zone": "Europe/Moscow"}}
-HAND: dict[str, Any] = {"base_url": "https://tracker.test", "webhook_secret": SECRET, "options": {
-    "event": {"ticket_id": "/ticket/id", "kind": "/action", "delivery_id": "header:X-Delivery"},
-    "read": {"ticket": {"path": "/api/tickets/{ticket_id}"}},
-    "facts": {"created_at": "ticket/created"}, "carried": {"tier": "ticket/tier"},
-    "write": [{"method": "PATCH", "path": "/api/tickets/{ticket_id}", "body": {"tier": "{tier}"}}]}}
+ZAMMAD = {
+    "base_url": "https://zammad.test",
+    "webhook_secret": ZAMMAD_TOKEN,
+    "credentials": {"api_token": "t"},
+    "options": {"preset": "zammad"},
+}
+GLPI = {
+    "base_url": "https://glpi.test",
+    "webhook_secret": GLPI_SECRET,
+    "credentials": {"user_token": "t"},
+    "options": {"preset": "glpi", "time_zone": "Europe/Moscow"},
+}
+HAND: dict[str, Any] = {
+    "base_url": "https://tracker.test",
+    "webhook_secret": SECRET,
+    "options": {
+        "event": {"ticket_id": "/ticket/id", "kind": "/action", "delivery_id": "header:X-Delivery"},
+        "read": {"ticket": {"path": "/api/tickets/{ticket_id}"}},
+        "facts": {"created_at": "ticket/created"},
+        "carried": {"tier": "ticket/tier"},
+        "write": [{"method": "PATCH", "path": "/api/tickets/{ticket_id}", "body": {"tier": "{tier}"}}],
+    },
+}
 
 
 def fixture(name):
@@ -45,18 +60,21 @@ def make_app(migrated_sqlite):
         section = json.loads(json.dumps(section))
         if signature:
             section["options"]["signature"] = signature
-        app = create_app(test_config={"database_url": migrated_sqlite(f"r{len(made)}.db"),
-                                      "platforms": {"generic": section}})
+        app = create_app(
+            test_config={"database_url": migrated_sqlite(f"r{len(made)}.db"), "platforms": {"generic": section}}
+        )
         made.append(app)
         return app
+
     yield make
     for app in made:
         app.extensions["connector"].close()
 
 
 def post(app, headers, body, token=None):
-    return app.test_client().post("/webhooks/generic", data=body, headers=headers,
-                                  query_string={"token": token} if token else None)
+    return app.test_client().post(
+        "/webhooks/generic", data=body, headers=headers, query_string={"token": token} if token else None
+    )
 
 
 def stored(app):
@@ -65,10 +83,14 @@ def stored(app):
 
 # -- the documented deliveries, as recorded ------------------------------------------------------
 
-@pytest.mark.parametrize("name,kind,delivery", [
-    ("zammad_ticket_created", "Support entitlement: ticket created", "2f6a3c1e-8b4d-4e5f-9a7b-0c1d2e3f4a51"),
-    ("zammad_article_created", "Support entitlement: article created", "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d92"),
-])
+
+@pytest.mark.parametrize(
+    "name,kind,delivery",
+    [
+        ("zammad_ticket_created", "Support entitlement: ticket created", "2f6a3c1e-8b4d-4e5f-9a7b-0c1d2e3f4a51"),
+        ("zammad_article_created", "Support entitlement: article created", "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d92"),
+    ],
+)
 def test_zammads_documented_deliveries_are_accepted(make_app, name, kind, delivery):
     app = make_app(ZAMMAD)
     headers, body = fixture(name)
@@ -87,10 +109,13 @@ def test_zammads_retry_of_a_delivery_is_a_duplicate(make_app):
     assert again.status_code == 200 and again.json["status"] == "duplicate" and len(stored(app)) == 1
 
 
-@pytest.mark.parametrize("name,status,message", [
-    ("zammad_malformed__bad_signature", 401, "signature does not match the body"),
-    ("zammad_malformed__empty_ticket", 400, "the body has no ticket id at /ticket/id"),
-])
+@pytest.mark.parametrize(
+    "name,status,message",
+    [
+        ("zammad_malformed__bad_signature", 401, "signature does not match the body"),
+        ("zammad_malformed__empty_ticket", 400, "the body has no ticket id at /ticket/id"),
+    ],
+)
 def test_zammads_malformed_deliveries(make_app, name, status, message):
     app = make_app(ZAMMAD)
     answer = post(app, *fixture(name))
@@ -183,14 +208,26 @@ def test_hmac_sha512_with_a_prefix(make_app):
 
 
 def test_hmac_base64_over_timestamp_and_body_within_a_tolerance(make_app):
-    app = make_app(HAND, scheme="hmac", header="X-Signature", encoding="base64", timestamp_header="X-Timestamp",
-                   signed="{timestamp}.{body}", tolerance_seconds=300)
+    app = make_app(
+        HAND,
+        scheme="hmac",
+        header="X-Signature",
+        encoding="base64",
+        timestamp_header="X-Timestamp",
+        signed="{timestamp}.{body}",
+        tolerance_seconds=300,
+    )
 
     def at(moment, delivery):
         stamp = str(int(moment.timestamp()))
-        return {**JSON, "X-Timestamp": stamp, "X-Delivery": delivery,
-                "X-Signature": mac(hashlib.sha256, stamp.encode() + b"." + BODY, "base64")}
-    now = datetime.now(timezone.utc)
+        return {
+            **JSON,
+            "X-Timestamp": stamp,
+            "X-Delivery": delivery,
+            "X-Signature": mac(hashlib.sha256, stamp.encode() + b"." + BODY, "base64"),
+        }
+
+    now = datetime.now(UTC)
     assert post(app, at(now, "fresh"), BODY).status_code == 202
     stale = post(app, at(now - timedelta(minutes=6), "stale"), BODY)
     assert stale.status_code == 401 and "more than 300 s from now" in stale.json["error"]
@@ -202,9 +239,11 @@ def test_hmac_base64_over_timestamp_and_body_within_a_tolerance(make_app):
 
 def test_standard_webhooks(make_app):
     secret = standard_webhooks.new_secret()
-    app = make_app({**HAND, "webhook_secret": secret, "options": {
-        **HAND["options"], "event": {"ticket_id": "/ticket/id"}}}, scheme="standard-webhooks")
-    headers = standard_webhooks.sign(secret, BODY, datetime.now(timezone.utc), "msg_2x9")
+    app = make_app(
+        {**HAND, "webhook_secret": secret, "options": {**HAND["options"], "event": {"ticket_id": "/ticket/id"}}},
+        scheme="standard-webhooks",
+    )
+    headers = standard_webhooks.sign(secret, BODY, datetime.now(UTC), "msg_2x9")
     assert post(app, {**JSON, **headers}, BODY).status_code == 202
     assert stored(app)[0].delivery_id == "msg_2x9"  # the scheme's own id dedups
     assert post(app, {**JSON, **headers, "webhook-signature": "v1,AAAA"}, BODY).status_code == 401
@@ -227,18 +266,27 @@ def test_a_shared_secret_in_the_url(make_app):
     assert post(app, JSON, BODY.replace(b"7", b"9")).status_code == 401
 
 
-@pytest.mark.parametrize("scheme", [
-    {"scheme": "hmac", "header": "X-Signature"},
-    {"scheme": "hmac", "header": "X-Sig", "encoding": "base64", "timestamp_header": "X-Ts",
-     "signed": "{body}{timestamp}", "tolerance_seconds": 60},
-    {"scheme": "header-token", "header": "X-Token"},
-    {"scheme": "url-token"},
-])
+@pytest.mark.parametrize(
+    "scheme",
+    [
+        {"scheme": "hmac", "header": "X-Signature"},
+        {
+            "scheme": "hmac",
+            "header": "X-Sig",
+            "encoding": "base64",
+            "timestamp_header": "X-Ts",
+            "signed": "{body}{timestamp}",
+            "tolerance_seconds": 60,
+        },
+        {"scheme": "header-token", "header": "X-Token"},
+        {"scheme": "url-token"},
+    ],
+)
 def test_the_adapters_own_test_delivery_passes_its_own_check(make_app, scheme):
     """`connector send-test-event generic` signs as the configuration says."""
     app = make_app(HAND, **scheme)
     adapter = app.extensions["connector"].adapters["generic"]
-    headers, body, token = adapter.sample_delivery("55", datetime.now(timezone.utc))
+    headers, body, token = adapter.sample_delivery("55", datetime.now(UTC))
     answer = post(app, headers, body, token)
     assert answer.status_code == 202, answer.json
     assert answer.json["ticket"] == "55" and answer.json["kind"] == "ticket.created"
@@ -246,16 +294,20 @@ def test_the_adapters_own_test_delivery_passes_its_own_check(make_app, scheme):
 
 # -- hostile bodies ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ticket,message", [
-    ({"nested": 1}, "must be a number or a string, not dict"),
-    (True, "must be a number or a string, not bool"),
-    (1.5, "must be a number or a string, not float"),
-    ("../../admin", "is not a ticket id"),
-    ("81/../../users", "is not a ticket id"),
-    ("a" * 129, "is not a ticket id"),
-    ("", "the body has no ticket id at /ticket/id"),
-    (None, "the body has no ticket id at /ticket/id"),
-])
+
+@pytest.mark.parametrize(
+    "ticket,message",
+    [
+        ({"nested": 1}, "must be a number or a string, not dict"),
+        (True, "must be a number or a string, not bool"),
+        (1.5, "must be a number or a string, not float"),
+        ("../../admin", "is not a ticket id"),
+        ("81/../../users", "is not a ticket id"),
+        ("a" * 129, "is not a ticket id"),
+        ("", "the body has no ticket id at /ticket/id"),
+        (None, "the body has no ticket id at /ticket/id"),
+    ],
+)
 def test_hostile_ticket_ids_are_400(make_app, ticket, message):
     app = make_app(HAND, scheme="url-token")
     body = json.dumps({"ticket": {"id": ticket}}).encode()
@@ -264,11 +316,14 @@ def test_hostile_ticket_ids_are_400(make_app, ticket, message):
     assert stored(app) == []
 
 
-@pytest.mark.parametrize("body,message", [
-    (b"[1, 2]", "is not of type 'object'"),
-    (b'"text"', "is not of type 'object'"),
-    (b"{", "body is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (b"[1, 2]", "is not of type 'object'"),
+        (b'"text"', "is not of type 'object'"),
+        (b"{", "body is not valid JSON"),
+    ],
+)
 def test_a_body_that_is_no_object_is_400(make_app, body, message):
     app = make_app(HAND, scheme="url-token")
     answer = post(app, JSON, body, token=SECRET)
@@ -279,7 +334,7 @@ def test_a_body_that_is_no_object_is_400(make_app, body, message):
 def test_a_presets_test_delivery_is_signed_as_the_tracker_signs(make_app, section):
     app = make_app(section)
     adapter = app.extensions["connector"].adapters["generic"]
-    headers, body, _ = adapter.sample_delivery("81", datetime.now(timezone.utc))
+    headers, body, _ = adapter.sample_delivery("81", datetime.now(UTC))
     names = [k.lower() for k in headers]
     assert len(names) == len(set(names))  # one signature header, not two spellings of it
     answer = post(app, headers, body)

@@ -2,6 +2,7 @@
 with GLPI's preset against a GLPI-shaped API stub on loopback: the documented, really signed
 GLPI delivery in; the login, the reads and exactly the two writes out; a later delivery reads
 and writes nothing. Secrets come from a file and the environment, as in production."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,19 +33,22 @@ def api(name):
     return json.loads((FIXTURES / "api" / name).read_text(encoding="utf-8"))
 
 
-
 def answers(stub: StubTracker, written: bool) -> None:
     suffix = "_written" if written else ""
-    stub.answers.update({
-        ("GET", "/apirest.php/initSession"): (200, api("glpi_initsession.json")),
-        ("GET", "/apirest.php/Ticket/42"): (200, api(f"glpi_ticket_42{suffix}.json")),
-        ("GET", "/apirest.php/Ticket/42/Ticket_User"): (200, api("glpi_ticket_42_ticket_user.json")),
-        ("GET", "/apirest.php/User/7/UserEmail"): (200, api("glpi_user_7_useremail.json")),
-        ("GET", "/apirest.php/Ticket/42/PluginFieldsTicketsupportentitlement"):
-            (200, api(f"glpi_ticket_42_fields{suffix}.json")),
-        ("PUT", "/apirest.php/Ticket/42"): (200, api("glpi_ticket_42_updated.json")),
-        ("POST", "/apirest.php/ITILFollowup"): (201, api("glpi_followup_created.json")),
-    })
+    stub.answers.update(
+        {
+            ("GET", "/apirest.php/initSession"): (200, api("glpi_initsession.json")),
+            ("GET", "/apirest.php/Ticket/42"): (200, api(f"glpi_ticket_42{suffix}.json")),
+            ("GET", "/apirest.php/Ticket/42/Ticket_User"): (200, api("glpi_ticket_42_ticket_user.json")),
+            ("GET", "/apirest.php/User/7/UserEmail"): (200, api("glpi_user_7_useremail.json")),
+            ("GET", "/apirest.php/Ticket/42/PluginFieldsTicketsupportentitlement"): (
+                200,
+                api(f"glpi_ticket_42_fields{suffix}.json"),
+            ),
+            ("PUT", "/apirest.php/Ticket/42"): (200, api("glpi_ticket_42_updated.json")),
+            ("POST", "/apirest.php/ITILFollowup"): (201, api("glpi_followup_created.json")),
+        }
+    )
 
 
 @pytest.fixture
@@ -59,7 +63,8 @@ def served(tmp_path):
     port = free_port()
     with StubTracker() as stub:
         answers(stub, written=False)
-        (tmp_path / "connector.toml").write_text(f"""
+        (tmp_path / "connector.toml").write_text(
+            f"""
 database_url = "{database}"
 [server]
 port = {port}
@@ -81,12 +86,20 @@ preset = "glpi"
 time_zone = "Europe/Moscow"
 [platforms.generic.options.values.product]
 "3" = "kompas_3d"
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         env = {**os.environ, "TEST_GLPI_USER_TOKEN": "glpi-user-token-for-tests"}
-        process = subprocess.Popen([str(CONNECTOR), "serve", "--config", str(tmp_path / "connector.toml")],
-                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(CONNECTOR), "serve", "--config", str(tmp_path / "connector.toml")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
+
             def healthy():
                 if process.poll() is not None:
                     raise AssertionError(f"connector serve exited: {process.stdout.read().decode()}")
@@ -94,6 +107,7 @@ time_zone = "Europe/Moscow"
                     return requests.get(f"{base}/healthz", timeout=1).status_code == 200
                 except requests.RequestException:
                     return False
+
             wait_for(healthy, 60, "connector serve to answer /healthz")
             yield stub, base, EventStore(engine)
         finally:
@@ -130,18 +144,34 @@ def test_a_real_connector_serve_writes_exactly_glpis_write_back_once(served):
     assert event.status == "done", event.last_error
     seen = stub.requests()
     assert [(s.method, s.path) for s in seen] == [
-        ("GET", "/apirest.php/initSession"), ("GET", "/apirest.php/Ticket/42"),
-        ("GET", "/apirest.php/Ticket/42/Ticket_User"), ("GET", "/apirest.php/User/7/UserEmail"),
+        ("GET", "/apirest.php/initSession"),
+        ("GET", "/apirest.php/Ticket/42"),
+        ("GET", "/apirest.php/Ticket/42/Ticket_User"),
+        ("GET", "/apirest.php/User/7/UserEmail"),
         ("GET", "/apirest.php/Ticket/42/PluginFieldsTicketsupportentitlement"),
-        ("PUT", "/apirest.php/Ticket/42"), ("POST", "/apirest.php/ITILFollowup")]
+        ("PUT", "/apirest.php/Ticket/42"),
+        ("POST", "/apirest.php/ITILFollowup"),
+    ]
     assert seen[0].headers["Authorization"] == "user_token glpi-user-token-for-tests"
     assert all(s.headers["Session-Token"] == SESSION and "Authorization" not in s.headers for s in seen[1:])
-    assert seen[5].body == {"input": {"time_to_own": "2024-05-13 18:00:00", "time_to_resolve": "2024-05-17 18:00:00",
-                                      "supporttierfield": "warranty", "_do_not_compute_takeintoaccount": True}}
-    assert seen[6].body == {"input": {
-        "itemtype": "Ticket", "items_id": "42", "is_private": 1, "_do_not_compute_takeintoaccount": True,
-        "content": "Support tier: warranty. first response due 2024-05-13T18:00:00+03:00, resolution due "
-                   "2024-05-17T18:00:00+03:00"}}
+    assert seen[5].body == {
+        "input": {
+            "time_to_own": "2024-05-13 18:00:00",
+            "time_to_resolve": "2024-05-17 18:00:00",
+            "supporttierfield": "warranty",
+            "_do_not_compute_takeintoaccount": True,
+        }
+    }
+    assert seen[6].body == {
+        "input": {
+            "itemtype": "Ticket",
+            "items_id": "42",
+            "is_private": 1,
+            "_do_not_compute_takeintoaccount": True,
+            "content": "Support tier: warranty. first response due 2024-05-13T18:00:00+03:00, resolution due "
+            "2024-05-17T18:00:00+03:00",
+        }
+    }
 
     answers(stub, written=True)  # what GLPI answers once the connector has written
     headers, body = glpi_delivery("update")
@@ -149,7 +179,7 @@ def test_a_real_connector_serve_writes_exactly_glpis_write_back_once(served):
     assert again.status_code == 202, again.text
     second = wait_for(lambda: done(store, again.json()["event_id"]), 60, "the update event to be processed")
     assert second.status == "done" and second.result["written"] is False and second.result["changed"] == []
-    later = stub.requests()[len(seen):]
+    later = stub.requests()[len(seen) :]
     assert [s.method for s in later] == ["GET"] * 4  # the session is kept: no second login, no write
     duplicate = requests.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=10)
     assert duplicate.status_code == 200 and duplicate.json()["status"] == "duplicate"

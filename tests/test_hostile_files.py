@@ -2,6 +2,7 @@
 what they claim: each gives `error: ...` naming the file and exit code 2 on the command line, or a
 `BadInput` from the loader, never a traceback. The found cases live in tests/fixtures/hostile/files/
 (cases.json says what each must say); raw bytes are fuzzed on a fixed budget."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def command_for(case: dict, tmp_path: Path) -> list[str]:
         return ["events", "--config", str(path)]
     if case["kind"] == "secret":
         config = tmp_path / "connector.toml"
-        config.write_text(f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[platforms.zendesk]\n'
-                          f'webhook_secret_file = "{path}"\n', encoding="utf-8")
+        config.write_text(
+            f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[platforms.zendesk]\nwebhook_secret_file = "{path}"\n',
+            encoding="utf-8",
+        )
         return ["entitlement", "--config", str(config), "--email", "ann@alpha.example"]
     if case["kind"] == "ics":
         calendar = tmp_path / "office.toml"
@@ -64,11 +67,15 @@ def test_raw_bytes_as_config_calendar_and_days_off(tmp_path, suffix):
     @given(st.one_of(st.binary(max_size=300), st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))))
     def check(raw):
         path.write_bytes(raw)
-        loaders = [lambda: ics_days_off(path, MOSCOW)] if suffix == ".ics" else \
-            [lambda: load_calendar_file(path)] + ([lambda: load_config(path)] if suffix == ".toml" else [])
+        loaders = (
+            [lambda: ics_days_off(path, MOSCOW)]
+            if suffix == ".ics"
+            else [lambda: load_calendar_file(path)] + ([lambda: load_config(path)] if suffix == ".toml" else [])
+        )
         for load in loaders:
             try:
                 load()
             except ConnectorError as exc:
                 assert str(exc).strip()
+
     check()

@@ -5,6 +5,7 @@ Fuzzed with hypothesis on a fixed budget: JSON shapes mutated from the registry 
 bytes as a JSON file, raw bytes as one CSV file of a folder. The cases found are kept in
 tests/fixtures/hostile/import/ and run through `connector import` itself every time: `error: ...`
 on stderr, exit code 2, the database unchanged."""
+
 from __future__ import annotations
 
 import shutil
@@ -51,6 +52,7 @@ def test_mutated_json_registries_import_or_are_refused(engine, tmp_path, registr
         before = stored(engine)
         path.write_bytes(encoded(data.draw, data.draw(mutated(registry_doc))))
         attempt(path, engine, before)
+
     check()
 
 
@@ -62,6 +64,7 @@ def test_raw_bytes_as_a_json_registry_are_refused(engine, tmp_path):
     def check(raw):
         path.write_bytes(raw)
         attempt(path, engine, stored(engine))
+
     check()
 
 
@@ -76,6 +79,7 @@ def test_raw_bytes_in_a_csv_file_are_refused_or_imported(engine, tmp_path, name)
     def check(cut, junk, resume):
         (folder / f"{name}.csv").write_bytes(good[:cut] + junk + good[resume:])
         attempt(folder, engine, stored(engine))
+
     check()
 
 

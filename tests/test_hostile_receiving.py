@@ -5,10 +5,11 @@ refused with a 4xx `ConnectorError` naming the problem. Never another exception,
 Fuzzed with hypothesis on a fixed budget (JSON shapes mutated from each platform's own sample
 body, and raw bytes); the cases it found are kept in tests/fixtures/hostile/receiving/ and run
 through the real HTTP app every time (test_the_corpus_is_refused_over_http)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from tests.support.contract import contract_adapter, sample_ticket
 from tests.support.hostile import budget, encoded, mutated
 
 SECRET = "hostile-input-signing-secret-0123456789"
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 LIMIT = 1 << 20
 CORPUS = Path(__file__).parent / "fixtures" / "hostile" / "receiving"
 
@@ -61,6 +62,7 @@ def test_mutated_bodies_are_stored_or_refused(cls, engine):
     def check(data):
         doc = data.draw(mutated(sample))
         outcome(adapter, store, encoded(data.draw, doc), data.draw(st.sampled_from(["d1", "x" * 300, "d\x00"])))
+
     check()
 
 
@@ -70,10 +72,15 @@ def test_raw_bytes_are_stored_or_refused(cls, engine):
     sample = adapter.sample_body(sample_ticket(cls.name), NOW)
 
     @budget(100)
-    @given(st.one_of(st.binary(max_size=300), st.builds(lambda cut, junk: sample[:cut] + junk,
-                                                         st.integers(0, len(sample)), st.binary(max_size=40))))
+    @given(
+        st.one_of(
+            st.binary(max_size=300),
+            st.builds(lambda cut, junk: sample[:cut] + junk, st.integers(0, len(sample)), st.binary(max_size=40)),
+        )
+    )
     def check(body):
         outcome(adapter, store, body)
+
     check()
 
 
@@ -86,9 +93,15 @@ CREDENTIALS = {"zendesk": {"email": "a@acme.example", "api_token": "t"}, "django
 
 @pytest.fixture
 def app(database_url):
-    app = create_app(test_config={"database_url": database_url, "platforms": {
-        name: {"base_url": "http://127.0.0.1:9", "webhook_secret": SECRET, "credentials": credentials}
-        for name, credentials in CREDENTIALS.items()}})
+    app = create_app(
+        test_config={
+            "database_url": database_url,
+            "platforms": {
+                name: {"base_url": "http://127.0.0.1:9", "webhook_secret": SECRET, "credentials": credentials}
+                for name, credentials in CREDENTIALS.items()
+            },
+        }
+    )
     yield app
     app.extensions["connector"].close()
 
@@ -100,10 +113,11 @@ def test_the_corpus_is_refused_over_http(app, case):
     cls = next(c for c in ADAPTERS if c.name == case["platform"])
     adapter = adapter_of(cls)
     body = case["body"].encode("utf-8", "surrogatepass") if "body" in case else bytes.fromhex(case["body_hex"])
-    headers, token = adapter.sign(body, SECRET, datetime.now(timezone.utc), case.get("delivery_id", "corpus-1"))
+    headers, token = adapter.sign(body, SECRET, datetime.now(UTC), case.get("delivery_id", "corpus-1"))
     query = f"?token={token}" if token else ""
-    answer = app.test_client().post(f"/webhooks/{cls.name}{query}", data=body,
-                                    headers={"Content-Type": "application/json", **headers})
+    answer = app.test_client().post(
+        f"/webhooks/{cls.name}{query}", data=body, headers={"Content-Type": "application/json", **headers}
+    )
     assert answer.status_code == case["status"], answer.get_data(as_text=True)
     assert case["needle"] in json.dumps(answer.json)
     stored = EventStore(app.extensions["connector"].engine).list()

@@ -1,5 +1,6 @@
 """Jira Service Management's KB lever (group membership), portal registration, SLA alerts, pacing
 and `install`, against strict `responses` with the documented answers."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def kb_adapter(**options):
 
 
 def grant(email, customer="C-KBV"):
-    return AccessChange(email, GRANT, "warranty of kompas_3d runs up to 2025-03-14", customer,
-                        date(2024, 3, 15), date(2025, 3, 14))
+    return AccessChange(
+        email, GRANT, "warranty of kompas_3d runs up to 2025-03-14", customer, date(2024, 3, 15), date(2025, 3, 14)
+    )
 
 
 def revoke(email, customer="C-KBV"):
@@ -34,8 +36,14 @@ def revoke(email, customer="C-KBV"):
 
 
 def user(account, email, kind="atlassian", groups=()):
-    return {"accountId": account, "accountType": kind, "emailAddress": email, "displayName": email, "active": True,
-            "groups": {"size": len(groups), "items": [{"name": "kb", "groupId": g} for g in groups]}}
+    return {
+        "accountId": account,
+        "accountType": kind,
+        "emailAddress": email,
+        "displayName": email,
+        "active": True,
+        "groups": {"size": len(groups), "items": [{"name": "kb", "groupId": g} for g in groups]},
+    }
 
 
 def test_without_a_group_or_a_service_desk_the_lever_and_registration_are_off():
@@ -56,8 +64,14 @@ def test_grants_and_revokes_change_only_what_is_not_so_already():
     dmitry, elena = "dmitry.orlov@kb-vektor.example", "elena.kuznetsova@npo-zenit.example"
     JSM.expect("GET", "/rest/api/3/user/search", [user(DMITRY, dmitry)], {"query": dmitry})
     JSM.expect("GET", "/rest/api/3/user", user(DMITRY, dmitry), {"accountId": DMITRY, "expand": "groups"})
-    add = JSM.expect("POST", "/rest/api/3/group/user", "group_user_added", {"groupId": GROUP},
-                     body=JSM.answer("group_user_add__request"), status=201)
+    add = JSM.expect(
+        "POST",
+        "/rest/api/3/group/user",
+        "group_user_added",
+        {"groupId": GROUP},
+        body=JSM.answer("group_user_add__request"),
+        status=201,
+    )
     JSM.expect("GET", "/rest/api/3/user/search", [user(ELENA, elena)], {"query": elena})
     JSM.expect("GET", "/rest/api/3/user", user(ELENA, elena, groups=[GROUP]), {"accountId": ELENA, "expand": "groups"})
     remove = JSM.expect("DELETE", "/rest/api/3/group/user", None, {"groupId": GROUP, "accountId": ELENA})
@@ -65,7 +79,10 @@ def test_grants_and_revokes_change_only_what_is_not_so_already():
     changes = [grant(dmitry), revoke(elena, "C-ZEN"), revoke("gone@kb-vektor.example")]
     outcomes = list(kb_adapter().apply_access(changes))
     assert [(o.ok, o.detail) for o in outcomes] == [
-        (True, "granted"), (True, "revoked"), (True, "already: no Jira account has this e-mail")]
+        (True, "granted"),
+        (True, "revoked"),
+        (True, "already: no Jira account has this e-mail"),
+    ]
     assert add.call_count == remove.call_count == 1
 
 
@@ -85,8 +102,14 @@ def test_a_refused_change_is_a_failed_outcome_and_the_run_goes_on():
     dmitry = "dmitry.orlov@kb-vektor.example"
     JSM.expect("GET", "/rest/api/3/user/search", [user(DMITRY, dmitry)], {"query": dmitry})
     JSM.expect("GET", "/rest/api/3/user", user(DMITRY, dmitry), {"accountId": DMITRY, "expand": "groups"})
-    JSM.expect("POST", "/rest/api/3/group/user", {"errorMessages": ["no permission"]}, {"groupId": GROUP},
-               body={"accountId": DMITRY}, status=403)
+    JSM.expect(
+        "POST",
+        "/rest/api/3/group/user",
+        {"errorMessages": ["no permission"]},
+        {"groupId": GROUP},
+        body={"accountId": DMITRY},
+        status=403,
+    )
     JSM.expect("GET", "/rest/api/3/user/search", [], {"query": "x@kb-vektor.example"})
     outcomes = list(kb_adapter().apply_access([grant(dmitry), revoke("x@kb-vektor.example")]))
     assert [o.ok for o in outcomes] == [False, True] and "HTTP 403" in outcomes[0].detail
@@ -109,11 +132,17 @@ def test_registration_creates_the_customer_adds_it_to_the_desk_and_the_organisat
     a = JSM.adapter(options={"service_desk_id": "10"})
     email = "olga.smirnova@kb-vektor.example"
     new_id = "qm:a713c8ea-1075-4e30-9d96-891a7d181739:5ad6d3a01db05e2a66fa80bd"
-    JSM.expect("GET", "/rest/servicedeskapi/servicedesk/10/customer", {"values": [], "isLastPage": True},
-               {"query": email})
+    JSM.expect(
+        "GET", "/rest/servicedeskapi/servicedesk/10/customer", {"values": [], "isLastPage": True}, {"query": email}
+    )
     JSM.expect("GET", "/rest/api/3/user/search", [], {"query": email})
-    JSM.expect("POST", "/rest/servicedeskapi/customer", {"accountId": new_id, "emailAddress": email},
-               body={"email": email, "displayName": "Olga Smirnova"}, status=201)
+    JSM.expect(
+        "POST",
+        "/rest/servicedeskapi/customer",
+        {"accountId": new_id, "emailAddress": email},
+        body={"email": email, "displayName": "Olga Smirnova"},
+        status=201,
+    )
     JSM.expect("POST", "/rest/servicedeskapi/servicedesk/10/customer", body={"accountIds": [new_id]}, status=204)
     JSM.expect("GET", "/rest/servicedeskapi/organization", {"values": [], "isLastPage": True}, {"accountId": new_id})
     JSM.expect("POST", "/rest/servicedeskapi/organization/1/user", body={"accountIds": [new_id]}, status=204)
@@ -127,26 +156,45 @@ def test_registration_finds_the_organisation_by_name_and_does_nothing_twice():
     pavel = "pavel.ivanov@kb-vektor.example"
     PAVEL = JSM.answer("user_customer")["accountId"]
     for _ in range(2):
-        JSM.expect("GET", "/rest/servicedeskapi/servicedesk/10/customer",
-                   {"values": [JSM.answer("request_SUP-123")["reporter"]]}, {"query": pavel})
-        JSM.expect("POST", "/rest/servicedeskapi/organization", "organization_1", body={"name": "KB Vektor"},
-                   status=201)
+        JSM.expect(
+            "GET",
+            "/rest/servicedeskapi/servicedesk/10/customer",
+            {"values": [JSM.answer("request_SUP-123")["reporter"]]},
+            {"query": pavel},
+        )
+        JSM.expect(
+            "POST", "/rest/servicedeskapi/organization", "organization_1", body={"name": "KB Vektor"}, status=201
+        )
         JSM.expect("POST", "/rest/servicedeskapi/servicedesk/10/organization", body={"organizationId": 1}, status=204)
     JSM.expect("GET", "/rest/servicedeskapi/organization", {"values": []}, {"accountId": PAVEL})
     JSM.expect("POST", "/rest/servicedeskapi/organization/1/user", body={"accountIds": [PAVEL]}, status=204)
     JSM.expect("GET", "/rest/servicedeskapi/organization", "organizations_for_customer", {"accountId": PAVEL})
     assert a.register_portal_user(pavel, None, "C-KBV", "KB Vektor", None) == (
-        "organisation 1 (KB Vektor) on service desk 10; added pavel.ivanov@kb-vektor.example to organisation 1")
+        "organisation 1 (KB Vektor) on service desk 10; added pavel.ivanov@kb-vektor.example to organisation 1"
+    )
     again = a.register_portal_user(pavel, None, "C-KBV", "KB Vektor", None)
     assert again == "organisation 1 (KB Vektor) on service desk 10"
 
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_an_alert_adds_labels_sets_the_priority_and_leaves_an_internal_comment():
-    put = JSM.expect("PUT", "/rest/api/3/issue/SUP-123", None, status=204, body={
-        "update": {"labels": [{"add": "sla_warn_first_response_75"}]}, "fields": {"priority": {"name": "Highest"}}})
-    note = JSM.expect("POST", "/rest/servicedeskapi/request/SUP-123/comment", "request_comment_created", status=201,
-                      body={"body": "SLA warning: 75% used.", "public": False})
+    put = JSM.expect(
+        "PUT",
+        "/rest/api/3/issue/SUP-123",
+        None,
+        status=204,
+        body={
+            "update": {"labels": [{"add": "sla_warn_first_response_75"}]},
+            "fields": {"priority": {"name": "Highest"}},
+        },
+    )
+    note = JSM.expect(
+        "POST",
+        "/rest/servicedeskapi/request/SUP-123/comment",
+        "request_comment_created",
+        status=201,
+        body={"body": "SLA warning: 75% used.", "public": False},
+    )
     assert JSM.adapter().alert(Alert("SUP-123", ("sla_warn_first_response_75",), "SLA warning: 75% used.", "Highest"))
     assert put.call_count == note.call_count == 1
     with pytest.raises(BadInput, match="not a Jira issue key"):

@@ -1,11 +1,12 @@
 """Reading and writing Jira Service Management issues beyond the shared contract: the paged
 changelog, a hidden reporter e-mail, status mapping, a select-list tier, the minute guard against
 write loops, and a 429 on the write that the worker waits out exactly (Retry-After)."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -39,14 +40,23 @@ def test_a_cut_short_changelog_is_read_page_by_page():
     issue = JSM.answer("issue_SUP-123")
     issue["changelog"] = {**issue["changelog"], "maxResults": 1, "histories": issue["changelog"]["histories"][:1]}
     expect_reads(issue)
-    JSM.expect("GET", "/rest/api/3/issue/SUP-123/changelog", "issue_SUP-123_changelog_page1",
-               {"startAt": "0", "maxResults": "100"})
-    JSM.expect("GET", "/rest/api/3/issue/SUP-123/changelog", "issue_SUP-123_changelog_page2",
-               {"startAt": "2", "maxResults": "100"})
+    JSM.expect(
+        "GET",
+        "/rest/api/3/issue/SUP-123/changelog",
+        "issue_SUP-123_changelog_page1",
+        {"startAt": "0", "maxResults": "100"},
+    )
+    JSM.expect(
+        "GET",
+        "/rest/api/3/issue/SUP-123/changelog",
+        "issue_SUP-123_changelog_page2",
+        {"startAt": "2", "maxResults": "100"},
+    )
     ticket = JSM.adapter().fetch_ticket("SUP-123")
     assert [(s.at.isoformat(), s.status) for s in ticket.statuses] == [
         ("2024-05-13T10:00:00.412000+03:00", TicketStatus.OPEN),
-        ("2024-05-13T13:15:03.123000+03:00", TicketStatus.PENDING)]
+        ("2024-05-13T13:15:03.123000+03:00", TicketStatus.PENDING),
+    ]
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -73,14 +83,17 @@ def test_a_comment_by_an_unlicensed_atlassian_account_is_not_an_agents_reply():
     assert ticket.first_response_at is None
 
 
-@pytest.mark.parametrize("status,category,mapping,want", [
-    ({"id": "10002", "name": "Waiting for customer"}, "indeterminate", {}, TicketStatus.PENDING),
-    ({"id": "10010", "name": "Pending"}, "indeterminate", {}, TicketStatus.HOLD),
-    ({"id": "10011", "name": "Awaiting vendor"}, "indeterminate", {}, TicketStatus.OPEN),
-    ({"id": "10011", "name": "Awaiting vendor"}, "indeterminate", {"Awaiting vendor": "hold"}, TicketStatus.HOLD),
-    ({"id": "10012", "name": "Fixed"}, "done", {}, TicketStatus.SOLVED),
-    ({"id": "10012", "name": "Fixed"}, "done", {"10012": "closed"}, TicketStatus.CLOSED),
-])
+@pytest.mark.parametrize(
+    "status,category,mapping,want",
+    [
+        ({"id": "10002", "name": "Waiting for customer"}, "indeterminate", {}, TicketStatus.PENDING),
+        ({"id": "10010", "name": "Pending"}, "indeterminate", {}, TicketStatus.HOLD),
+        ({"id": "10011", "name": "Awaiting vendor"}, "indeterminate", {}, TicketStatus.OPEN),
+        ({"id": "10011", "name": "Awaiting vendor"}, "indeterminate", {"Awaiting vendor": "hold"}, TicketStatus.HOLD),
+        ({"id": "10012", "name": "Fixed"}, "done", {}, TicketStatus.SOLVED),
+        ({"id": "10012", "name": "Fixed"}, "done", {"10012": "closed"}, TicketStatus.CLOSED),
+    ],
+)
 def test_statuses_map_by_options_then_jsm_names_then_category(status, category, mapping, want):
     assert reading.common_status(status["id"], status["name"], mapping, category) is want
 
@@ -99,10 +112,12 @@ def plan(changed, **desired):
 
 def test_a_select_list_tier_is_written_as_its_option_and_read_back_as_the_tier():
     options: dict[str, Any] = {"tier_field": "select", "tier_values": {"warranty": "Warranty (8/40)"}}
-    ticket = reading.to_ticket(JSM.answer("issue_SUP-124"), [], [], {}, "e@x.example", None,
-                               JSM.spec["settings"]["fields"], "sla_", options)
-    body = writing.edit_body(ticket, plan({"tier"}, tier="warranty"), JSM.spec["settings"]["fields"], "sla_",
-                             options, {}, None)
+    ticket = reading.to_ticket(
+        JSM.answer("issue_SUP-124"), [], [], {}, "e@x.example", None, JSM.spec["settings"]["fields"], "sla_", options
+    )
+    body = writing.edit_body(
+        ticket, plan({"tier"}, tier="warranty"), JSM.spec["settings"]["fields"], "sla_", options, {}, None
+    )
     assert body == {"fields": {"customfield_10050": {"value": "Warranty (8/40)"}}}
     doc = {"customfield_10050": {"self": "...", "value": "Warranty (8/40)", "id": "10100"}}
     assert reading.carried(doc, JSM.spec["settings"]["fields"], "sla_", options["tier_values"]).tier == "warranty"
@@ -113,10 +128,18 @@ def test_a_due_moment_the_issue_holds_within_the_minute_is_not_sent_again():
     issue = JSM.answer("issue_SUP-123")
     ticket = reading.to_ticket(issue, [], [], {}, None, None, fields, "sla_", {})
     wanted = datetime(2024, 5, 13, 18, 0, 0, 412000, tzinfo=timezone(timedelta(hours=3)))
-    same = writing.edit_body(ticket, plan({"first_response_due"}, first_response_due=wanted), fields, "sla_", {},
-                             issue["fields"], None)
-    moved = writing.edit_body(ticket, plan({"first_response_due"}, first_response_due=wanted + timedelta(minutes=1)),
-                              fields, "sla_", {}, issue["fields"], None)
+    same = writing.edit_body(
+        ticket, plan({"first_response_due"}, first_response_due=wanted), fields, "sla_", {}, issue["fields"], None
+    )
+    moved = writing.edit_body(
+        ticket,
+        plan({"first_response_due"}, first_response_due=wanted + timedelta(minutes=1)),
+        fields,
+        "sla_",
+        {},
+        issue["fields"],
+        None,
+    )
     assert same is None
     assert moved == {"fields": {"customfield_10051": "2024-05-13T18:01:00.412+0300"}}
 
@@ -128,8 +151,7 @@ def test_alert_labels_and_flags_are_kept_apart():
 
 @pytest.fixture
 def runtime(migrated_sqlite):
-    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"),
-                                  "platforms": {JSM.name: JSM.settings()}})
+    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"), "platforms": {JSM.name: JSM.settings()}})
     runtime = app.extensions["connector"]
     import_registry(JSM.spec["folder"] / "registry.json", runtime.engine)
     runtime.app = app
@@ -148,9 +170,13 @@ def test_a_429_on_the_write_is_waited_out_exactly_then_the_write_lands(runtime):
     expect_reads(JSM.answer("issue_SUP-123"))
     write = case["writes"][0]
     JSM.expect("PUT", write["path"], body=write["body"], status=429, headers=rate)  # its body is not documented
-    clock = [datetime.now(timezone.utc) + timedelta(seconds=1)]
-    worker = Worker(runtime.store, Processor(runtime.engine, runtime.adapters, runtime.rules, clock=lambda: now),
-                    runtime.config.worker, clock=lambda: clock[0])
+    clock = [datetime.now(UTC) + timedelta(seconds=1)]
+    worker = Worker(
+        runtime.store,
+        Processor(runtime.engine, runtime.adapters, runtime.rules, clock=lambda: now),
+        runtime.config.worker,
+        clock=lambda: clock[0],
+    )
     assert worker.run_once()
     event = runtime.store.list()[0]
     assert event.status == "pending" and event.next_attempt_at == clock[0] + timedelta(seconds=30)
@@ -173,7 +199,8 @@ def test_unknown_statuses_warn_once_per_read(caplog):
 
 def test_the_rate_limit_reset_is_read_as_jira_writes_it():
     from connector.platforms.jira_service_management.client import seconds_until
-    now = datetime(2024, 5, 13, 7, 0, 30, tzinfo=timezone.utc)
+
+    now = datetime(2024, 5, 13, 7, 0, 30, tzinfo=UTC)
     assert seconds_until("2024-05-13T07:01Z", now) == 30.0
     assert seconds_until("2024-05-13T06:59Z", now) == 0.0
     assert seconds_until("soon", now) is None and seconds_until("2024-05-13T07:01", now) is None
@@ -183,12 +210,18 @@ def test_the_rate_limit_reset_is_read_as_jira_writes_it():
 def test_a_429_with_only_the_reset_moment_is_retried_at_that_moment(runtime):
     headers, body = delivery(FIXTURES / JSM.name, "jira_issue_created")
     assert runtime.app.test_client().post(f"/webhooks/{JSM.name}", data=body, headers=headers).status_code == 202
-    reset = (datetime.now(timezone.utc) + timedelta(minutes=3)).replace(second=0, microsecond=0)
-    JSM.expect("GET", "/rest/api/3/issue/SUP-123", None, {"expand": "changelog"}, status=429,
-               headers={"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-cost-based"})
-    clock = datetime.now(timezone.utc) + timedelta(seconds=1)
+    reset = (datetime.now(UTC) + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    JSM.expect(
+        "GET",
+        "/rest/api/3/issue/SUP-123",
+        None,
+        {"expand": "changelog"},
+        status=429,
+        headers={"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-cost-based"},
+    )
+    clock = datetime.now(UTC) + timedelta(seconds=1)
     processor = Processor(runtime.engine, runtime.adapters, runtime.rules, clock=lambda: clock)
     assert Worker(runtime.store, processor, runtime.config.worker, clock=lambda: clock).run_once()
     event = runtime.store.list()[0]
     waited = (event.next_attempt_at - clock).total_seconds()
-    assert event.status == "pending" and abs(waited - (reset - datetime.now(timezone.utc)).total_seconds()) < 3
+    assert event.status == "pending" and abs(waited - (reset - datetime.now(UTC)).total_seconds()) < 3

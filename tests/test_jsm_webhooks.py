@@ -1,10 +1,11 @@
 """Jira Service Management webhooks: Atlassian's signature test vector, the recorded deliveries
 (tests/fixtures/jira-service-management) through the real HTTP view, retries recognised by their
 identifier, and the settings check that makes a malformed mapping a start-up error."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,13 +22,12 @@ from tests.support.saas import FIXTURES, Platform
 JSM = Platform("jira-service-management")
 FOLDER = FIXTURES / "jira-service-management"
 SECRET = JSM.spec["settings"]["webhook_secret"]
-NOW = datetime(2024, 5, 13, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 13, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def app(migrated_sqlite):
-    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"),
-                                  "platforms": {JSM.name: JSM.settings()}})
+    app = create_app(test_config={"database_url": migrated_sqlite("jsm.db"), "platforms": {JSM.name: JSM.settings()}})
     yield app
     app.extensions["connector"].close()
 
@@ -40,18 +40,23 @@ def post(app, name, headers_name=None):
 
 
 def test_atlassians_test_vector():
-    assert signature.sign("It's a Secret to Everybody", b"Hello World!") == \
-        "sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9"
+    assert (
+        signature.sign("It's a Secret to Everybody", b"Hello World!")
+        == "sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9"
+    )
     upper = "sha256=A4771C39FBE90F317C7824E83DDEF3CAAE9CB3D976C214ACE1F2937E133263C9"
     signature.check("It's a Secret to Everybody", upper, b"Hello World!")
 
 
-@pytest.mark.parametrize("header,why", [
-    (None, "missing x-hub-signature"),
-    ("sha1=0a4d55a8d778e5022fab701977c5d840bbc486d0", "unsupported x-hub-signature method 'sha1'"),
-    ("a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9", "unsupported"),
-    ("sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c8", "does not match"),
-])
+@pytest.mark.parametrize(
+    "header,why",
+    [
+        (None, "missing x-hub-signature"),
+        ("sha1=0a4d55a8d778e5022fab701977c5d840bbc486d0", "unsupported x-hub-signature method 'sha1'"),
+        ("a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9", "unsupported"),
+        ("sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c8", "does not match"),
+    ],
+)
 def test_a_signature_that_is_missing_unknown_or_wrong_is_refused(header, why):
     with pytest.raises(Unauthorized, match=why):
         signature.check("It's a Secret to Everybody", header, b"Hello World!")
@@ -79,11 +84,16 @@ def test_the_recorded_forgeries_are_401_and_store_nothing(app, name):
     assert EventStore(app.extensions["connector"].engine).list() == []
 
 
-@pytest.mark.parametrize("name,where", [
-    ("malformed__no_issue", "issue"), ("malformed__issue_without_key", "key"),
-    ("malformed__timestamp_not_number", "/timestamp"), ("malformed__comment_event_without_comment", "comment"),
-    ("malformed__not_json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "name,where",
+    [
+        ("malformed__no_issue", "issue"),
+        ("malformed__issue_without_key", "key"),
+        ("malformed__timestamp_not_number", "/timestamp"),
+        ("malformed__comment_event_without_comment", "comment"),
+        ("malformed__not_json", "not valid JSON"),
+    ],
+)
 def test_validly_signed_malformed_bodies_are_400_naming_the_problem(app, name, where):
     answer = post(app, name)
     assert answer.status_code == 400
@@ -94,7 +104,7 @@ def test_the_event_carries_the_moment_jira_stamped():
     headers, body = delivery(FOLDER, "comment_created")
     a = JSM.adapter()
     event = a.parse(Delivery(headers, body), json.loads(body))
-    assert event.occurred_at == datetime(2024, 5, 13, 10, 15, 0, 561000, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2024, 5, 13, 10, 15, 0, 561000, tzinfo=UTC)
     assert (event.kind, event.delivery_id) == ("comment_created", "b2c3d4e5-7a8b-4c9d-8e0f-a1b2c3d4e504")
 
 
@@ -107,18 +117,31 @@ def test_a_test_event_names_an_issue_key_and_matches_the_schema():
         a.sample_body("123", NOW)
 
 
-@pytest.mark.parametrize("section,where", [
-    ('[platforms.jira-service-management.fields]\ntier = "10050"\nfirst_response_due = "customfield_1"\n'
-     'resolution_due = "customfield_2"\n', "platforms.jira-service-management.fields.tier"),
-    ('[platforms.jira-service-management.fields]\ntier = "customfield_1"\n',
-     "platforms.jira-service-management.fields"),
-    ('[platforms.jira-service-management.fields]\ntier = "customfield_1"\nfirst_response_due = "customfield_2"\n'
-     'resolution_due = "customfield_3"\n[platforms.jira-service-management.options]\ntier_field = "radio"\n',
-     "platforms.jira-service-management.options.tier_field"),
-    ('[platforms.jira-service-management.fields]\ntier = "customfield_1"\nfirst_response_due = "customfield_2"\n'
-     'resolution_due = "customfield_3"\n[platforms.jira-service-management.options.statuses]\n"Waiting" = "paused"\n',
-     "platforms.jira-service-management.options.statuses.Waiting"),
-])
+@pytest.mark.parametrize(
+    "section,where",
+    [
+        (
+            '[platforms.jira-service-management.fields]\ntier = "10050"\nfirst_response_due = "customfield_1"\n'
+            'resolution_due = "customfield_2"\n',
+            "platforms.jira-service-management.fields.tier",
+        ),
+        (
+            '[platforms.jira-service-management.fields]\ntier = "customfield_1"\n',
+            "platforms.jira-service-management.fields",
+        ),
+        (
+            '[platforms.jira-service-management.fields]\ntier = "customfield_1"\nfirst_response_due = "customfield_2"\n'
+            'resolution_due = "customfield_3"\n[platforms.jira-service-management.options]\ntier_field = "radio"\n',
+            "platforms.jira-service-management.options.tier_field",
+        ),
+        (
+            '[platforms.jira-service-management.fields]\ntier = "customfield_1"\nfirst_response_due = "customfield_2"\n'
+            'resolution_due = "customfield_3"\n'
+            '[platforms.jira-service-management.options.statuses]\n"Waiting" = "paused"\n',
+            "platforms.jira-service-management.options.statuses.Waiting",
+        ),
+    ],
+)
 def test_a_malformed_mapping_is_a_start_up_error_naming_the_key(tmp_path, section, where):
     path = tmp_path / "connector.toml"
     path.write_text('[platforms.jira-service-management]\nbase_url = "https://x.atlassian.net"\n' + section)

@@ -3,6 +3,7 @@ domain core is pure: it imports only an allow-list (the standard library's plain
 holidays), and never reads files or the wall clock (the clock is passed in). The suite keeps a
 direction of its own: its modules share code through tests/support/ only, never by importing a
 test module, the conftest, a fixture plugin or the benchmarks (benchmarks may use tests/support/)."""
+
 import ast
 import subprocess
 import sys
@@ -13,12 +14,44 @@ CORE = ROOT / "connector" / "core"
 TESTS = ROOT / "tests"
 # fixture plugins: their fixtures reach every test through conftest's pytest_plugins, never an import
 PLUGINS = {"helpdesk_fixture", "redmine_fixture"}
-ALLOWED = {"__future__", "abc", "bisect", "calendar", "collections", "dataclasses", "datetime", "enum",
-           "functools", "logging", "math", "re", "threading", "typing", "hashlib", "itertools", "statistics",
-           "pytz", "holidays", "connector"}
+ALLOWED = {
+    "__future__",
+    "abc",
+    "bisect",
+    "calendar",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "enum",
+    "functools",
+    "logging",
+    "math",
+    "re",
+    "threading",
+    "typing",
+    "hashlib",
+    "itertools",
+    "statistics",
+    "pytz",
+    "holidays",
+    "connector",
+}
 # calls that read files or the wall clock (the `time` module is not on the allow-list at all)
-IMPURE_CALLS = {"open", "now", "utcnow", "today", "monotonic", "perf_counter", "read_text",
-                "read_bytes", "write_text", "write_bytes", "getenv", "system", "popen"}
+IMPURE_CALLS = {
+    "open",
+    "now",
+    "utcnow",
+    "today",
+    "monotonic",
+    "perf_counter",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "getenv",
+    "system",
+    "popen",
+}
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -52,17 +85,25 @@ def test_the_core_reads_no_file_and_no_clock():
 def test_the_allow_list_checks_catch_what_they_should():
     bad = ast.parse("import requests\nfrom datetime import datetime\nx = datetime.now()\nopen('f')\n")
     assert "requests" in _imports(bad) - ALLOWED
-    calls = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "") for n in ast.walk(bad)
-             if isinstance(n, ast.Call)}
+    calls = {
+        n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+        for n in ast.walk(bad)
+        if isinstance(n, ast.Call)
+    }
     assert {"now", "open"} <= calls & IMPURE_CALLS
 
 
 def test_importing_the_core_loads_no_web_http_or_database_package():
-    code = ("import sys, pkgutil, importlib, connector.core as c\n"
-            "for m in pkgutil.walk_packages(c.__path__, 'connector.core.'): importlib.import_module(m.name)\n"
-            "print(' '.join(sorted({n.split('.')[0] for n in sys.modules})))")
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                cwd=ROOT).stdout.split())
+    code = (
+        "import sys, pkgutil, importlib, connector.core as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'connector.core.'): importlib.import_module(m.name)\n"
+        "print(' '.join(sorted({n.split('.')[0] for n in sys.modules})))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout.split()
+    )
     assert not loaded & {"flask", "werkzeug", "requests", "sqlalchemy", "alembic", "psycopg", "jsonschema"}
 
 
@@ -70,8 +111,9 @@ def test_adapters_never_decide_a_dry_run():
     """Dry runs are the services' decision (pipeline, KB sync and keeper, alert job), never an adapter's."""
     for path in sorted((ROOT / "connector" / "platforms").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            assert not (isinstance(node, ast.Attribute) and node.attr == "dry_run"), \
+            assert not (isinstance(node, ast.Attribute) and node.attr == "dry_run"), (
                 f"{path.relative_to(ROOT)}:{node.lineno} reads dry_run"
+            )
 
 
 def _suite_module(path: Path) -> str:
@@ -88,7 +130,7 @@ def _imported_modules(tree: ast.AST, module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                package = module.split(".")[:-node.level]
+                package = module.split(".")[: -node.level]
                 base = ".".join([*package, base] if base else package)
             if _not_shared_code(base):
                 names.add(base)
@@ -120,13 +162,22 @@ def test_test_modules_share_code_only_through_tests_support():
 
 
 def test_the_suite_import_check_catches_what_it_should():
-    source = ("from test_zendesk_api import BASE\nimport tests.test_alerts\nfrom tests.conftest import X\n"
-              "from benchmarks.zendesk_stub import FakeZendesk\nfrom tests.redmine_fixture import redmine_live\n"
-              "from . import test_web\nfrom .conftest import Y\nfrom tests import test_cli\n"
-              "from tests.support.zendesk import BASE\nfrom tests.support import fakes\nimport pytest\n")
+    source = (
+        "from test_zendesk_api import BASE\nimport tests.test_alerts\nfrom tests.conftest import X\n"
+        "from benchmarks.zendesk_stub import FakeZendesk\nfrom tests.redmine_fixture import redmine_live\n"
+        "from . import test_web\nfrom .conftest import Y\nfrom tests import test_cli\n"
+        "from tests.support.zendesk import BASE\nfrom tests.support import fakes\nimport pytest\n"
+    )
     found = {n for n in _imported_modules(ast.parse(source), "tests.test_x") if _not_shared_code(n)}
-    assert found == {"test_zendesk_api", "tests.test_alerts", "tests.conftest", "benchmarks.zendesk_stub",
-                     "tests.redmine_fixture", "tests.test_web", "tests.test_cli"}
+    assert found == {
+        "test_zendesk_api",
+        "tests.test_alerts",
+        "tests.conftest",
+        "benchmarks.zendesk_stub",
+        "tests.redmine_fixture",
+        "tests.test_web",
+        "tests.test_cli",
+    }
 
 
 def test_the_layers_contract_is_kept():

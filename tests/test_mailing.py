@@ -1,9 +1,10 @@
 """The information mailing list (`connector mailing-list`) and its Zendesk tag, kept in sync like
 the KB tag: planned against the tag's holders, dry run, applied in bulk, audited, idempotent."""
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import responses
@@ -25,30 +26,69 @@ DAY = date(2026, 12, 1)
 def _registry(purchase: date, contract_from: date, contract_to: date, ended: date) -> dict:
     return {
         "products": [{"code": c, "name": c.title()} for c in ("KOMPAS", "VERT", "PILOT")],
-        "customers": [{"id": i, "name": n} for i, n in (("C-W", "Warranty Works"), ("C-K", "Contract Corp"),
-                                                         ("C-B", "Basic Bureau"), ("C-X", "Ex Client"),
-                                                         ("C-BOTH", "Both Ltd"))],
-        "contacts": [{"email": "w1@w.ru", "customer": "C-W", "name": "Wera"}, {"email": "w2@w.ru", "customer": "C-W"},
-                     {"email": "k@k.ru", "customer": "C-K", "name": "=Kira"}, {"email": "b@b.ru", "customer": "C-B"},
-                     {"email": "x@x.ru", "customer": "C-X"}, {"email": "both@both.ru", "customer": "C-BOTH"}],
-        "licenses": [{"customer": "C-W", "product": "KOMPAS", "since": "2020-01-01"},
-                     {"customer": "C-K", "product": "VERT", "since": "2020-01-01"},
-                     {"customer": "C-K", "product": "PILOT", "since": "2020-01-01"},
-                     {"customer": "C-B", "product": "KOMPAS", "since": "2020-01-01"}],
-        "purchases": [{"customer": "C-W", "product": "KOMPAS", "kind": "product", "date": purchase.isoformat()},
-                      {"customer": "C-K", "product": "KOMPAS", "kind": "product", "date": "2024-01-10"},
-                      {"customer": "C-BOTH", "product": "VERT", "kind": "update_package",
-                       "date": (purchase + timedelta(days=200)).isoformat()}],
+        "customers": [
+            {"id": i, "name": n}
+            for i, n in (
+                ("C-W", "Warranty Works"),
+                ("C-K", "Contract Corp"),
+                ("C-B", "Basic Bureau"),
+                ("C-X", "Ex Client"),
+                ("C-BOTH", "Both Ltd"),
+            )
+        ],
+        "contacts": [
+            {"email": "w1@w.ru", "customer": "C-W", "name": "Wera"},
+            {"email": "w2@w.ru", "customer": "C-W"},
+            {"email": "k@k.ru", "customer": "C-K", "name": "=Kira"},
+            {"email": "b@b.ru", "customer": "C-B"},
+            {"email": "x@x.ru", "customer": "C-X"},
+            {"email": "both@both.ru", "customer": "C-BOTH"},
+        ],
+        "licenses": [
+            {"customer": "C-W", "product": "KOMPAS", "since": "2020-01-01"},
+            {"customer": "C-K", "product": "VERT", "since": "2020-01-01"},
+            {"customer": "C-K", "product": "PILOT", "since": "2020-01-01"},
+            {"customer": "C-B", "product": "KOMPAS", "since": "2020-01-01"},
+        ],
+        "purchases": [
+            {"customer": "C-W", "product": "KOMPAS", "kind": "product", "date": purchase.isoformat()},
+            {"customer": "C-K", "product": "KOMPAS", "kind": "product", "date": "2024-01-10"},
+            {
+                "customer": "C-BOTH",
+                "product": "VERT",
+                "kind": "update_package",
+                "date": (purchase + timedelta(days=200)).isoformat(),
+            },
+        ],
         "contracts": [
-            {"number": "K-1", "customer": "C-K", "counterparty": "dealer", "starts": contract_from.isoformat(),
-             "ends": contract_to.isoformat(), "products": "*", "sla": {"first_response_hours": 4,
-                                                                        "resolution_hours": 16}},
-            {"number": "X-1", "customer": "C-X", "counterparty": "central", "starts": "2025-01-01",
-             "ends": ended.isoformat(), "products": ["PILOT"], "sla": {"first_response_hours": 4,
-                                                                        "resolution_hours": None}},
-            {"number": "B-1", "customer": "C-BOTH", "counterparty": "central", "starts": contract_from.isoformat(),
-             "ends": contract_to.isoformat(), "products": ["PILOT"], "sla": {"first_response_hours": 4,
-                                                                              "resolution_hours": 16}}],
+            {
+                "number": "K-1",
+                "customer": "C-K",
+                "counterparty": "dealer",
+                "starts": contract_from.isoformat(),
+                "ends": contract_to.isoformat(),
+                "products": "*",
+                "sla": {"first_response_hours": 4, "resolution_hours": 16},
+            },
+            {
+                "number": "X-1",
+                "customer": "C-X",
+                "counterparty": "central",
+                "starts": "2025-01-01",
+                "ends": ended.isoformat(),
+                "products": ["PILOT"],
+                "sla": {"first_response_hours": 4, "resolution_hours": None},
+            },
+            {
+                "number": "B-1",
+                "customer": "C-BOTH",
+                "counterparty": "central",
+                "starts": contract_from.isoformat(),
+                "ends": contract_to.isoformat(),
+                "products": ["PILOT"],
+                "sla": {"first_response_hours": 4, "resolution_hours": 16},
+            },
+        ],
     }
 
 
@@ -70,9 +110,12 @@ def db(tmp_path, migrated_sqlite):
 def test_the_rule_takes_warranties_and_contracts_running_that_day():
     policy = load_policy()
     sla = ContractSla(4, 16)
-    facts = CustomerFacts(Customer("C", "C"), (License("VERT", date(2020, 1, 1)),),
-                          (Purchase("KOMPAS", "product", date(2026, 3, 15)),),
-                          (Contract("K", "dealer", date(2026, 1, 1), date(2026, 12, 31), None, sla),))
+    facts = CustomerFacts(
+        Customer("C", "C"),
+        (License("VERT", date(2020, 1, 1)),),
+        (Purchase("KOMPAS", "product", date(2026, 3, 15)),),
+        (Contract("K", "dealer", date(2026, 1, 1), date(2026, 12, 31), None, sla),),
+    )
     sub = information_support(facts, DAY, policy)
     # the warranty (bought 2026-03-15: up to 2027-03-15 inclusive) outlasts the contract: until is its last day
     assert (sub.tier, sub.products, sub.until) == (Tier.INDIVIDUAL, ("KOMPAS", "VERT"), date(2027, 3, 15))
@@ -95,25 +138,35 @@ def test_the_list_as_csv(runner, db):
 
 
 def test_filters_by_product_and_day(runner, db):
-    kompas = runner.invoke(cli, ["mailing-list", "--at", "2026-12-01", "--product", "KOMPAS", "--database", db,
-                                 "--format", "json"])
+    kompas = runner.invoke(
+        cli, ["mailing-list", "--at", "2026-12-01", "--product", "KOMPAS", "--database", db, "--format", "json"]
+    )
     doc = json.loads(kompas.stdout)
     assert (doc["at"], doc["product"]) == ("2026-12-01", "KOMPAS")
     assert [c["email"] for c in doc["contacts"]] == ["w1@w.ru", "w2@w.ru"]
-    assert doc["contacts"][0] == {"email": "w1@w.ru", "name": "Wera", "customer": "C-W", "products": ["KOMPAS"],
-                                  "tier": "warranty", "until": "2027-03-15"}
+    assert doc["contacts"][0] == {
+        "email": "w1@w.ru",
+        "name": "Wera",
+        "customer": "C-W",
+        "products": ["KOMPAS"],
+        "tier": "warranty",
+        "until": "2027-03-15",
+    }
     june = runner.invoke(cli, ["mailing-list", "--at", "2026-06-30", "--database", db, "--format", "json"])
     assert "x@x.ru" in [c["email"] for c in json.loads(june.stdout)["contacts"]]  # its contract's last day
     july = runner.invoke(cli, ["mailing-list", "--at", "2026-07-01", "--database", db, "--format", "json"])
     assert "x@x.ru" not in [c["email"] for c in json.loads(july.stdout)["contacts"]]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--product", "NOPE"], "unknown product 'NOPE'"),
-    (["--at", "2026-13-01"], "--at '2026-13-01' is not a date"),
-    (["--dry-run"], "--platform and --dry-run go with --sync"),
-    (["--sync", "--product", "KOMPAS"], "--sync works on today's whole list"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--product", "NOPE"], "unknown product 'NOPE'"),
+        (["--at", "2026-13-01"], "--at '2026-13-01' is not a date"),
+        (["--dry-run"], "--platform and --dry-run go with --sync"),
+        (["--sync", "--product", "KOMPAS"], "--sync works on today's whole list"),
+    ],
+)
 def test_bad_input_is_an_error_and_exit_2(runner, db, args, message):
     done = runner.invoke(cli, ["mailing-list", *args, "--database", db])
     assert done.exit_code == 2 and done.stderr.startswith("error: ") and message in done.stderr, done.stderr
@@ -121,12 +174,14 @@ def test_bad_input_is_an_error_and_exit_2(runner, db, args, message):
 
 # -- the Zendesk mailing tag ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def zendesk_config(tmp_path, migrated_sqlite):
     """A registry dated from today (the sync works on today's list) and a config keeping `info_mail`."""
-    today = datetime.now(timezone.utc).date()
-    doc = _registry(today - timedelta(days=300), today - timedelta(days=30), today + timedelta(days=30),
-                    today - timedelta(days=1))
+    today = datetime.now(UTC).date()
+    doc = _registry(
+        today - timedelta(days=300), today - timedelta(days=30), today + timedelta(days=30), today - timedelta(days=1)
+    )
     (tmp_path / "registry.json").write_text(json.dumps(doc))
     url = migrated_sqlite("zd.db")
     engine = open_database(url)
@@ -160,8 +215,13 @@ def test_the_mailing_tag_is_kept_like_the_kb_tag(runner, zendesk_config):
     assert dry.exit_code == 0, dry.stderr
     lines = dry.stdout.splitlines()
     assert [[w.rstrip(":") for w in line.split()[2:4]] for line in lines[:-1]] == [
-        ["revoke", "gone@old.example"], ["revoke", "x@x.ru"], ["grant", "both@both.ru"], ["grant", "k@k.ru"],
-        ["grant", "w1@w.ru"], ["grant", "w2@w.ru"]]
+        ["revoke", "gone@old.example"],
+        ["revoke", "x@x.ru"],
+        ["grant", "both@both.ru"],
+        ["grant", "k@k.ru"],
+        ["grant", "w1@w.ru"],
+        ["grant", "w2@w.ru"],
+    ]
     assert lines[-1].startswith("zendesk mailing: would grant 4, revoke 2")
     assert not [r for r in fake.requests if r[0] in ("POST", "PUT")]  # a dry run writes nothing
 
@@ -174,8 +234,10 @@ def test_the_mailing_tag_is_kept_like_the_kb_tag(runner, zendesk_config):
 
     engine = open_database(url)
     entries = list(AccessAudit(engine).entries())
-    assert {(e.lever, e.action, e.result) for e in entries} == {("mailing", "grant", "done"),
-                                                                ("mailing", "revoke", "done")}
+    assert {(e.lever, e.action, e.result) for e in entries} == {
+        ("mailing", "grant", "done"),
+        ("mailing", "revoke", "done"),
+    }
     assert len(entries) == 6
     assert AccessAudit(engine).last_done("zendesk", "w1@w.ru", ("grant", "revoke")) is None  # not a KB grant
     engine.dispose()

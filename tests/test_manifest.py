@@ -1,6 +1,7 @@
 """manifest.json and the README's platform table are generated from the code
 (python -m connector.cli.manifest) and kept in step; every registered platform has what the
 contract says follows from its name."""
+
 import json
 
 from connector.cli.manifest import MANIFEST, README, manifest, readme_with_table
@@ -37,7 +38,7 @@ def test_a_platform_option_is_checked_when_the_config_loads(tmp_path):
 
     for cls in ADAPTERS:
         path = tmp_path / f"{cls.name}.toml"
-        path.write_text(f'[platforms.{cls.name}]\n[platforms.{cls.name}.options]\nno_such_option = 1\n')
+        path.write_text(f"[platforms.{cls.name}]\n[platforms.{cls.name}.options]\nno_such_option = 1\n")
         with pytest.raises(ValidationFailed) as caught:
             configuration(path)
         assert any(f"platforms.{cls.name}.options" in p and "no_such_option" in p for p in caught.value.problems)

@@ -1,9 +1,10 @@
 """End to end with a REAL django-helpdesk: its own webhooks call a real connector server on
 loopback, the worker reads the ticket through its REST API, resolves the entitlement and writes
 due_date and custom fields back; the test reads the ticket back from the helpdesk."""
+
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import waitress
@@ -21,10 +22,18 @@ from tests.support.net import free_port
 def connector_server(helpdesk_site, tmp_path):
     """A connector (web app on waitress, SQLite) on a free loopback port, and its runtime."""
     (tmp_path / "registry.json").write_text(json.dumps(REGISTRY))
-    app = create_app(test_config={
-        "database_url": f"sqlite:///{tmp_path / 'connector.db'}",
-        "platforms": {"django-helpdesk": {"base_url": helpdesk_site.base_url, "webhook_secret": SECRET,
-                                          "credentials": {"token": helpdesk_site.token}}}})
+    app = create_app(
+        test_config={
+            "database_url": f"sqlite:///{tmp_path / 'connector.db'}",
+            "platforms": {
+                "django-helpdesk": {
+                    "base_url": helpdesk_site.base_url,
+                    "webhook_secret": SECRET,
+                    "credentials": {"token": helpdesk_site.token},
+                }
+            },
+        }
+    )
     runtime = app.extensions["connector"]
     import_registry(tmp_path / "registry.json", runtime.engine)
     port = free_port()
@@ -39,8 +48,12 @@ def connector_server(helpdesk_site, tmp_path):
 
 def run_worker(runtime) -> list[dict]:
     """Process every stored event; their results."""
-    worker = Worker(runtime.store, Processor(runtime.engine, runtime.adapters, runtime.rules),
-                    runtime.config.worker, runtime.metrics)
+    worker = Worker(
+        runtime.store,
+        Processor(runtime.engine, runtime.adapters, runtime.rules),
+        runtime.config.worker,
+        runtime.metrics,
+    )
     for _ in range(20):  # bounded: a handful of events at most
         if not worker.run_once():
             break
@@ -62,11 +75,12 @@ def test_a_new_ticket_gets_its_tier_and_due_dates(helpdesk_site, connector_serve
         ticket = helpdesk_site.api("GET", f"/api/tickets/{created['id']}/")
         opened = datetime.fromisoformat(ticket["followup_set"][0]["date"].replace("Z", "+00:00"))
         calendar = build_calendar("default")
-        due = calendar.add(opened, timedelta(hours=40)).astimezone(timezone.utc).replace(microsecond=0)
+        due = calendar.add(opened, timedelta(hours=40)).astimezone(UTC).replace(microsecond=0)
         assert datetime.fromisoformat(ticket["due_date"].replace("Z", "+00:00")) == due  # whole seconds
         assert ticket["custom_tier"] == "warranty"
-        assert datetime.fromisoformat(ticket["custom_first_response_due"]) == \
-            calendar.add(opened, timedelta(hours=8)).replace(microsecond=0)
+        assert datetime.fromisoformat(ticket["custom_first_response_due"]) == calendar.add(
+            opened, timedelta(hours=8)
+        ).replace(microsecond=0)
         notes = [f for f in ticket["followup_set"] if not f["public"]]
         assert len(notes) == 1 and "Support tier: warranty" in notes[0]["comment"]
     after = helpdesk_site.api("GET", f"/api/tickets/{created['id']}/")

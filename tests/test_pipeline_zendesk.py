@@ -1,7 +1,8 @@
 """End to end with Zendesk: a signed webhook in, the ticket read through the API, the
 entitlement resolved from the registry, the SLA clocks run, one PUT out (asserted exactly with
 `responses`). Platform failures (429, 500, timeout) are retried and then recover."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -15,26 +16,38 @@ from connector.web import create_app
 from tests.support.http import all_fired_then_reset
 from tests.support.zendesk import AUTH, BASE, FIELDS, REGISTRY_FILE, SECRET, answer, expect_ticket_123, fixture, signed
 
-NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
 # warranty (8 and 40 working hours) from 10:00 MSK Monday 13.05.2024: first public reply at 13:15:03
 # (met; due 18:00); pending 13:15:03 -> 09:00 on the 14th, so 3:15:03 used, 36:44:57 from 14.05
 # 10:00: four 8-hour days (9-10.05 are earlier; none off this week) then 4:44:57 on Monday 20.05.
-EXPECTED_PUT = {"ticket": {
-    "custom_fields": [{"id": 360002, "value": "2024-05-13T18:00:00+03:00"},
-                      {"id": 360003, "value": "2024-05-20T14:44:57+03:00"}],
-    "remove_tags": ["sla_unknown_product"],
-}}
+EXPECTED_PUT = {
+    "ticket": {
+        "custom_fields": [
+            {"id": 360002, "value": "2024-05-13T18:00:00+03:00"},
+            {"id": 360003, "value": "2024-05-20T14:44:57+03:00"},
+        ],
+        "remove_tags": ["sla_unknown_product"],
+    }
+}
 
 
 @pytest.fixture
 def runtime(database_url, tmp_path):
     path = REGISTRY_FILE
-    app = create_app(test_config={
-        "database_url": database_url,
-        "worker": {"backoff_base_seconds": 1, "backoff_cap_seconds": 60},
-        "platforms": {"zendesk": {
-            "base_url": BASE, "webhook_secret": SECRET, "fields": FIELDS,
-            "credentials": {"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"}}}})
+    app = create_app(
+        test_config={
+            "database_url": database_url,
+            "worker": {"backoff_base_seconds": 1, "backoff_cap_seconds": 60},
+            "platforms": {
+                "zendesk": {
+                    "base_url": BASE,
+                    "webhook_secret": SECRET,
+                    "fields": FIELDS,
+                    "credentials": {"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
+                }
+            },
+        }
+    )
     runtime = app.extensions["connector"]
     import_registry(path, runtime.engine)
     runtime.app = app
@@ -64,13 +77,15 @@ def worker(runtime, clock):
 
 
 def real_clock():
-    return Clock(datetime.now(timezone.utc) + timedelta(seconds=1))
+    return Clock(datetime.now(UTC) + timedelta(seconds=1))
 
 
 def expect_put():
-    return responses.put(f"{BASE}/api/v2/tickets/123.json", json=answer("ticket_123_updated"),
-                         match=[matchers.json_params_matcher(EXPECTED_PUT),
-                                matchers.header_matcher({"Authorization": AUTH})])
+    return responses.put(
+        f"{BASE}/api/v2/tickets/123.json",
+        json=answer("ticket_123_updated"),
+        match=[matchers.json_params_matcher(EXPECTED_PUT), matchers.header_matcher({"Authorization": AUTH})],
+    )
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -92,7 +107,8 @@ def test_a_webhook_ends_in_exactly_the_right_write(runtime):
 @responses.activate(assert_all_requests_are_fired=True)
 def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     runtime.adapters["zendesk"].settings = runtime.adapters["zendesk"].settings.__class__(
-        **{**runtime.adapters["zendesk"].settings.__dict__, "dry_run": True})
+        **{**runtime.adapters["zendesk"].settings.__dict__, "dry_run": True}
+    )
     event_id = deliver(runtime)
     expect_ticket_123()
     assert worker(runtime, real_clock()).run_once()
@@ -102,12 +118,15 @@ def test_dry_run_records_the_plan_and_writes_nothing(runtime):
     assert all(call.request.method == "GET" for call in responses.calls)
 
 
-@pytest.mark.parametrize("failure", [
-    {"status": 429, "headers": {"Retry-After": "7"}, "json": {"error": "TooManyRequests"}},
-    {"status": 500, "json": {"error": "InternalError"}},
-    {"body": requests.exceptions.ConnectTimeout("timed out")},
-    {"body": requests.exceptions.ConnectionError("connection refused")},
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 429, "headers": {"Retry-After": "7"}, "json": {"error": "TooManyRequests"}},
+        {"status": 500, "json": {"error": "InternalError"}},
+        {"body": requests.exceptions.ConnectTimeout("timed out")},
+        {"body": requests.exceptions.ConnectionError("connection refused")},
+    ],
+)
 @responses.activate(assert_all_requests_are_fired=True)
 def test_platform_failures_are_retried_then_recover(runtime, failure):
     event_id = deliver(runtime)

@@ -1,4 +1,5 @@
 """PlatformClient.call_patiently: the bulk path's waiting on rate limits and transient errors."""
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 order and conflicts, a purchase making a licensed user, a contract's additional channels, an
 information request with no topic, the flags a support manager needs, the individual tier's KB
 access, whole-second due moments, and the dedicated engineer never taking a ticket back."""
+
 from __future__ import annotations
 
 import copy
@@ -21,12 +22,19 @@ from connector.registry.memory import MemoryRegistry
 RULES = rulebook()
 MSK = pytz.timezone("Europe/Moscow")
 BASE = {
-    "products": [{"code": "KOMPAS", "name": "KOMPAS-3D"}, {"code": "VERT", "name": "Vertikal"},
-                 {"code": "PILOT", "name": "Pilot-ICE"}],
+    "products": [
+        {"code": "KOMPAS", "name": "KOMPAS-3D"},
+        {"code": "VERT", "name": "Vertikal"},
+        {"code": "PILOT", "name": "Pilot-ICE"},
+    ],
     "customers": [
         {"id": "C-NORTH", "name": "North", "email_domains": ["north.example"], "platform_ids": {"zendesk": "77"}},
-        {"id": "C-SOUTH", "name": "South", "email_domains": ["south.example", "shared.example"],
-         "platform_ids": {"zendesk": "88"}},
+        {
+            "id": "C-SOUTH",
+            "name": "South",
+            "email_domains": ["south.example", "shared.example"],
+            "platform_ids": {"zendesk": "88"},
+        },
         {"id": "C-EAST", "name": "East", "email_domains": ["shared.example"]},
     ],
     "contacts": [{"email": "nina@north.example", "customer": "C-NORTH"}],
@@ -53,6 +61,7 @@ def ask(reg, email, when="2025-06-02", product="KOMPAS", **kw):
 
 # -- identification ----------------------------------------------------------------------------
 
+
 def test_an_ambiguous_domain_gives_way_to_the_organisation_the_admin_mapped():
     result = ask(registry(), "newcomer@shared.example", platform="zendesk", org_id="88")
     assert (result.customer.id, result.matched_by) == ("C-SOUTH", "platform")
@@ -72,6 +81,7 @@ def test_the_contact_still_comes_first():
 
 # -- tiers -------------------------------------------------------------------------------------
 
+
 def test_a_purchase_makes_a_licensed_user_after_the_warranty_too():
     """North bought KOMPAS on 2023-05-10 and has no license row: warranty through 2024-05-10,
     then basic (a buyer is a licensed user), not tier none."""
@@ -89,9 +99,15 @@ def test_license_rows_say_otherwise_than_purchases():
 
 
 def test_a_contract_adds_its_channels_to_the_standard_ones():
-    contract = {"number": "S-1", "customer": "C-SOUTH", "counterparty": "dealer", "starts": "2025-01-01",
-                "ends": "2025-12-31", "products": ["KOMPAS"],
-                "sla": {"first_response_hours": 4, "resolution_hours": 16, "channels": ["messenger"]}}
+    contract = {
+        "number": "S-1",
+        "customer": "C-SOUTH",
+        "counterparty": "dealer",
+        "starts": "2025-01-01",
+        "ends": "2025-12-31",
+        "products": ["KOMPAS"],
+        "sla": {"first_response_hours": 4, "resolution_hours": 16, "channels": ["messenger"]},
+    }
     reg = registry(contracts=[contract])
     for channel in ("portal", "phone", "messenger", "remote"):
         assert "outside_tier_scope" not in ask(reg, "x@south.example", channel=channel).flag_codes, channel
@@ -101,22 +117,32 @@ def test_an_information_request_with_no_topic_is_about_functionality():
     basic = ask(registry(), "x@south.example", request_type="information")
     assert basic.tier == Tier.BASIC and "outside_tier_scope" in basic.flag_codes
     assert "functionality" in next(f for f in basic.flags if f.code == "outside_tier_scope").explanation
-    assert "outside_tier_scope" not in ask(registry(), "nina@north.example", "2023-06-01",
-                                           request_type="information").flag_codes  # warranty covers it
+    assert (
+        "outside_tier_scope"
+        not in ask(registry(), "nina@north.example", "2023-06-01", request_type="information").flag_codes
+    )  # warranty covers it
 
 
 # -- flags -------------------------------------------------------------------------------------
 
+
 def contract(number="S-9", ends="2025-06-30", products=("KOMPAS",), **sla):
-    return {"number": number, "customer": "C-SOUTH", "counterparty": "central", "starts": "2025-01-01",
-            "ends": ends, "products": "*" if products == "*" else list(products),
-            "sla": {"first_response_hours": 4, "resolution_hours": 16, **sla}}
+    return {
+        "number": number,
+        "customer": "C-SOUTH",
+        "counterparty": "central",
+        "starts": "2025-01-01",
+        "ends": ends,
+        "products": "*" if products == "*" else list(products),
+        "sla": {"first_response_hours": 4, "resolution_hours": 16, **sla},
+    }
 
 
 @pytest.mark.parametrize("day, flagged", [("2025-05-31", False), ("2025-06-01", True), ("2025-06-30", True)])
 def test_a_contract_ending_within_30_days_is_flagged(day, flagged):
-    assert ("contract_expiring_soon" in ask(registry(contracts=[contract()]), "x@south.example", day).flag_codes) \
-        is flagged
+    assert (
+        "contract_expiring_soon" in ask(registry(contracts=[contract()]), "x@south.example", day).flag_codes
+    ) is flagged
 
 
 def test_a_known_customer_with_nothing_for_the_product_says_why():
@@ -124,13 +150,17 @@ def test_a_known_customer_with_nothing_for_the_product_says_why():
     assert result.tier == Tier.NONE and "no_coverage" in result.flag_codes
     assert "holds no license, purchase or contract for VERT" in result.flags[-1].explanation
     ended = ask(registry(contracts=[contract(products=["VERT"])]), "x@south.example", "2025-08-01", product="VERT")
-    assert "contract S-9 ran 2025-01-01 to 2025-06-30" in next(
-        f for f in ended.flags if f.code == "no_coverage").explanation
+    assert (
+        "contract S-9 ran 2025-01-01 to 2025-06-30"
+        in next(f for f in ended.flags if f.code == "no_coverage").explanation
+    )
 
 
 def test_a_contract_worse_than_the_free_tier_is_flagged_and_the_earlier_due_applies():
-    reg = registry(contracts=[contract(first_response_hours=40, resolution_hours=None)],
-                   purchases=[{"customer": "C-SOUTH", "product": "KOMPAS", "kind": "product", "date": "2025-03-01"}])
+    reg = registry(
+        contracts=[contract(first_response_hours=40, resolution_hours=None)],
+        purchases=[{"customer": "C-SOUTH", "product": "KOMPAS", "kind": "product", "date": "2025-03-01"}],
+    )
     result = ask(reg, "x@south.example", "2025-06-02")
     assert result.tier == Tier.INDIVIDUAL and "contract_below_standard" in result.flag_codes
     assert result.first_response.basis == "warranty" and result.first_response.hours == 8
@@ -145,8 +175,10 @@ def test_an_all_products_contract_used_for_an_unlicensed_product():
 
 
 def test_a_paying_customer_keeps_the_warrantys_kb_access_while_it_runs():
-    reg = registry(contracts=[contract(ends="2026-12-31", kb_access=False)],
-                   purchases=[{"customer": "C-SOUTH", "product": "KOMPAS", "kind": "product", "date": "2025-03-01"}])
+    reg = registry(
+        contracts=[contract(ends="2026-12-31", kb_access=False)],
+        purchases=[{"customer": "C-SOUTH", "product": "KOMPAS", "kind": "product", "date": "2025-03-01"}],
+    )
     during = ask(reg, "x@south.example", "2025-06-02")
     assert during.tier == Tier.INDIVIDUAL and during.kb_access and during.kb.granted
     after = ask(reg, "x@south.example", "2026-03-02")  # the warranty ran through 2026-03-01
@@ -155,10 +187,12 @@ def test_a_paying_customer_keeps_the_warrantys_kb_access_while_it_runs():
 
 # -- due moments and the engineer ----------------------------------------------------------------
 
+
 def test_due_moments_are_whole_seconds_in_the_vendor_zone_also_on_24x7():
     reg = registry(contracts=[contract(calendar="24x7")])
-    doc = as_json(ask(reg, "x@south.example", MSK.localize(datetime(2025, 6, 2, 12, 0, 0, 123456))),
-                  RULES.vendor_calendar.zone)
+    doc = as_json(
+        ask(reg, "x@south.example", MSK.localize(datetime(2025, 6, 2, 12, 0, 0, 123456))), RULES.vendor_calendar.zone
+    )
     assert doc["first_response_due"] == "2025-06-02T16:00:00+03:00"  # 4 hours on 24x7, shown in Moscow time
     assert doc["resolution_due"] == "2025-06-03T04:00:00+03:00"
 
@@ -167,12 +201,15 @@ def ticket(assignee=None, tier=None) -> Ticket:
     return Ticket("p", "1", at("2025-06-02"), "x@south.example", carried=Carried(tier=tier, assignee=assignee))
 
 
-@pytest.mark.parametrize("carried, tier, expected", [
-    (dict(), "individual", "eng@vendor.example"),                    # no assignee: assign
-    (dict(assignee="agent@vendor.example"), "individual", "eng@vendor.example"),  # the tier first set: assign
-    (dict(assignee="cover@vendor.example", tier="individual"), "individual", "cover@vendor.example"),  # reassigned
-    (dict(tier="individual"), "individual", "eng@vendor.example"),    # unassigned later: assign again
-])
+@pytest.mark.parametrize(
+    "carried, tier, expected",
+    [
+        (dict(), "individual", "eng@vendor.example"),  # no assignee: assign
+        (dict(assignee="agent@vendor.example"), "individual", "eng@vendor.example"),  # the tier first set: assign
+        (dict(assignee="cover@vendor.example", tier="individual"), "individual", "cover@vendor.example"),  # reassigned
+        (dict(tier="individual"), "individual", "eng@vendor.example"),  # unassigned later: assign again
+    ],
+)
 def test_the_dedicated_engineer_never_takes_a_ticket_back(carried, tier, expected):
     target = Target(timedelta(hours=4), build_calendar("default"))
     plan = plan_write_back(ticket(**carried), tier, (), "eng@vendor.example", target, target, at("2025-06-02", "13:00"))

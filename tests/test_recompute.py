@@ -1,6 +1,7 @@
 """`connector recompute TICKET... | --all-open [--platform P] [--dry-run]`: tickets read again
 from their platform and written back (or, dry, only shown), the recorded clocks refreshed;
 clear errors for unknown platforms and tickets, other tickets still processed."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,9 @@ ACCESS_OFF = {"kb": False, "register_portal_users": False, "sync_at": "03:00"}
 def fake(engine, write_json, monkeypatch):
     """The CLI on a runtime with one fake platform holding tickets 1-3 (3 is solved)."""
     import_registry(write_json(REGISTRY), engine)
-    platform = FakePlatform([ticket("1"), ticket("2"),
-                             ticket("3", reply=at(12, 11), statuses=[StatusAt(at(12, 12), TicketStatus.SOLVED)])])
+    platform = FakePlatform(
+        [ticket("1"), ticket("2"), ticket("3", reply=at(12, 11), statuses=[StatusAt(at(12, 12), TicketStatus.SOLVED)])]
+    )
     config = Config(platforms={"fake": platform.settings}, access=ACCESS_OFF)
     runtime = Connector(config, engine, {"fake": platform}, rulebook())
     monkeypatch.setattr("connector.cli.recompute.configuration", lambda path: config)
@@ -39,8 +41,10 @@ def test_dry_run_shows_what_would_change_and_writes_nothing(fake, runner, engine
     result = runner.invoke(cli, ["recompute", "fake:1", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert fake.writes == [] and fake.fetches == 1
-    assert result.stdout.startswith("fake:1: warranty; first response due 2025-05-12T18:00:00+03:00, "
-                                    "resolution due 2025-05-16T18:00:00+03:00: would change ")
+    assert result.stdout.startswith(
+        "fake:1: warranty; first response due 2025-05-12T18:00:00+03:00, "
+        "resolution due 2025-05-16T18:00:00+03:00: would change "
+    )
     assert "first_response_due" in result.stdout and "tier" in result.stdout
     assert "recomputed 1 ticket(s): 1 with changes, 0 unchanged, 0 skipped, 0 failed (dry run" in result.stderr
     assert set(ClockStore(engine).clocks("fake", "1")) == {"first_response", "resolution"}  # our own record
@@ -68,19 +72,23 @@ def test_a_transient_failure_exits_1_after_the_others(fake, runner, monkeypatch)
         if ticket_id == "1":
             raise PlatformError("GET /tickets/1: HTTP 503: unavailable", 503)
         return fetch(ticket_id)
+
     monkeypatch.setattr(fake, "fetch_ticket", flaky)
     result = runner.invoke(cli, ["recompute", "fake:1", "fake:2"])
     assert result.exit_code == 1
     assert "fake:1: failed (transient, try again)" in result.stderr and [t for t, _ in fake.writes] == ["2"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["jira:1"], "platform 'jira' is not configured (configured: fake)"),
-    (["fake:"], "no ticket id"),
-    (["fake:1", "--platform", "zendesk"], "platform 'zendesk' is not configured"),
-    ([], "give the TICKETs to recompute (PLATFORM:ID), or --all-open"),
-    (["fake:1", "--all-open"], "give TICKETs or --all-open, not both"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["jira:1"], "platform 'jira' is not configured (configured: fake)"),
+        (["fake:"], "no ticket id"),
+        (["fake:1", "--platform", "zendesk"], "platform 'zendesk' is not configured"),
+        ([], "give the TICKETs to recompute (PLATFORM:ID), or --all-open"),
+        (["fake:1", "--all-open"], "give TICKETs or --all-open, not both"),
+    ],
+)
 def test_bad_input_is_exit_2_before_any_work(fake, runner, args, message):
     result = runner.invoke(cli, ["recompute", *args])
     assert result.exit_code == 2 and message in result.stderr
@@ -88,7 +96,9 @@ def test_bad_input_is_exit_2_before_any_work(fake, runner, args, message):
 
 
 def test_all_open_goes_through_the_tickets_whose_clocks_are_not_all_stopped(fake, runner, engine):
-    processor = Connector(Config(access=ACCESS_OFF), engine, {"fake": fake}, rulebook()).processor(clock=lambda: at(12, 13))
+    processor = Connector(Config(access=ACCESS_OFF), engine, {"fake": fake}, rulebook()).processor(
+        clock=lambda: at(12, 13)
+    )
     for ticket_id in ("1", "2", "3"):
         processor.process_ticket(fake, ticket_id, dry_run=True)
     assert ClockStore(engine).open_tickets() == [("fake", "1"), ("fake", "2")]
@@ -104,12 +114,21 @@ def test_help_says_what_it_does():
     from click.testing import CliRunner
 
     text = " ".join(CliRunner().invoke(cli, ["recompute", "--help"]).output.split())
-    for words in ("PLATFORM:ID", "--all-open", "--dry-run", "--platform", "Exit code: 0", "not all stopped",
-                  "unknown ticket (the others are still processed)", "write nothing to the platform"):
+    for words in (
+        "PLATFORM:ID",
+        "--all-open",
+        "--dry-run",
+        "--platform",
+        "Exit code: 0",
+        "not all stopped",
+        "unknown ticket (the others are still processed)",
+        "write nothing to the platform",
+    ):
         assert words in text
 
 
 # -- for real: Zendesk through its API (responses), the CLI building its own runtime ---------
+
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_zendesk_dry_run_only_reads(database_url, tmp_path, runner):
@@ -118,10 +137,12 @@ def test_zendesk_dry_run_only_reads(database_url, tmp_path, runner):
     engine.dispose()
     fields = "".join(f'{k} = "{v}"\n' for k, v in FIELDS.items())
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "{database_url}"\n[access]\nkb = false\nregister_portal_users = false\n'
-                    f'[platforms.zendesk]\nbase_url = "{BASE}"\n'
-                    f'[platforms.zendesk.credentials]\nemail = "connector@ascon.example"\napi_token = "t0k3n-for-tests"\n'
-                    f'[platforms.zendesk.fields]\n{fields}')
+    path.write_text(
+        f'database_url = "{database_url}"\n[access]\nkb = false\nregister_portal_users = false\n'
+        f'[platforms.zendesk]\nbase_url = "{BASE}"\n'
+        f'[platforms.zendesk.credentials]\nemail = "connector@ascon.example"\napi_token = "t0k3n-for-tests"\n'
+        f"[platforms.zendesk.fields]\n{fields}"
+    )
     expect_ticket_123()
     responses.get(f"{BASE}/api/v2/tickets/999.json", status=404, json={"error": "RecordNotFound"})
     result = runner.invoke(cli, ["recompute", "zendesk:123", "999", "--dry-run", "--config", str(path)])

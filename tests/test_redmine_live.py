@@ -13,10 +13,11 @@ any time the clock was paused), so due_date is 2026-12-08. That case, with its e
 the hand-checked contract case
 (tests/fixtures/redmine/contract.json, ticket 1; the arithmetic is in that folder's README).
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -51,10 +52,13 @@ def msk(at: datetime) -> str:
 
 def adapter_for(live, **changes) -> RedmineAdapter:
     """The adapter the connector runs, in this process (for the checks that need no webhook)."""
-    base = {"fields": {k: str(v) for k, v in live.rm.custom_fields.items()},
-            "options": {"project": "support", "kb_group": live.rm.kb_group_id}}
-    settings = PlatformSettings("redmine", live.rm.base_url, live.secret, credentials={"api_key": live.rm.api_key},
-                                **{**base, **changes})
+    base = {
+        "fields": {k: str(v) for k, v in live.rm.custom_fields.items()},
+        "options": {"project": "support", "kb_group": live.rm.kb_group_id},
+    }
+    settings = PlatformSettings(
+        "redmine", live.rm.base_url, live.secret, credentials={"api_key": live.rm.api_key}, **{**base, **changes}
+    )
     return RedmineAdapter(settings, RedmineAdapter.client_for(settings))
 
 
@@ -80,8 +84,10 @@ def test_a_warranty_issue_gets_its_due_dates_fields_private_note_and_kb_access(r
     assert note["private_notes"] is True and note["user"]["id"] == live.rm.info["connector_user"]["id"]
     assert note["notes"].startswith("Support tier: warranty. first response due ")
     assert "ivan" in live.group_members()  # the warranty's closed KB
-    assert event.result["access"] == ["grant ivan.petrov@customer.example: done",
-                                      "register ivan.petrov@customer.example: already a portal user"]
+    assert event.result["access"] == [
+        "grant ivan.petrov@customer.example: done",
+        "register ivan.petrov@customer.example: already a portal user",
+    ]
     # the customer sees neither the internal note nor the connector's fields
     as_ivan = live.rm.api("GET", f"/issues/{made['id']}.json?include=journals", key=live.as_user("ivan"))["issue"]
     assert not [j for j in as_ivan["journals"] if j["notes"]] and "tier" not in fields(as_ivan)
@@ -101,7 +107,10 @@ def test_a_contract_issue_is_assigned_to_the_dedicated_engineer(redmine_live):
     created = moment(issue["created_on"])
     first, resolution = CALENDAR.add(created, 4 * H), CALENDAR.add(created, 16 * H)  # SLA-BIG: 4 and 16
     assert (fields(issue)["tier"], fields(issue)["first_response_due"], fields(issue)["resolution_due"]) == (
-        "individual", msk(first), msk(resolution))
+        "individual",
+        msk(first),
+        msk(resolution),
+    )
     assert issue["due_date"] == resolution.astimezone(MSK).date().isoformat()
     assert issue["assigned_to"]["id"] == live.users["boris"]["id"]
     assert "olga" in live.group_members()  # the contract includes the closed KB
@@ -125,8 +134,9 @@ def test_feedback_pauses_the_resolution_clock_and_an_agent_reply_meets_the_first
     live.wait_done(made["id"], 4)
     issue = live.issue(made["id"])
     created = moment(issue["created_on"])
-    changes = [moment(j["created_on"]) for j in issue["journals"]
-               if any(d["name"] == "status_id" for d in j["details"])]
+    changes = [
+        moment(j["created_on"]) for j in issue["journals"] if any(d["name"] == "status_id" for d in j["details"])
+    ]
     assert len(changes) == 2
     # 40 h minus what ran before Feedback, counted again from In Progress
     expected = CALENDAR.add(changes[1], 40 * H - CALENDAR.between(created, changes[0]))
@@ -154,10 +164,14 @@ def test_a_refused_write_is_an_error_naming_the_field(redmine_live):
     live.wait_done(made["id"], 1)
     ticket = adapter.fetch_ticket(str(made["id"]))
     later = (datetime.now(MSK) + timedelta(days=90)).date().isoformat()
-    live.rm.api("PUT", f"/issues/{made['id']}.json", {"issue": {"start_date": later, "due_date": None}},
-                key=live.as_user("anna"))
+    live.rm.api(
+        "PUT",
+        f"/issues/{made['id']}.json",
+        {"issue": {"start_date": later, "due_date": None}},
+        key=live.as_user("anna"),
+    )
     target = Target(3 * H, CALENDAR)
-    plan = plan_write_back(ticket, "basic", (), None, target, target, datetime.now(timezone.utc))
+    plan = plan_write_back(ticket, "basic", (), None, target, target, datetime.now(UTC))
     with pytest.raises(PlatformRejected, match="HTTP 422\\): Due date must be greater than start date"):
         adapter.write_back(ticket, plan)  # the start date moved after the read: Redmine's 422, named
     with pytest.raises(PlatformRejected, match=r"no custom field flags \(id 999\)"):
@@ -170,9 +184,14 @@ def post(live, headers, body):
 
 def test_bad_deliveries_get_their_4xx_from_the_real_server(redmine_live):
     live = redmine_live
-    body = json.dumps({"type": "issue.created", "timestamp": "2026-12-01T09:52:12Z",
-                       "data": {"issue": 999999, "project": "support", "journal": None, "user": "ivan"}}).encode()
-    now = datetime.now(timezone.utc)
+    body = json.dumps(
+        {
+            "type": "issue.created",
+            "timestamp": "2026-12-01T09:52:12Z",
+            "data": {"issue": 999999, "project": "support", "journal": None, "user": "ivan"},
+        }
+    ).encode()
+    now = datetime.now(UTC)
     json_type = {"Content-Type": "application/json"}
 
     def signed(payload, secret=live.secret, at=now, msg="live-bad-1"):
@@ -212,8 +231,9 @@ def test_kb_sync_removes_a_stranger_from_the_group_and_keeps_the_entitled(redmin
     ids = {u["id"] for u in group["users"]}
     assert stranger["id"] not in ids
     assert {live.users["ivan"]["id"], live.users["olga"]["id"]} <= ids
-    again = runner.invoke(cli, ["kb", "sync", "--platform", "redmine", "--config", str(live.config_path),
-                                "--dry-run", "--json"])
+    again = runner.invoke(
+        cli, ["kb", "sync", "--platform", "redmine", "--config", str(live.config_path), "--dry-run", "--json"]
+    )
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["plan"] == []  # nothing left to change
 
@@ -248,7 +268,8 @@ def test_install_checks_the_live_redmine_and_applies_what_its_api_allows(redmine
     assert live.rm.api("GET", "/projects/kb.json")["project"]["is_public"] is False
     memberships = live.rm.api("GET", f"/groups/{group['id']}.json?include=memberships")["group"]["memberships"]
     assert [(m["project"]["name"], [r["name"] for r in m["roles"]]) for m in memberships] == [
-        ("Knowledge base", ["KB reader"])]
+        ("Knowledge base", ["KB reader"])
+    ]
 
 
 def test_an_sla_alert_is_a_private_note_with_its_tags_and_the_priority(redmine_live):
@@ -256,8 +277,10 @@ def test_an_sla_alert_is_a_private_note_with_its_tags_and_the_priority(redmine_l
     made = live.create_issue("petr", "Alert me", custom_fields=product(live))
     live.wait_done(made["id"], 1)
     adapter = adapter_for(live)
-    assert adapter.alert(Alert(str(made["id"]), ("sla_resolution_75",), "75% of the resolution time is used.",
-                               "urgent")) is True
+    assert (
+        adapter.alert(Alert(str(made["id"]), ("sla_resolution_75",), "75% of the resolution time is used.", "urgent"))
+        is True
+    )
     issue = live.issue(made["id"])
     assert issue["priority"]["name"] == "Urgent"
     last = [j for j in issue["journals"] if j["notes"]][-1]
@@ -274,5 +297,6 @@ def test_portal_registration_creates_an_unprivileged_user_once(redmine_live):
     assert (user["admin"], user["firstname"], user["lastname"]) == (False, "Nina", "Orlova")
     full = redmine_live.rm.api("GET", f"/users/{user['id']}.json?include=memberships")["user"]
     assert [(m["project"]["name"], [r["name"] for r in m["roles"]]) for m in full["memberships"]] == [
-        ("Support", ["Reporter"])]
+        ("Support", ["Reporter"])
+    ]
     assert adapter.register_portal_user("nina.orlova@customer.example", None, "C-IV", "Ivanov Design", None) is None

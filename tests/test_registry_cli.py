@@ -1,4 +1,5 @@
 """`connector import` and `connector entitlement` through click's runner: output, exit codes, no tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -61,10 +62,13 @@ def test_a_bad_file_exits_2_with_every_place_and_no_traceback(runner, db, tmp_pa
     assert "bad.json /purchases/0/date: '2023-02-30' is not a valid date" in result.stderr
 
 
-@pytest.mark.parametrize("url, message", [
-    ("nonsense://x", "unusable database URL"),
-    ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot open the database"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("nonsense://x", "unusable database URL"),
+        ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot open the database"),
+    ],
+)
 def test_an_unusable_database_exits_2_without_showing_the_password(runner, url, message):
     result = run(runner, "import", REGISTRY_JSON, "--database", url)
     assert result.exit_code == 2 and message in result.stderr and "secret" not in result.output
@@ -72,8 +76,19 @@ def test_an_unusable_database_exits_2_without_showing_the_password(runner, url, 
 
 def test_entitlement_json(runner, db):
     run(runner, "import", REGISTRY_JSON, "--database", db)
-    result = run(runner, "entitlement", "--email", "Ann@Alpha.ru", "--product", "KOMPAS",
-                 "--at", "2025-03-03T12:00:00+03:00", "--database", db, "--json")
+    result = run(
+        runner,
+        "entitlement",
+        "--email",
+        "Ann@Alpha.ru",
+        "--product",
+        "KOMPAS",
+        "--at",
+        "2025-03-03T12:00:00+03:00",
+        "--database",
+        db,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["tier"] == "warranty" and doc["first_response_hours"] == 8 and doc["resolution_hours"] == 40
@@ -81,13 +96,28 @@ def test_entitlement_json(runner, db):
     assert doc["flags"] == ["warranty_expiring_soon"] and doc["customer"]["id"] == "C-ALPHA"
     assert doc["product"] == "KOMPAS" and doc["first_response_due"] == "2025-03-04T12:00:00+03:00"
     assert doc["reasons"]
-    assert doc["customer_kb_access"] == {"granted": True, "until": "2025-03-15",
-                                         "reason": "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-15"}
+    assert doc["customer_kb_access"] == {
+        "granted": True,
+        "until": "2025-03-15",
+        "reason": "warranty of KOMPAS (bought 2024-03-15) runs up to 2025-03-15",
+    }
 
 
 def test_entitlement_summary_from_a_registry_file(runner):
-    result = run(runner, "entitlement", "--email", "ann@alpha.ru", "--at", "2025-04-07T12:00:00+03:00",
-                 "--request-type", "information", "--topic", "functionality", "--registry", REGISTRY_JSON)
+    result = run(
+        runner,
+        "entitlement",
+        "--email",
+        "ann@alpha.ru",
+        "--at",
+        "2025-04-07T12:00:00+03:00",
+        "--request-type",
+        "information",
+        "--topic",
+        "functionality",
+        "--registry",
+        REGISTRY_JSON,
+    )
     assert result.exit_code == 0, result.output
     assert "tier:           basic" in result.stdout
     assert "outside_tier_scope:" in result.stdout and "unknown_product:" in result.stdout
@@ -96,14 +126,17 @@ def test_entitlement_summary_from_a_registry_file(runner):
     assert "KB access:      no: the warranty of KOMPAS (bought 2024-03-15) has ended" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--at", "yesterday"], "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
-    (["--at", "2025-03-03T12:00:00"], "has no UTC offset"),
-    (["--email", "not-an-address"], "is not an e-mail address"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--at", "yesterday"], "is not a date (YYYY-MM-DD) or an ISO 8601 moment"),
+        (["--at", "2025-03-03T12:00:00"], "has no UTC offset"),
+        (["--email", "not-an-address"], "is not an e-mail address"),
+    ],
+)
 def test_entitlement_bad_input_exits_2(runner, args, message):
     base = {"--email": "ann@alpha.ru", "--at": "2025-03-03"}
-    base.update(dict(zip(args[::2], args[1::2])))
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
     result = run(runner, "entitlement", *[x for kv in base.items() for x in kv], "--registry", REGISTRY_JSON)
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
 

@@ -1,4 +1,5 @@
 """The registry import on SQLite and PostgreSQL: upsert, re-import, --replace, CSV, all-or-nothing."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,8 +43,14 @@ def counts(report) -> dict:
 def test_import_creates_then_reimport_changes_nothing(engine, registry_doc, write_json):
     path = write_json(registry_doc)
     first = import_registry(path, engine)
-    assert counts(first) == {"products": (4, 0, 0, 0), "customers": (4, 0, 0, 0), "contacts": (5, 0, 0, 0),
-                             "licenses": (6, 0, 0, 0), "purchases": (4, 0, 0, 0), "contracts": (2, 0, 0, 0)}
+    assert counts(first) == {
+        "products": (4, 0, 0, 0),
+        "customers": (4, 0, 0, 0),
+        "contacts": (5, 0, 0, 0),
+        "licenses": (6, 0, 0, 0),
+        "purchases": (4, 0, 0, 0),
+        "contracts": (2, 0, 0, 0),
+    }
     before = stored(engine)
     again = import_registry(path, engine)
     assert not again.changed and all(c.unchanged for c in again.changes.values())
@@ -123,10 +130,15 @@ def test_stored_resolution_equals_in_memory_resolution(engine, registry_doc, wri
     path = write_json(registry_doc)
     import_registry(path, engine)
     memory = MemoryRegistry.from_file(path)
-    cases = [("ann@alpha.ru", "KOMPAS", "2025-03-03T12:00"), ("ann@alpha.ru", None, "2025-04-07T12:00"),
-             ("someone@shared.ru", None, "2025-03-03T12:00"), ("dina@delta.ru", "KOMPAS", "2025-03-03T09:00"),
-             ("Gleb@gamma.example", "NOPE", "2025-03-08T12:00"), ("ann@alpha.ru", "LOTS", "2025-03-03T12:00"),
-             ("x@nowhere.example", None, "2025-03-03T12:00")]
+    cases = [
+        ("ann@alpha.ru", "KOMPAS", "2025-03-03T12:00"),
+        ("ann@alpha.ru", None, "2025-04-07T12:00"),
+        ("someone@shared.ru", None, "2025-03-03T12:00"),
+        ("dina@delta.ru", "KOMPAS", "2025-03-03T09:00"),
+        ("Gleb@gamma.example", "NOPE", "2025-03-08T12:00"),
+        ("ann@alpha.ru", "LOTS", "2025-03-03T12:00"),
+        ("x@nowhere.example", None, "2025-03-03T12:00"),
+    ]
     for email, product, when in cases:
         request = EntitlementRequest(email, MSK.localize(datetime.fromisoformat(when)), product)
         assert as_json(resolve_stored(request, engine, RULES)) == as_json(resolve(request, memory, RULES)), email
@@ -134,8 +146,9 @@ def test_stored_resolution_equals_in_memory_resolution(engine, registry_doc, wri
 
 def test_platform_lookup_in_the_database(engine, registry_doc, write_json):
     import_registry(write_json(registry_doc), engine)
-    request = EntitlementRequest("x@elsewhere.example", MSK.localize(datetime(2025, 4, 7, 12)), "VERT",
-                                 platform="jira", org_id="GAMMA")
+    request = EntitlementRequest(
+        "x@elsewhere.example", MSK.localize(datetime(2025, 4, 7, 12)), "VERT", platform="jira", org_id="GAMMA"
+    )
     result = resolve_stored(request, engine, RULES)
     assert result.customer.id == "C-GAMMA" and result.matched_by == "platform"
 

@@ -1,5 +1,6 @@
 """`connector report` and the ticket ledger, against the hand-computed scenario of
 tests/support/report_scenario.py (its comments hold the arithmetic), on SQLite and PostgreSQL."""
+
 import json
 import os
 import shutil
@@ -61,8 +62,13 @@ def test_json_carries_the_same_fields_and_the_summary(scenario):
     assert list(first) == list(TICKET_FIELDS)
     assert first["paused_hours"] == 8.0 and first["flags"] == [] and first["resolved_at"] == "2026-02-09T12:00:00+03:00"
     assert doc["tickets"][1]["resolved_at"] is None  # an absent moment: null (CSV: an empty cell)
-    assert doc["summary"]["total"]["first_response"] == {"met": 2, "missed": 2, "open": 0, "no_target": 0,
-                                                         "share_met": 0.5}
+    assert doc["summary"]["total"]["first_response"] == {
+        "met": 2,
+        "missed": 2,
+        "open": 0,
+        "no_target": 0,
+        "share_met": 0.5,
+    }
     assert doc["summary"]["total"]["median_first_response_hours"] == 5.0
     assert doc["summary"]["customer_name"] == "Alpha Design"
 
@@ -72,16 +78,20 @@ def test_every_customer_gets_one_summary_row(scenario):
     rows = to_csv(report).decode().splitlines()
     assert rows[0].startswith("customer,name,tickets,first_response_met,")
     # T4 has no customer; C-BE's only ticket (T5) and T7 are created on 02-09, after the period
-    assert rows[1:] == [",(no customer identified),1,0,0,0,,0,0,0,,",
-                        "C-AL,Alpha Design,4,2,2,0,0.5000,1,1,2,0.5000,5.00"]
+    assert rows[1:] == [
+        ",(no customer identified),1,0,0,0,,0,0,0,,",
+        "C-AL,Alpha Design,4,2,2,0,0.5000,1,1,2,0.5000,5.00",
+    ]
     doc = json.loads(render(report, "json"))
     assert doc["customer"] is None and [c["customer"] for c in doc["customers"]] == ["", "C-AL"]
 
 
 def test_the_vendor_zone_decides_the_day(scenario):
     """T7 was created 2026-02-09 00:30 MSK (2026-02-08 in UTC): it belongs to the 9th."""
+
     def tickets(start, end):
         return [line.entry.ticket_id for line in make_report(scenario, rulebook(), "C-AL", start, end, now=NOW).lines]
+
     assert tickets(FEB_8, FEB_8) == ["6"]
     assert tickets(date(2026, 2, 9), date(2026, 2, 9)) == ["7"]
 
@@ -93,8 +103,15 @@ def test_the_ledger_row_is_replaced_as_the_ticket_lives(engine, tmp_path):
     assert row.resolution_paused == timedelta(hours=8) and row.subject == "ticket 1"
     from tests.support import report_scenario as scn
 
-    reopened = scn._ticket("1", "2026-02-02 10:00", "ann@alpha.ru", "KOMPAS", "error", ["2026-02-02 15:00"],
-                           [("2026-02-09 12:00", scn.TicketStatus.SOLVED), ("2026-02-10 11:00", scn.TicketStatus.OPEN)])
+    reopened = scn._ticket(
+        "1",
+        "2026-02-02 10:00",
+        "ann@alpha.ru",
+        "KOMPAS",
+        "error",
+        ["2026-02-02 15:00"],
+        [("2026-02-09 12:00", scn.TicketStatus.SOLVED), ("2026-02-10 11:00", scn.TicketStatus.OPEN)],
+    )
     scn.TICKETS[0], saved = reopened, scn.TICKETS[0]
     try:
         load_scenario(engine, tmp_path)
@@ -116,8 +133,14 @@ def test_outcomes_at_the_edges():
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas():
-    assert [spreadsheet_safe(v) for v in ("=1+1", "+7", "-2", "@SUM(A1)", "-", "ann@alpha.ru")] == \
-        ["'=1+1", "'+7", "'-2", "'@SUM(A1)", "-", "ann@alpha.ru"]
+    assert [spreadsheet_safe(v) for v in ("=1+1", "+7", "-2", "@SUM(A1)", "-", "ann@alpha.ru")] == [
+        "'=1+1",
+        "'+7",
+        "'-2",
+        "'@SUM(A1)",
+        "-",
+        "ann@alpha.ru",
+    ]
 
 
 def test_the_html_page_puts_the_summary_first_then_the_chart_then_the_table(scenario):
@@ -130,8 +153,10 @@ def test_the_html_page_puts_the_summary_first_then_the_chart_then_the_table(scen
 
 
 def test_registry_values_are_escaped_in_the_page(engine, tmp_path):
-    doc = {**REGISTRY, "customers": [{**REGISTRY["customers"][0], "name": "<script>alert(1)</script>"},
-                                     REGISTRY["customers"][1]]}
+    doc = {
+        **REGISTRY,
+        "customers": [{**REGISTRY["customers"][0], "name": "<script>alert(1)</script>"}, REGISTRY["customers"][1]],
+    }
     path = tmp_path / "r.json"
     path.write_text(json.dumps(doc))
     from connector.storage.registry_import import import_registry
@@ -150,13 +175,15 @@ def test_the_pdf_is_a_pdf_of_the_page(scenario, tmp_path):
             pytest.fail("pdftotext (poppler-utils) is missing")
         pytest.skip("pdftotext (poppler-utils) is not installed")
     (tmp_path / "r.pdf").write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert "SLA report: Alpha Design (C-AL)" in text and "Summary" in text and "Tickets" in text
     assert "C-17" in text and "bob@alpha.ru" in text and "missed" in text
 
 
 # -- the command ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cli_db(tmp_path, migrated_sqlite):
@@ -170,14 +197,31 @@ def cli_db(tmp_path, migrated_sqlite):
 def test_the_command_writes_each_format(runner, cli_db, tmp_path):
     from connector.cli import cli
 
-    done = runner.invoke(cli, ["report", "--customer", "C-AL", "--from", "2026-02-02", "--to", "2026-02-08",
-                               "--database", cli_db])
+    done = runner.invoke(
+        cli, ["report", "--customer", "C-AL", "--from", "2026-02-02", "--to", "2026-02-08", "--database", cli_db]
+    )
     assert done.exit_code == 0, done.stderr
     assert done.stdout.splitlines()[0] == EXPECTED_CSV[0] and len(done.stdout.splitlines()) == 5
     for fmt, magic in (("pdf", b"%PDF-"), ("html", b"<!doctype html>"), ("json", b"{")):
         out = tmp_path / f"r.{fmt}"
-        done = runner.invoke(cli, ["report", "--customer", "C-AL", "--from", "2026-02-02", "--to", "2026-02-08",
-                                   "--format", fmt, "--output", str(out), "--database", cli_db])
+        done = runner.invoke(
+            cli,
+            [
+                "report",
+                "--customer",
+                "C-AL",
+                "--from",
+                "2026-02-02",
+                "--to",
+                "2026-02-08",
+                "--format",
+                fmt,
+                "--output",
+                str(out),
+                "--database",
+                cli_db,
+            ],
+        )
         assert done.exit_code == 0, done.stderr
         assert out.read_bytes().startswith(magic) and "wrote" in done.stderr and "4 ticket(s)" in done.stderr
 
@@ -187,20 +231,28 @@ def test_the_command_finds_the_database_through_the_config(runner, cli_db, tmp_p
 
     config = tmp_path / "connector.toml"
     config.write_text(f'database_url = "{cli_db}"\n')
-    done = runner.invoke(cli, ["report", "--all", "--from", "2026-02-01", "--to", "2026-02-28", "--format", "json",
-                               "--config", str(config)])
+    done = runner.invoke(
+        cli,
+        ["report", "--all", "--from", "2026-02-01", "--to", "2026-02-28", "--format", "json", "--config", str(config)],
+    )
     assert done.exit_code == 0, done.stderr
     assert [c["customer"] for c in json.loads(done.stdout)["customers"]] == ["", "C-AL", "C-BE"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--customer", "NOPE"], "unknown customer 'NOPE'"),
-    (["--customer", "C-AL", "--from", "2026-02-09", "--to", "2026-02-08"], "--from 2026-02-09 is after --to 2026-02-08"),
-    (["--customer", "C-AL", "--from", "2026-02-30"], "--from '2026-02-30' is not a date"),
-    (["--customer", "C-AL", "--to", "08.02.2026"], "--to '08.02.2026' is not a date"),
-    (["--all", "--customer", "C-AL"], "give --customer ID or --all, not both"),
-    ([], "give --customer ID (the registry's customer id), or --all"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--customer", "NOPE"], "unknown customer 'NOPE'"),
+        (
+            ["--customer", "C-AL", "--from", "2026-02-09", "--to", "2026-02-08"],
+            "--from 2026-02-09 is after --to 2026-02-08",
+        ),
+        (["--customer", "C-AL", "--from", "2026-02-30"], "--from '2026-02-30' is not a date"),
+        (["--customer", "C-AL", "--to", "08.02.2026"], "--to '08.02.2026' is not a date"),
+        (["--all", "--customer", "C-AL"], "give --customer ID or --all, not both"),
+        ([], "give --customer ID (the registry's customer id), or --all"),
+    ],
+)
 def test_bad_input_is_an_error_and_exit_2(runner, cli_db, args, message):
     from connector.cli import cli
 

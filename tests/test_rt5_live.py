@@ -3,6 +3,7 @@ scrip we ship (webhooks/rt5/), a real `connector serve` on loopback. Tickets are
 RT's REST 2; RT's own scrip calls the connector; the test reads back `Due`, the custom fields,
 the internal comment, the owner and the closed-KB group. Every wait is bounded.
 Without RT installed the module is skipped, except under CI (env CI set), where it fails."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,19 +26,36 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # seconds any one thing may take to show up
 REGISTRY = {
     "products": [{"code": "kompas-3d", "name": "KOMPAS-3D"}],
-    "customers": [{"id": "C-CUST", "name": "Customer Ltd", "email_domains": ["customer.example"]},
-                  {"id": "C-OMEGA", "name": "Omega Plant", "email_domains": ["omega.example"]}],
-    "contacts": [{"email": "ivan@customer.example", "customer": "C-CUST", "name": "Ivan Petrov"},
-                 {"email": "olga@omega.example", "customer": "C-OMEGA", "name": "Olga"}],
-    "licenses": [{"customer": "C-CUST", "product": "kompas-3d", "since": "2020-01-15"},
-                 {"customer": "C-OMEGA", "product": "kompas-3d", "since": "2019-06-01"}],
+    "customers": [
+        {"id": "C-CUST", "name": "Customer Ltd", "email_domains": ["customer.example"]},
+        {"id": "C-OMEGA", "name": "Omega Plant", "email_domains": ["omega.example"]},
+    ],
+    "contacts": [
+        {"email": "ivan@customer.example", "customer": "C-CUST", "name": "Ivan Petrov"},
+        {"email": "olga@omega.example", "customer": "C-OMEGA", "name": "Olga"},
+    ],
+    "licenses": [
+        {"customer": "C-CUST", "product": "kompas-3d", "since": "2020-01-15"},
+        {"customer": "C-OMEGA", "product": "kompas-3d", "since": "2019-06-01"},
+    ],
     "purchases": [{"customer": "C-CUST", "product": "kompas-3d", "kind": "product", "date": "2026-06-01"}],
-    "contracts": [{"number": "SLA-7", "customer": "C-OMEGA", "counterparty": "central", "starts": "2026-01-01",
-                   "ends": "2027-12-31", "products": "*",
-                   "sla": {"first_response_hours": 4, "resolution_hours": 16, "kb_access": False,
-                           "dedicated_engineer": "anna@vendor.example"}}],
+    "contracts": [
+        {
+            "number": "SLA-7",
+            "customer": "C-OMEGA",
+            "counterparty": "central",
+            "starts": "2026-01-01",
+            "ends": "2027-12-31",
+            "products": "*",
+            "sla": {
+                "first_response_hours": 4,
+                "resolution_hours": 16,
+                "kb_access": False,
+                "dedicated_engineer": "anna@vendor.example",
+            },
+        }
+    ],
 }
-
 
 
 def wait_for(what: str, check, timeout: float = WAIT):
@@ -64,17 +82,33 @@ def world(tmp_path_factory):
     secret, port = new_secret(), free_port()
     rt = rt5_support.start_rt5(work / "rt", f"http://127.0.0.1:{port}/webhooks/rt5", secret, bcrypt_cost=4)
     try:
-        rt.perl("my $u = RT::User->new(RT->SystemUser);"
-                "$u->Create(Name => 'anna', EmailAddress => 'anna@vendor.example', RealName => 'Anna Agent',"
-                " Privileged => 1);"
-                "my $q = RT::Queue->new(RT->SystemUser); $q->Load('General');"
-                "$u->PrincipalObj->GrantRight(Right => $_, Object => $q) for qw(OwnTicket ShowTicket);")
+        rt.perl(
+            "my $u = RT::User->new(RT->SystemUser);"
+            "$u->Create(Name => 'anna', EmailAddress => 'anna@vendor.example', RealName => 'Anna Agent',"
+            " Privileged => 1);"
+            "my $q = RT::Queue->new(RT->SystemUser); $q->Load('General');"
+            "$u->PrincipalObj->GrantRight(Right => $_, Object => $q) for qw(OwnTicket ShowTicket);"
+        )
         (work / "registry.json").write_text(json.dumps(REGISTRY), encoding="utf-8")
         db = work / "connector.db"
-        subprocess.run([sys.executable, "-m", "connector", "import", str(work / "registry.json"), "--database",
-                        f"sqlite:///{db}", "-q"], check=True, cwd=ROOT, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "connector",
+                "import",
+                str(work / "registry.json"),
+                "--database",
+                f"sqlite:///{db}",
+                "-q",
+            ],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
         config = work / "connector.toml"
-        config.write_text(f"""
+        config.write_text(
+            f"""
 database_url = "sqlite:///{db}"
 [server]
 port = {port}
@@ -90,17 +124,25 @@ webhook_secret = "{secret}"
 token = "{rt.token}"
 [platforms.rt5.options]
 kb_group = "Closed KB readers"
-""", encoding="utf-8")
-        server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(config)], cwd=ROOT,
-                                  stderr=subprocess.PIPE, text=True)
+""",
+            encoding="utf-8",
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "connector", "serve", "--config", str(config)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
+
             def up():
                 assert server.poll() is None, server.stderr.read()
                 try:
                     return requests.get(f"{base}/healthz", timeout=1).ok
                 except requests.RequestException:
                     return False
+
             wait_for("connector serve answering", up, 30)
             yield rt, base, db, secret
         finally:
@@ -112,16 +154,33 @@ kb_group = "Closed KB readers"
 
 def events(db: Path) -> list[dict]:
     """The connector's stored events (through its own CLI, as an admin would look)."""
-    done = subprocess.run([sys.executable, "-m", "connector", "events", "--json", "--limit", "1000", "--config",
-                           str(db.parent / "connector.toml")], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector",
+            "events",
+            "--json",
+            "--limit",
+            "1000",
+            "--config",
+            str(db.parent / "connector.toml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 def settled(db: Path, ticket: int, count: int) -> list[dict]:
     """Wait until at least `count` events of `ticket` are stored and none is unfinished."""
+
     def check():
         mine = [e for e in events(db) if e["ticket"] == str(ticket)]
         return mine if len(mine) >= count and all(e["status"] in ("done", "failed") for e in mine) else None
+
     return wait_for(f"events of ticket {ticket} processed", check)
 
 
@@ -132,10 +191,20 @@ def custom_fields(rt, ticket: int) -> dict:
 
 def new_ticket(rt, requestor: str, subject: str) -> tuple[int, datetime]:
     """A ticket made through REST 2 (as root, the requestor named), and when RT says it was created."""
-    created = rt.api("POST", "/ticket", {"Queue": "General", "Subject": subject, "Requestor": requestor,
-                                         "Content": "KOMPAS-3D does not start.", "ContentType": "text/plain",
-                                         "CustomFields": {"product": "kompas-3d", "request_type": "error"}},
-                     basic=("root", rt.root_password), expect=201)
+    created = rt.api(
+        "POST",
+        "/ticket",
+        {
+            "Queue": "General",
+            "Subject": subject,
+            "Requestor": requestor,
+            "Content": "KOMPAS-3D does not start.",
+            "ContentType": "text/plain",
+            "CustomFields": {"product": "kompas-3d", "request_type": "error"},
+        },
+        basic=("root", rt.root_password),
+        expect=201,
+    )
     ticket = int(created["id"])
     at = datetime.fromisoformat(rt.api("GET", f"/ticket/{ticket}")["Created"].replace("Z", "+00:00"))
     return ticket, at
@@ -156,7 +225,7 @@ def test_a_warranty_ticket_gets_its_tier_due_dates_note_and_kb_access(world):
     assert fields["tier"] == "warranty" and fields["flags"] in (None, "-")  # the product is known: no flag
     assert datetime.fromisoformat(fields["first_response_due"]) == first
     assert fields["first_response_due"].endswith("+03:00")  # shown in the vendor's zone
-    assert doc["Due"] == resolution.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert doc["Due"] == resolution.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     history = rt.api("GET", f"/ticket/{ticket}/history?per_page=100&fields=Type,Creator")["items"]
     notes = [h for h in history if h["Type"] == "Comment" and h["Creator"]["id"] == "connector"]
     assert len(notes) == 1
@@ -173,7 +242,7 @@ def test_hand_computed_due_moments_for_a_known_creation_time():
     Resolution, 40 hours: Tue 5:02:51, Wed-Fri 24:00 (29:02:51), Mon 7th 8:00 (37:02:51), then
     2:57:09 on Tuesday the 8th: 2026-12-08T12:57:09+03:00 = Due 2026-12-08 09:57:09 UTC."""
     calendar = build_calendar("default")
-    created = datetime(2026, 12, 1, 9, 57, 9, tzinfo=timezone.utc)
+    created = datetime(2026, 12, 1, 9, 57, 9, tzinfo=UTC)
     assert calendar.add(created, timedelta(hours=8)).isoformat() == "2026-12-02T12:57:09+03:00"
     assert calendar.add(created, timedelta(hours=40)).isoformat() == "2026-12-08T12:57:09+03:00"
 
@@ -194,8 +263,13 @@ def test_an_agent_reply_stops_the_first_response_clock_and_a_stall_pauses_the_re
     ticket, _created = new_ticket(rt, "ivan@customer.example", "Reply and stall")
     settled(db, ticket, 1)
     due_before = rt.api("GET", f"/ticket/{ticket}")["Due"]
-    rt.api("POST", f"/ticket/{ticket}/correspond", {"Content": "Please send the log.", "ContentType": "text/plain"},
-           basic=("root", rt.root_password), expect=201)
+    rt.api(
+        "POST",
+        f"/ticket/{ticket}/correspond",
+        {"Content": "Please send the log.", "ContentType": "text/plain"},
+        basic=("root", rt.root_password),
+        expect=201,
+    )
     rt.api("PUT", f"/ticket/{ticket}", {"Status": "stalled"}, basic=("root", rt.root_password))
     done = settled(db, ticket, 4)  # created; correspond + RT's own new -> open; stalled
     assert {e["kind"] for e in done} >= {"ticket.correspond", "ticket.status_changed"}
@@ -210,7 +284,7 @@ def test_an_agent_reply_stops_the_first_response_clock_and_a_stall_pauses_the_re
 def test_bad_deliveries_get_their_4xx_from_the_real_server(world, case):
     _rt, base, _db, secret = world
     body = b'{"data":{"ticket":1,"transaction":1},"timestamp":"2026-12-01T09:57:09Z","type":"ticket.created"}'
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     headers = {"Content-Type": "application/json"}
     if case == "forged":
         headers |= sign(new_secret(), body, now, "x-1")
@@ -226,12 +300,31 @@ def test_bad_deliveries_get_their_4xx_from_the_real_server(world, case):
 
 def test_install_apply_checks_what_rt_has(world):
     rt, _base, db, _secret = world
-    done = subprocess.run([sys.executable, "-m", "connector", "install", "rt5", "--url", "https://connector.example",
-                           "--apply", "--config", str(db.parent / "connector.toml")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector",
+            "install",
+            "rt5",
+            "--url",
+            "https://connector.example",
+            "--apply",
+            "--config",
+            str(db.parent / "connector.toml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Set($ConnectorWebhookURL, 'https://connector.example/webhooks/rt5');" in done.stdout
-    for line in ("ok: ticket custom field 'tier'", "ok: ticket custom field 'flags'", "ok: 'connector' is privileged",
-                 "ok: closed-KB group 'Closed KB readers'"):
+    for line in (
+        "ok: ticket custom field 'tier'",
+        "ok: ticket custom field 'flags'",
+        "ok: 'connector' is privileged",
+        "ok: closed-KB group 'Closed KB readers'",
+    ):
         assert line in done.stdout, done.stdout
     assert "MISSING" not in done.stdout

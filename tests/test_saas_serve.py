@@ -4,6 +4,7 @@ documented, signed delivery byte for byte over loopback, reads the ticket from a
 for the platform's API (tests/support/stub_api.py: every request checked exactly, in order) and
 makes exactly the write-back requests; a 429 on Jira's write is waited out for its Retry-After and
 the write then lands. Bounded: every wait has a deadline."""
+
 from __future__ import annotations
 
 import json
@@ -32,9 +33,15 @@ def script(stub: StubApi, spec: dict, calls: list[dict]) -> None:
         answer = call.get("json")
         if call.get("answer"):
             answer = json.loads((spec["folder"] / call["answer"]).read_text(encoding="utf-8"))
-        stub.expect(call["method"], call["path"], call.get("query"), body=call.get("body"),
-                    status=call.get("status", 200), answer=answer, headers=call.get("headers", {}))
-
+        stub.expect(
+            call["method"],
+            call["path"],
+            call.get("query"),
+            body=call.get("body"),
+            status=call.get("status", 200),
+            answer=answer,
+            headers=call.get("headers", {}),
+        )
 
 
 def registry(tmp_path: Path) -> Path:
@@ -54,8 +61,9 @@ def config(tmp_path: Path, port: int, jira: StubApi, freshdesk: StubApi) -> Path
     (tmp_path / "fd-key").write_text(FD["settings"]["credentials"]["api_key"] + "\n")
     fields = lambda spec: "\n".join(f'{k} = "{v}"' for k, v in spec["settings"]["fields"].items())  # noqa: E731
     path = tmp_path / "connector.toml"
-    path.write_text(f"""
-database_url = "sqlite:///{tmp_path / 'connector.db'}"
+    path.write_text(
+        f"""
+database_url = "sqlite:///{tmp_path / "connector.db"}"
 [server]
 port = {port}
 [worker]
@@ -71,8 +79,8 @@ enabled = false
 base_url = "{jira.base_url}"
 webhook_secret_env = "E2E_JSM_SECRET"
 [platforms.jira-service-management.credentials]
-email = "{JSM['settings']['credentials']['email']}"
-api_token_file = "{tmp_path / 'jsm-token'}"
+email = "{JSM["settings"]["credentials"]["email"]}"
+api_token_file = "{tmp_path / "jsm-token"}"
 [platforms.jira-service-management.fields]
 {fields(JSM)}
 
@@ -80,10 +88,12 @@ api_token_file = "{tmp_path / 'jsm-token'}"
 base_url = "{freshdesk.base_url}"
 webhook_secret_env = "E2E_FD_SECRET"
 [platforms.freshdesk.credentials]
-api_key_file = "{tmp_path / 'fd-key'}"
+api_key_file = "{tmp_path / "fd-key"}"
 [platforms.freshdesk.fields]
 {fields(FD)}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -124,30 +134,46 @@ def test_signed_deliveries_end_in_exactly_the_write_back_requests(tmp_path):
     port = free_port()
     path = config(tmp_path, port, jira, freshdesk)
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(E2E_JSM_SECRET=JSM["settings"]["webhook_secret"], E2E_FD_SECRET=FD["settings"]["webhook_secret"],
-               NO_PROXY="127.0.0.1,localhost")
+    env.update(
+        E2E_JSM_SECRET=JSM["settings"]["webhook_secret"],
+        E2E_FD_SECRET=FD["settings"]["webhook_secret"],
+        NO_PROXY="127.0.0.1,localhost",
+    )
     connector = [sys.executable, "-m", "connector"]
     database = f"sqlite:///{tmp_path / 'connector.db'}"
-    subprocess.run([*connector, "import", str(registry(tmp_path)), "--database", database],
-                   check=True, capture_output=True, env=env, timeout=60)
+    subprocess.run(
+        [*connector, "import", str(registry(tmp_path)), "--database", database],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     log = tmp_path / "serve.log"
     with jira, freshdesk, log.open("w") as out:
-        process = subprocess.Popen([*connector, "serve", "--config", str(path)], stdout=out, stderr=subprocess.STDOUT,
-                                   env=env)
+        process = subprocess.Popen(
+            [*connector, "serve", "--config", str(path)], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for("a listening connector", lambda: get(f"{base}/healthz")["status"] == "ok", process, log)
-            for spec, name, platform in ((JSM, "jira_issue_created", "jira-service-management"),
-                                         (FD, "ticket_created", "freshdesk")):
+            for spec, name, platform in (
+                (JSM, "jira_issue_created", "jira-service-management"),
+                (FD, "ticket_created", "freshdesk"),
+            ):
                 headers, body = delivery(spec["folder"], name)
                 status, answer = post(f"{base}/webhooks/{platform}", headers, body)
                 assert status == 202 and answer["status"] == "accepted", answer
-            wait_for("every scripted API request", lambda: (jira.done and freshdesk.done) or jira.errors
-                     or freshdesk.errors, process, log)
+            wait_for(
+                "every scripted API request",
+                lambda: (jira.done and freshdesk.done) or jira.errors or freshdesk.errors,
+                process,
+                log,
+            )
             assert jira.errors == [] and freshdesk.errors == [], log.read_text()
             backlog = lambda: get(f"{base}/healthz")["events"]  # noqa: E731 - pending, processing, failed
-            wait_for("both events done", lambda: backlog() == {"pending": 0, "processing": 0, "failed": 0},
-                     process, log)
+            wait_for(
+                "both events done", lambda: backlog() == {"pending": 0, "processing": 0, "failed": 0}, process, log
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             try:

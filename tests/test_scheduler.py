@@ -1,11 +1,12 @@
 """The scheduler of `connector serve`: the alert job at its interval, the daily KB sync once per
 day (across restarts and across two processes on one database), a failing job recorded without
 stopping the thread, and a prompt stop. Time is an injected clock; no long sleeps."""
+
 from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytz
@@ -103,6 +104,7 @@ def test_two_schedulers_on_one_database_run_the_daily_sync_once(engine):
     def tick(scheduler):
         barrier.wait(timeout=10)
         outcomes.extend(outcome for _, outcome in scheduler.tick())
+
     threads = [threading.Thread(target=tick, args=(s,)) for s in (first, second)]
     for t in threads:
         t.start()
@@ -125,8 +127,9 @@ def test_the_alert_job_runs_at_its_interval_and_is_recorded(engine):
 def test_a_failing_job_is_logged_and_recorded_and_the_others_go_on(engine, caplog):
     store, clock = ClockStore(engine), Clock(msk(12, 10))
     broken, fine = Counter(fail=True), Counter()
-    scheduler = Scheduler(store, [Job("broken", broken, every=timedelta(seconds=5)),
-                                  Job(ALERTS, fine, every=timedelta(seconds=5))], clock)
+    scheduler = Scheduler(
+        store, [Job("broken", broken, every=timedelta(seconds=5)), Job(ALERTS, fine, every=timedelta(seconds=5))], clock
+    )
     assert scheduler.tick() == [("broken", "error: RuntimeError: platform down"), (ALERTS, "run 1")]
     assert "job broken failed" in caplog.text
     assert store.jobs()["broken"]["last_result"] == "error: RuntimeError: platform down"
@@ -142,6 +145,7 @@ def test_the_thread_runs_jobs_and_stops_promptly(engine):
         calls()
         if calls.calls >= 3:
             ran.set()
+
     scheduler = Scheduler(ClockStore(engine), [Job(ALERTS, job, every=timedelta(seconds=0.01))], max_wait=0.05)
     stop = threading.Event()
     thread = scheduler.start(stop)
@@ -161,6 +165,7 @@ def test_a_database_outage_does_not_kill_the_thread(engine, monkeypatch):
 
     def down(*_):
         raise ConnectionError("database unreachable")
+
     monkeypatch.setattr(store, "claim_job", down)
     assert scheduler.tick() == [(ALERTS, "error: database")] and calls.calls == 0
     monkeypatch.undo()
@@ -192,6 +197,7 @@ def test_the_kb_sync_job_stops_between_batches_when_serve_stops(engine, monkeypa
             batches.append(done)
             progress("memory", done, 99)
         return []
+
     monkeypatch.setattr(composition, "sync_all", fake_sync_all)
     config = Config(access={**ACCESS_DEFAULTS, "sync_at": "04:30"}, alerts={**ALERT_DEFAULTS, "enabled": False})
     scheduler = Connector(config, engine, {}, rulebook()).scheduler(Clock(msk(12, 4, 30)))
@@ -211,10 +217,15 @@ def test_serve_starts_the_scheduler_and_stops_it_promptly(tmp_path):
 
     port = free_port()
     path = tmp_path / "connector.toml"
-    path.write_text(f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[server]\nport = {port}\n'
-                    '[alerts]\nevery_seconds = 5\n[access]\nsync_at = "02:15"\n')
-    server = subprocess.Popen([sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
-                              stderr=subprocess.PIPE, text=True)
+    path.write_text(
+        f'database_url = "sqlite:///{tmp_path / "c.db"}"\n[server]\nport = {port}\n'
+        '[alerts]\nevery_seconds = 5\n[access]\nsync_at = "02:15"\n'
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "connector", "serve", "--config", str(path), "--workers", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = server.stderr.readline()
         assert f"listening on http://127.0.0.1:{port}/" in line, line
@@ -239,8 +250,12 @@ def test_a_long_job_never_delays_the_alerts_each_runs_on_its_own_thread(engine):
         alerts()
         if alerts.calls >= 3:
             ran_alerts.set()
-    scheduler = Scheduler(ClockStore(engine), [Job("slow", long_sync, every=timedelta(seconds=30)),
-                                               Job(ALERTS, alert_job, every=timedelta(seconds=0.05))], max_wait=0.05)
+
+    scheduler = Scheduler(
+        ClockStore(engine),
+        [Job("slow", long_sync, every=timedelta(seconds=30)), Job(ALERTS, alert_job, every=timedelta(seconds=0.05))],
+        max_wait=0.05,
+    )
     stop = threading.Event()
     running = scheduler.start(stop)
     try:
@@ -258,10 +273,10 @@ def test_a_run_whose_heartbeat_stopped_is_taken_over_and_a_live_one_is_not(engin
     slot, now = msk(12, 3), msk(12, 3, 1)
     assert store.claim_job(KB_SYNC, slot, now, "host-a:1", stale=timedelta(minutes=2))
     # host-a is running it and beating: host-b may not take it, even for the same slot
-    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(timezone.utc))
+    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(UTC))
     assert not store.claim_job(KB_SYNC, slot, msk(12, 3, 2), "host-b:1", stale=timedelta(minutes=2))
     # host-a died: its heartbeat is older than the stale limit, so host-b resumes the run
-    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(timezone.utc) - timedelta(minutes=5))
+    store.job_heartbeat([KB_SYNC], "host-a:1", now=datetime.now(UTC) - timedelta(minutes=5))
     assert store.claim_job(KB_SYNC, slot, msk(12, 3, 10), "host-b:1", stale=timedelta(minutes=2))
     store.job_finished(KB_SYNC, msk(12, 3, 20), "ok")
     assert not store.claim_job(KB_SYNC, slot, msk(12, 4), "host-c:1")  # done for this slot

@@ -1,4 +1,5 @@
 """The SLA clock on the default calendar: pause/resume, met/breached, reopen, target change."""
+
 from datetime import datetime, timedelta
 
 import pytest

@@ -4,11 +4,12 @@ django-helpdesk calls. Log in, see the helpdesk's ticket with its tier, replay a
 open the customer's report; on a phone-sized screen too. Screenshots of each page are saved in
 the test's tmp dir (`pytest --basetemp DIR` keeps them where you want them).
 """
+
 import json
 import os
 import shutil
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import waitress
@@ -20,8 +21,15 @@ from tests.support.helpdesk_scenario import REGISTRY, SECRET
 from tests.support.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKEN = "browser-test-admin-token-0123456789"
 
 
@@ -53,10 +61,19 @@ def run_worker(runtime) -> None:
 def connector_site(helpdesk_site, tmp_path):
     """A connector with the status page (admin token) on a free loopback port, fed by the helpdesk."""
     (tmp_path / "registry.json").write_text(json.dumps(REGISTRY))
-    app = create_app(test_config={
-        "database_url": f"sqlite:///{tmp_path / 'connector.db'}", "admin": {"token": TOKEN},
-        "platforms": {"django-helpdesk": {"base_url": helpdesk_site.base_url, "webhook_secret": SECRET,
-                                          "credentials": {"token": helpdesk_site.token}}}})
+    app = create_app(
+        test_config={
+            "database_url": f"sqlite:///{tmp_path / 'connector.db'}",
+            "admin": {"token": TOKEN},
+            "platforms": {
+                "django-helpdesk": {
+                    "base_url": helpdesk_site.base_url,
+                    "webhook_secret": SECRET,
+                    "credentials": {"token": helpdesk_site.token},
+                }
+            },
+        }
+    )
     runtime = app.extensions["connector"]
     import_registry(tmp_path / "registry.json", runtime.engine)
     port = free_port()
@@ -76,7 +93,7 @@ def test_log_in_see_the_ticket_replay_a_failure_open_a_report(helpdesk_site, con
         created = helpdesk_site.create_ticket("ivan@customer.example", title="Browser test: KOMPAS crashes")
         run_worker(runtime)
     # a delivery for a ticket the helpdesk does not have: its API answers 404, the event is dead-lettered
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     runtime.store.add(TicketEvent("django-helpdesk", "987654", "ticket.created", "browser-missing", now), b"{}", now)
     run_worker(runtime)
     failed = runtime.store.list("failed")
@@ -127,6 +144,11 @@ def test_log_in_see_the_ticket_replay_a_failure_open_a_report(helpdesk_site, con
             phone.screenshot(path=str(shots / "5-status-phone.png"), full_page=True)
         finally:
             browser.close()
-    assert sorted(p.name for p in shots.iterdir()) == ["1-login.png", "2-status.png", "3-replayed.png",
-                                                       "4-report.png", "5-status-phone.png"]
-    assert (datetime.now(timezone.utc) - now) < timedelta(minutes=5)
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "1-login.png",
+        "2-status.png",
+        "3-replayed.png",
+        "4-report.png",
+        "5-status-phone.png",
+    ]
+    assert (datetime.now(UTC) - now) < timedelta(minutes=5)

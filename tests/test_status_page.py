@@ -1,7 +1,8 @@
 """The admin's status page over HTTP (Flask's test client): fail closed, login, Bearer, CSRF and
 Origin on replay, escaping, no secret on the page, and the report links."""
+
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,9 +16,16 @@ API_TOKEN = "zendesk-api-token-secret-abcdef"
 
 
 def _app(tmp_path, admin=True):
-    config = {"database_url": f"sqlite:///{tmp_path / 'connector.db'}",
-              "platforms": {"zendesk": {"base_url": "https://acme.zendesk.com", "webhook_secret": WEBHOOK_SECRET,
-                                        "credentials": {"email": "bot@acme.example", "api_token": API_TOKEN}}}}
+    config = {
+        "database_url": f"sqlite:///{tmp_path / 'connector.db'}",
+        "platforms": {
+            "zendesk": {
+                "base_url": "https://acme.zendesk.com",
+                "webhook_secret": WEBHOOK_SECRET,
+                "credentials": {"email": "bot@acme.example", "api_token": API_TOKEN},
+            }
+        },
+    }
     if admin:
         config["admin"] = {"token": TOKEN}
     return create_app(test_config=config)
@@ -31,7 +39,7 @@ def app(tmp_path):
 
 
 def _failed_event(runtime, ticket="77", error="HTTP 404: ticket 77 not found"):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event_id, _ = runtime.store.add(TicketEvent("zendesk", ticket, "ticket.created", f"d-{ticket}", now), b"{}", now)
     claimed = runtime.store.claim("w", now, __import__("datetime").timedelta(seconds=60))
     runtime.store.dead_letter(claimed, "w", error, now)
@@ -98,8 +106,12 @@ def test_replay_needs_the_session_csrf_token_and_the_same_origin(app):
     csrf = _csrf(client)
     assert client.post("/replay", data={"event": event_id}).status_code == 403
     assert client.post("/replay", data={"event": event_id, "csrf": "forged"}).status_code == 403
-    assert client.post("/replay", data={"event": event_id, "csrf": csrf},
-                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            "/replay", data={"event": event_id, "csrf": csrf}, headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     assert runtime.store.get(event_id).status == "failed"  # nothing replayed
     done = client.post("/replay", data={"event": event_id, "csrf": csrf}, headers={"Origin": "http://localhost"})
     assert done.status_code == 303 and runtime.store.get(event_id).status == "pending"
@@ -137,8 +149,9 @@ def test_a_requester_named_like_a_script_is_shown_as_text(app, tmp_path):
     from tests.support import report_scenario as scn
 
     saved = scn.TICKETS[0]
-    scn.TICKETS[0] = scn._ticket("1", "2026-02-02 10:00", "ann@alpha.ru", "KOMPAS", "error",
-                                 name="<script>alert(1)</script>")
+    scn.TICKETS[0] = scn._ticket(
+        "1", "2026-02-02 10:00", "ann@alpha.ru", "KOMPAS", "error", name="<script>alert(1)</script>"
+    )
     try:
         load_scenario(runtime.engine, tmp_path)
     finally:

@@ -3,6 +3,7 @@ all its registered calls fired (assert_all_requests_are_fired=True), a phase of 
 tests/support/http.py's all_fired_then_reset rather than a bare reset (which would skip that
 check), and a call that matches nothing registered fails the test even where the code under test
 swallows the ConnectionError `responses` raises for it."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,10 @@ HELPER = TESTS / "support" / "http.py"
 
 
 def _strict(call: ast.Call) -> bool:
-    return any(k.arg == "assert_all_requests_are_fired" and isinstance(k.value, ast.Constant) and k.value.value is True
-               for k in call.keywords)
+    return any(
+        k.arg == "assert_all_requests_are_fired" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
 
 
 def _loose_mocks(tree: ast.AST) -> list[tuple[int, str]]:
@@ -40,18 +43,24 @@ def _loose_mocks(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def test_every_responses_mock_asserts_that_all_its_calls_fired():
-    bad = [f"{path.relative_to(ROOT)}:{line}: {what}" for path in sorted(TESTS.rglob("*.py")) if path != HELPER
-           for line, what in _loose_mocks(ast.parse(path.read_text(encoding="utf-8"), str(path)))]
+    bad = [
+        f"{path.relative_to(ROOT)}:{line}: {what}"
+        for path in sorted(TESTS.rglob("*.py"))
+        if path != HELPER
+        for line, what in _loose_mocks(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    ]
     assert not bad, "\n".join(bad)
 
 
 def test_the_strictness_check_catches_what_it_should():
-    source = ("@responses.activate\ndef a(): pass\n"
-              "@responses.activate(assert_all_requests_are_fired=False)\ndef b(): pass\n"
-              "@responses.activate(assert_all_requests_are_fired=True)\ndef c(): pass\n"
-              "with responses.RequestsMock() as m: pass\n"
-              "with responses.RequestsMock(assert_all_requests_are_fired=True) as m: pass\n"
-              "responses.reset()\nresponses.start()\nfake.reset()\ndef d(mock: responses.RequestsMock): pass\n")
+    source = (
+        "@responses.activate\ndef a(): pass\n"
+        "@responses.activate(assert_all_requests_are_fired=False)\ndef b(): pass\n"
+        "@responses.activate(assert_all_requests_are_fired=True)\ndef c(): pass\n"
+        "with responses.RequestsMock() as m: pass\n"
+        "with responses.RequestsMock(assert_all_requests_are_fired=True) as m: pass\n"
+        "responses.reset()\nresponses.start()\nfake.reset()\ndef d(mock: responses.RequestsMock): pass\n"
+    )
     assert sorted(line for line, _ in _loose_mocks(ast.parse(source))) == [1, 3, 7, 9, 10]
 
 

@@ -1,4 +1,7 @@
 """Bugs that type checking (mypy, see pyproject's [tool.mypy]) found: each test failed before its fix."""
+
+from datetime import UTC
+
 import pytest
 import pytz
 
@@ -21,7 +24,7 @@ def test_a_glpi_ticket_waiting_reports_since_when_from_begin_waiting_date():
     """The generic platform's `status_since` is keyed by the common status: it was looked up by
     the status's text ("pending"), found nothing, and every ticket's status_since was None."""
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     from connector.config.settings import PlatformSettings
@@ -30,12 +33,16 @@ def test_a_glpi_ticket_waiting_reports_since_when_from_begin_waiting_date():
     from connector.platforms.generic.reading import TicketReader
 
     api = Path(__file__).parent / "fixtures" / "generic" / "api"
-    settings = PlatformSettings("generic", base_url="https://glpi.test", webhook_secret="s" * 32,
-                                credentials={"user_token": "glpi-user-token-for-tests"},
-                                options={"preset": "glpi", "time_zone": "Europe/Moscow"})
+    settings = PlatformSettings(
+        "generic",
+        base_url="https://glpi.test",
+        webhook_secret="s" * 32,
+        credentials={"user_token": "glpi-user-token-for-tests"},
+        options={"preset": "glpi", "time_zone": "Europe/Moscow"},
+    )
     ticket = json.loads((api / "glpi_ticket_42.json").read_text(encoding="utf-8"))
     ticket.update(status=4, begin_waiting_date="2024-05-14 09:30:00")  # 4: pending, since 09:30 Moscow
     answers = {"ticket": ticket, "actors": [], "requester": None, "technician": None, "fields": []}
     read = TicketReader(mapping.load(settings), answers).ticket("42")
     assert read.status is TicketStatus.PENDING
-    assert read.status_since == datetime(2024, 5, 14, 6, 30, tzinfo=timezone.utc)
+    assert read.status_since == datetime(2024, 5, 14, 6, 30, tzinfo=UTC)

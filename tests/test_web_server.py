@@ -1,6 +1,7 @@
 """The server `connector serve` runs (waitress), for real on loopback: a body over the limit is a
 JSON 413 whether it is announced by Content-Length or sent chunked, a chunked body is measured by
 its content (one just under the limit is accepted), and waitress's own refusals are JSON too."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,19 @@ LIMIT = 64 * 1024
 def served(tmp_path_factory):
     """The real app on SQLite behind the real server, on a free loopback port."""
     folder = tmp_path_factory.mktemp("served")
-    app = create_app(test_config={
-        "database_url": f"sqlite:///{folder / 'c.db'}", "server": {"max_body_bytes": LIMIT},
-        "platforms": {"zendesk": {"base_url": "https://acme.zendesk.com", "webhook_secret": SECRET,
-                                  "credentials": {"email": "a@acme.example", "api_token": "t"}}}})
+    app = create_app(
+        test_config={
+            "database_url": f"sqlite:///{folder / 'c.db'}",
+            "server": {"max_body_bytes": LIMIT},
+            "platforms": {
+                "zendesk": {
+                    "base_url": "https://acme.zendesk.com",
+                    "webhook_secret": SECRET,
+                    "credentials": {"email": "a@acme.example", "api_token": "t"},
+                }
+            },
+        }
+    )
     server = create_server(app, "127.0.0.1", 0, 4, LIMIT)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -50,13 +60,14 @@ def padded(size: int) -> bytes:
 
 def chunks(body: bytes, size: int):
     for i in range(0, len(body), size):
-        yield body[i:i + size]
+        yield body[i : i + size]
 
 
 def headers_for(body: bytes) -> dict:
     headers, _ = fixture("ticket_created")
-    headers = {k: v for k, v in headers.items()
-               if k.lower() not in ("content-length", "x-zendesk-webhook-invocation-id")}
+    headers = {
+        k: v for k, v in headers.items() if k.lower() not in ("content-length", "x-zendesk-webhook-invocation-id")
+    }
     return signed(headers, body)
 
 
@@ -82,8 +93,9 @@ def test_a_body_over_the_limit_is_a_json_413(served, chunked):
 def test_a_body_far_over_the_limit_meets_waitress_and_is_json_too(served):
     url, _ = served
     body = b"{" + b" " * (3 * LIMIT) + b"}"
-    answer = requests.post(f"{url}/webhooks/zendesk", data=body, timeout=10,
-                           headers={"Content-Type": "application/json"})
+    answer = requests.post(
+        f"{url}/webhooks/zendesk", data=body, timeout=10, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 413 and answer.json() == {"error": f"body is over the limit of {LIMIT} bytes"}
 
 

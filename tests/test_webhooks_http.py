@@ -1,7 +1,8 @@
 """`POST /webhooks/<platform>` through the real app and store: every documented answer, with a
 JSON body naming the problem, and the store unchanged by anything refused."""
+
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,14 +16,20 @@ HELPDESK_TOKEN = "helpdesk-url-token-0123456789"
 
 @pytest.fixture
 def app(database_url):
-    app = create_app(test_config={
-        "database_url": database_url,
-        "server": {"max_body_bytes": 64 * 1024},
-        "platforms": {
-            "zendesk": {"base_url": "https://acme.zendesk.com", "webhook_secret": SECRET,
-                        "credentials": {"email": "a@acme.example", "api_token": "t"}},
-            "django-helpdesk": {"base_url": "http://127.0.0.1:9", "credentials": {"token": "t"}},
-        }})
+    app = create_app(
+        test_config={
+            "database_url": database_url,
+            "server": {"max_body_bytes": 64 * 1024},
+            "platforms": {
+                "zendesk": {
+                    "base_url": "https://acme.zendesk.com",
+                    "webhook_secret": SECRET,
+                    "credentials": {"email": "a@acme.example", "api_token": "t"},
+                },
+                "django-helpdesk": {"base_url": "http://127.0.0.1:9", "credentials": {"token": "t"}},
+            },
+        }
+    )
     yield app
     app.extensions["connector"].close()
 
@@ -40,12 +47,15 @@ def post(client, headers: dict, body: bytes, platform: str = "zendesk", query: s
     return client.post(f"/webhooks/{platform}{query}", data=body, headers=headers)
 
 
-@pytest.mark.parametrize("name,kind", [
-    ("ticket_created", "ticket.created"),
-    ("ticket_status_changed__pending", "ticket.status_changed"),
-    ("ticket_comment_added__public_agent", "ticket.comment_added"),
-    ("ticket_requester_changed", "ticket.requester_changed"),
-])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("ticket_created", "ticket.created"),
+        ("ticket_status_changed__pending", "ticket.status_changed"),
+        ("ticket_comment_added__public_agent", "ticket.comment_added"),
+        ("ticket_requester_changed", "ticket.requester_changed"),
+    ],
+)
 def test_a_signed_event_is_stored_then_accepted(app, client, name, kind):
     headers, body = fixture(name)
     answer = post(client, signed(headers, body), body)
@@ -63,15 +73,35 @@ def test_a_duplicate_delivery_answers_200_and_is_stored_once(app, client):
     assert len(stored(app)) == 1
 
 
-@pytest.mark.parametrize("change,status,needle", [
-    (lambda h, b: ({**h, "x-zendesk-webhook-signature": sign("forged-secret", h["x-zendesk-webhook-signature-timestamp"], b)}, b), 401, "signature"),
-    (lambda h, b: ({k: v for k, v in h.items() if k != "x-zendesk-webhook-signature"}, b), 401, "signature"),
-    (lambda h, b: (signed(h, b, at=datetime(2026, 1, 1, tzinfo=timezone.utc)), b), 401, "timestamp"),
-    (lambda h, b: (h, b.replace(b"KOMPAS-3D crashes", b"KOMPAS-3D works!!")), 401, "signature"),
-    (lambda h, b: ({**h, "content-type": "text/plain"}, b), 400, "content type"),
-    (lambda h, b: (signed(h, b"{not json"), b"{not json"), 400, "not valid JSON"),
-    (lambda h, b: (signed(h, b'{"type": "zen:event-type:ticket.created"}'), b'{"type": "zen:event-type:ticket.created"}'), 400, "invalid"),
-])
+@pytest.mark.parametrize(
+    "change,status,needle",
+    [
+        (
+            lambda h, b: (
+                {
+                    **h,
+                    "x-zendesk-webhook-signature": sign("forged-secret", h["x-zendesk-webhook-signature-timestamp"], b),
+                },
+                b,
+            ),
+            401,
+            "signature",
+        ),
+        (lambda h, b: ({k: v for k, v in h.items() if k != "x-zendesk-webhook-signature"}, b), 401, "signature"),
+        (lambda h, b: (signed(h, b, at=datetime(2026, 1, 1, tzinfo=UTC)), b), 401, "timestamp"),
+        (lambda h, b: (h, b.replace(b"KOMPAS-3D crashes", b"KOMPAS-3D works!!")), 401, "signature"),
+        (lambda h, b: ({**h, "content-type": "text/plain"}, b), 400, "content type"),
+        (lambda h, b: (signed(h, b"{not json"), b"{not json"), 400, "not valid JSON"),
+        (
+            lambda h, b: (
+                signed(h, b'{"type": "zen:event-type:ticket.created"}'),
+                b'{"type": "zen:event-type:ticket.created"}',
+            ),
+            400,
+            "invalid",
+        ),
+    ],
+)
 def test_refusals_name_the_problem_and_store_nothing(app, client, change, status, needle):
     headers, body = fixture("ticket_created")
     headers, body = change(signed(headers, body), body)

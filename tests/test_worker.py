@@ -1,6 +1,7 @@
 """The worker's retry policy: Retry-After, exponential backoff with jitter, a retry window,
 then a dead letter; permanent errors dead-letter at once; bugs never lose the event."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +11,7 @@ from connector.core.events import TicketEvent
 from connector.pipeline.worker import Worker
 from connector.storage.events import EventStore
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 class ScriptedProcessor:
@@ -45,6 +46,7 @@ def setup(engine):
     def make(*outcomes):
         processor = ScriptedProcessor(*outcomes)
         return Worker(store, processor, WORKER_DEFAULTS, clock=clock), processor
+
     return store, clock, make
 
 
@@ -60,8 +62,12 @@ def test_429_waits_exactly_retry_after(setup):
     worker, processor = make(PlatformError("rate limited", 429, retry_after=42))
     worker.run_once()
     (e,) = store.list()
-    assert (e.status, e.attempts, e.next_attempt_at, e.last_error) == ("pending", 1, T0 + timedelta(seconds=42),
-                                                                       "rate limited")
+    assert (e.status, e.attempts, e.next_attempt_at, e.last_error) == (
+        "pending",
+        1,
+        T0 + timedelta(seconds=42),
+        "rate limited",
+    )
     clock.now = T0 + timedelta(seconds=41)
     assert not worker.run_once()
     clock.now = T0 + timedelta(seconds=42)
@@ -84,7 +90,7 @@ def test_5xx_backs_off_exponentially_with_jitter_then_dead_letters_after_the_win
     assert clock.now - T0 >= timedelta(seconds=WORKER_DEFAULTS["retry_window_seconds"])
     base, cap = WORKER_DEFAULTS["backoff_base_seconds"], WORKER_DEFAULTS["backoff_cap_seconds"]
     for attempt, delay in enumerate(delays):
-        nominal = min(cap, base * 2 ** attempt)
+        nominal = min(cap, base * 2**attempt)
         assert 0.5 * nominal <= delay <= 1.5 * nominal
     assert len(set(delays)) > 1 and max(delays) <= 1.5 * cap
 

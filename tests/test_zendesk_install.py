@@ -1,4 +1,5 @@
 """`connector install zendesk`: the webhook through the Webhooks API, or the admin's clicks."""
+
 from __future__ import annotations
 
 import json
@@ -17,26 +18,45 @@ SECRET = answer("webhook_signing_secret")["signing_secret"]["secret"]
 
 
 def expect_list(name: str):
-    responses.get(f"{BASE}/api/v2/webhooks", json=answer(name),
-                  match=[matchers.query_param_matcher({"filter[name_contains]": "Support entitlement connector"}),
-                         matchers.header_matcher({"Authorization": AUTH})])
+    responses.get(
+        f"{BASE}/api/v2/webhooks",
+        json=answer(name),
+        match=[
+            matchers.query_param_matcher({"filter[name_contains]": "Support entitlement connector"}),
+            matchers.header_matcher({"Authorization": AUTH}),
+        ],
+    )
 
 
 def expect_secret():
-    responses.get(f"{BASE}/api/v2/webhooks/01HXZ8M2Q4T7Y9B3C5D7F9H1K3/signing_secret",
-                  json=answer("webhook_signing_secret"), match=[matchers.header_matcher({"Authorization": AUTH})])
+    responses.get(
+        f"{BASE}/api/v2/webhooks/01HXZ8M2Q4T7Y9B3C5D7F9H1K3/signing_secret",
+        json=answer("webhook_signing_secret"),
+        match=[matchers.header_matcher({"Authorization": AUTH})],
+    )
 
 
 def expect_segments(name: str):
-    responses.get(f"{BASE}/api/v2/help_center/user_segments", json=answer(name),
-                  match=[matchers.query_param_matcher({"built_in": "false", "page[size]": "100"}),
-                         matchers.header_matcher({"Authorization": AUTH})])
+    responses.get(
+        f"{BASE}/api/v2/help_center/user_segments",
+        json=answer(name),
+        match=[
+            matchers.query_param_matcher({"built_in": "false", "page[size]": "100"}),
+            matchers.header_matcher({"Authorization": AUTH}),
+        ],
+    )
 
 
 def expect_segment_created(body: dict):
-    responses.post(f"{BASE}/api/v2/help_center/user_segments", json=answer("user_segment_created"), status=201,
-                   match=[matchers.json_params_matcher(body),
-                          matchers.header_matcher({"Authorization": AUTH, "Content-Type": "application/json"})])
+    responses.post(
+        f"{BASE}/api/v2/help_center/user_segments",
+        json=answer("user_segment_created"),
+        status=201,
+        match=[
+            matchers.json_params_matcher(body),
+            matchers.header_matcher({"Authorization": AUTH, "Content-Type": "application/json"}),
+        ],
+    )
 
 
 def test_the_shipped_definition_is_the_one_install_creates():
@@ -45,20 +65,30 @@ def test_the_shipped_definition_is_the_one_install_creates():
 
 def test_subscriptions_are_documented_ticket_event_types():
     assert all(s.startswith("zen:event-type:ticket.") for s in SUBSCRIPTIONS)
-    assert {"zen:event-type:ticket.created", "zen:event-type:ticket.status_changed",
-            "zen:event-type:ticket.comment_added"} <= set(SUBSCRIPTIONS)
+    assert {
+        "zen:event-type:ticket.created",
+        "zen:event-type:ticket.status_changed",
+        "zen:event-type:ticket.comment_added",
+    } <= set(SUBSCRIPTIONS)
 
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_install_with_apply_creates_the_webhook_and_never_prints_the_secret():
     expect_list("webhooks_none")
-    responses.post(f"{BASE}/api/v2/webhooks", json=answer("webhook_created"), status=201,
-                   match=[matchers.json_params_matcher(webhook_definition(WEBHOOK_URL)),
-                          matchers.header_matcher({"Authorization": AUTH, "Content-Type": "application/json"})])
+    responses.post(
+        f"{BASE}/api/v2/webhooks",
+        json=answer("webhook_created"),
+        status=201,
+        match=[
+            matchers.json_params_matcher(webhook_definition(WEBHOOK_URL)),
+            matchers.header_matcher({"Authorization": AUTH, "Content-Type": "application/json"}),
+        ],
+    )
     expect_secret()
     expect_segments("user_segments_without_kb")  # vip, and kb_closed+vip: neither is ours
-    expect_segment_created({"user_segment": {"name": "Closed knowledge base", "user_type": "signed_in_users",
-                                             "tags": ["kb_closed"]}})
+    expect_segment_created(
+        {"user_segment": {"name": "Closed knowledge base", "user_type": "signed_in_users", "tags": ["kb_closed"]}}
+    )
     lines = adapter(webhook_secret="").install(WEBHOOK_URL, apply=True)
     assert len(responses.calls) == 5
     text = "\n".join(lines)
@@ -109,8 +139,9 @@ def test_install_without_apply_lists_the_clicks_and_calls_nothing():
 @responses.activate(assert_all_requests_are_fired=True)
 def test_the_segment_takes_its_tag_and_name_from_the_options():
     options = {"kb_tag": "ascon_kb", "kb_segment_name": "ASCON closed KB"}
-    assert segment_definition(options) == {"user_segment": {"name": "ASCON closed KB",
-                                                            "user_type": "signed_in_users", "tags": ["ascon_kb"]}}
+    assert segment_definition(options) == {
+        "user_segment": {"name": "ASCON closed KB", "user_type": "signed_in_users", "tags": ["ascon_kb"]}
+    }
     expect_list("webhooks_existing")
     expect_secret()
     expect_segments("user_segments_with_kb")  # a kb_closed segment is not an ascon_kb one

@@ -1,10 +1,11 @@
 """Zendesk webhooks in: signature checks, the JSON Schema and parsing, table-driven over the
 fixtures in tests/fixtures/zendesk/ (bodies shaped as Zendesk's ticket-event reference shows,
 headers apart, signed with the test secret below)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,19 +25,39 @@ SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # Zendesk's documentati
 # fixture -> (kind, ticket id, delivery id, occurred at)
 EVENTS = {
     "ticket_created": ("ticket.created", "123", "8350205501", "2024-05-13T07:00:00.412+00:00"),
-    "ticket_status_changed__pending": ("ticket.status_changed", "123", "8350205502", "2024-05-13T10:15:03.123456+00:00"),
+    "ticket_status_changed__pending": (
+        "ticket.status_changed",
+        "123",
+        "8350205502",
+        "2024-05-13T10:15:03.123456+00:00",
+    ),
     "ticket_status_changed__solved": ("ticket.status_changed", "123", "8350205503", "2024-05-15T12:00:00+00:00"),
     "ticket_status_changed__reopened": ("ticket.status_changed", "123", "8350205504", "2024-05-16T08:30:00+00:00"),
     "ticket_comment_added__public_agent": ("ticket.comment_added", "123", "8350205505", "2024-05-13T10:15:03+00:00"),
     "ticket_comment_added__private_note": ("ticket.comment_added", "123", "8350205506", "2024-05-13T08:00:00+00:00"),
-    "ticket_comment_added__public_requester": ("ticket.comment_added", "123", "8350205507", "2024-05-13T09:30:00+00:00"),
+    "ticket_comment_added__public_requester": (
+        "ticket.comment_added",
+        "123",
+        "8350205507",
+        "2024-05-13T09:30:00+00:00",
+    ),
     "ticket_requester_changed": ("ticket.requester_changed", "123", "8350205508", "2024-05-13T11:00:00+00:00"),
     "ticket_organization_changed": ("ticket.organization_changed", "123", "8350205509", "2024-05-13T11:00:01+00:00"),
-    "ticket_custom_field_changed__product": ("ticket.custom_field_changed", "123", "8350205510", "2024-05-13T07:20:00+00:00"),
+    "ticket_custom_field_changed__product": (
+        "ticket.custom_field_changed",
+        "123",
+        "8350205510",
+        "2024-05-13T07:20:00+00:00",
+    ),
     "unknown_event": ("ticket.priority_changed", "123", "8350205511", "2024-05-13T12:00:00+00:00"),
 }
-SCHEMA_INVALID = ["malformed__no_detail", "malformed__detail_without_id", "malformed__type_without_prefix",
-                  "malformed__ticket_id_not_numeric", "malformed__missing_top_level_keys"]
+SCHEMA_INVALID = [
+    "malformed__no_detail",
+    "malformed__detail_without_id",
+    "malformed__type_without_prefix",
+    "malformed__ticket_id_not_numeric",
+    "malformed__missing_top_level_keys",
+]
 EVERY_BODY = [*EVENTS, "user_active_changed__not_a_ticket", *SCHEMA_INVALID]
 
 
@@ -73,12 +94,14 @@ def test_signing_follows_the_documented_formula():
     import base64
     import hashlib
     import hmac
+
     body, stamp = b'{"say": "hello"}', "2021-07-25T10:00:00Z"
     want = base64.b64encode(hmac.new(SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()).decode()
     assert sign(SECRET, stamp, body) == want
 
 
 # -- verify --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", [*EVERY_BODY, "malformed__not_json"])
 def test_every_fixture_delivery_is_genuinely_signed(name):
@@ -95,9 +118,15 @@ def test_timestamps_within_five_minutes_either_way_pass(offset):
 FORGERIES: dict[str, tuple[dict[str, str], timedelta]] = {
     "stale: replayed 6 minutes later": (dict(), timedelta(minutes=6)),
     "from the future: 6 minutes ahead": (dict(), timedelta(minutes=-6)),
-    "forged signature": (dict(x_zendesk_webhook_signature="EiqWE3SXTPQpPulBV6OSuuGziIishZNc1VwNZYqZrHU="), timedelta(0)),
+    "forged signature": (
+        dict(x_zendesk_webhook_signature="EiqWE3SXTPQpPulBV6OSuuGziIishZNc1VwNZYqZrHU="),
+        timedelta(0),
+    ),
     "signature not base64": (dict(x_zendesk_webhook_signature="not a signature ☃"), timedelta(0)),
-    "timestamp changed (re-stamped replay)": (dict(x_zendesk_webhook_signature_timestamp="2024-05-13T07:00:01Z"), timedelta(0)),
+    "timestamp changed (re-stamped replay)": (
+        dict(x_zendesk_webhook_signature_timestamp="2024-05-13T07:00:01Z"),
+        timedelta(0),
+    ),
     "signature header missing": (dict(x_zendesk_webhook_signature=None), timedelta(0)),
     "timestamp header missing": (dict(x_zendesk_webhook_signature_timestamp=None), timedelta(0)),
     "timestamp unreadable": (dict(x_zendesk_webhook_signature_timestamp="yesterday"), timedelta(0)),
@@ -111,7 +140,7 @@ def test_forged_stale_or_incomplete_deliveries_are_refused(case):
     changes, skew = FORGERIES[case]
     d = delivery("ticket_created", **changes)
     with pytest.raises(Unauthorized):
-        adapter().verify(d, SECRET, datetime(2024, 5, 13, 7, 0, tzinfo=timezone.utc) + skew)
+        adapter().verify(d, SECRET, datetime(2024, 5, 13, 7, 0, tzinfo=UTC) + skew)
 
 
 def test_a_tampered_body_is_refused():
@@ -135,6 +164,7 @@ def test_no_secret_configured_refuses_even_an_unsigned_request():
 
 
 # -- schema --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def validator() -> Draft202012Validator:
@@ -167,6 +197,7 @@ def test_a_cut_off_body_is_not_json():
 
 # -- parse ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(EVENTS))
 def test_each_event_parses_into_one_ticket_event(name):
     kind, ticket_id, delivery_id, occurred = EVENTS[name]
@@ -183,8 +214,14 @@ def test_without_an_invocation_id_the_content_hash_is_the_delivery_id():
 
 
 def test_a_retry_keeps_its_invocation_id():
-    first, retry = delivery("ticket_created"), delivery("ticket_created", x_zendesk_webhook_signature_timestamp="2024-05-13T07:01:00Z")
-    assert adapter().parse(first, json.loads(first.body)).delivery_id == adapter().parse(retry, json.loads(retry.body)).delivery_id
+    first, retry = (
+        delivery("ticket_created"),
+        delivery("ticket_created", x_zendesk_webhook_signature_timestamp="2024-05-13T07:01:00Z"),
+    )
+    assert (
+        adapter().parse(first, json.loads(first.body)).delivery_id
+        == adapter().parse(retry, json.loads(retry.body)).delivery_id
+    )
 
 
 def test_an_integer_ticket_id_is_accepted():

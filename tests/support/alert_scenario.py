@@ -1,6 +1,7 @@
 """One warranty customer and its tickets in an ordinary week of May 2025, for the SLA alert and
 recompute tests: pavel@stroyproekt.example has a warranty (first response 8 working hours,
 resolution 40) from a purchase on 1 April 2025."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -26,6 +27,12 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0, us: int = 0) -> da
 
 def ticket(ticket_id="1", created=MON, reply=None, statuses=()) -> Ticket:
     """A ticket of pavel@ on the fake platform, open since `created`, with an agent's public reply at `reply`."""
-    return Ticket("fake", ticket_id, created, "pavel@stroyproekt.example", product="kompas_3d",
-                  statuses=(StatusAt(created, TicketStatus.OPEN), *statuses),
-                  comments=(Comment(reply, Author.AGENT, True),) if reply else ())
+    return Ticket(
+        "fake",
+        ticket_id,
+        created,
+        "pavel@stroyproekt.example",
+        product="kompas_3d",
+        statuses=(StatusAt(created, TicketStatus.OPEN), *statuses),
+        comments=(Comment(reply, Author.AGENT, True),) if reply else (),
+    )

@@ -16,6 +16,7 @@ A call is {method, path, query (optional), status (default 200), answer (a file 
 folder, or inline `json`), body (the exact JSON a write must send)}. Fixture bodies are
 `<name>.json` (or `.txt`) with their headers in `<name>.headers.json`.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def contract_adapter(platform: str) -> Any:
     from connector.platforms import settings_schemas
 
     spec = contract(platform)
-    config = config_from_mapping({"platforms": {platform: spec["settings"]}}, spec["folder"], "contract",
-                                 settings_schemas())
+    config = config_from_mapping(
+        {"platforms": {platform: spec["settings"]}}, spec["folder"], "contract", settings_schemas()
+    )
     return adapters_for(config, Metrics())[platform]
 
 
@@ -69,8 +71,9 @@ def moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def register(mock: responses.RequestsMock, folder: Path, base_url: str, calls: list[dict[str, Any]],
-             headers: dict[str, str]) -> None:
+def register(
+    mock: responses.RequestsMock, folder: Path, base_url: str, calls: list[dict[str, Any]], headers: dict[str, str]
+) -> None:
     """Register the calls on `mock`: strict on the query, the auth headers and, for writes, the
     exact JSON body."""
     for call in calls:
@@ -89,18 +92,28 @@ def register(mock: responses.RequestsMock, folder: Path, base_url: str, calls: l
 
 def facts(ticket: Ticket) -> dict[str, Any]:
     """A ticket's facts as JSON, for comparing with a fixture (moments as ISO 8601 in UTC)."""
+
     def iso(value: datetime | None) -> str | None:
         return None if value is None else value.astimezone(moment("2000-01-01T00:00:00Z").tzinfo).isoformat()
 
     carried = ticket.carried
     return {
-        "id": ticket.id, "created_at": iso(ticket.created_at), "requester_email": ticket.requester_email,
-        "organisation_id": ticket.organisation_id, "product": ticket.product, "request_type": ticket.request_type,
-        "topic": ticket.topic, "channel": ticket.channel,
+        "id": ticket.id,
+        "created_at": iso(ticket.created_at),
+        "requester_email": ticket.requester_email,
+        "organisation_id": ticket.organisation_id,
+        "product": ticket.product,
+        "request_type": ticket.request_type,
+        "topic": ticket.topic,
+        "channel": ticket.channel,
         "statuses": [[iso(s.at), s.status.value] for s in ticket.statuses],
         "status": ticket.status.value if ticket.status else None,
         "comments": [[iso(c.at), c.author.value, c.public, c.opening] for c in ticket.comments],
-        "carried": {"tier": carried.tier, "first_response_due": iso(carried.first_response_due),
-                    "resolution_due": iso(carried.resolution_due), "flags": sorted(carried.flags),
-                    "assignee": carried.assignee},
+        "carried": {
+            "tier": carried.tier,
+            "first_response_due": iso(carried.first_response_due),
+            "resolution_due": iso(carried.resolution_due),
+            "flags": sorted(carried.flags),
+            "assignee": carried.assignee,
+        },
     }

@@ -1,4 +1,5 @@
 """Databases for the tests: copies of the session's migrated SQLite template (tests/conftest.py)."""
+
 from __future__ import annotations
 
 import shutil

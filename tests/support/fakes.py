@@ -1,7 +1,8 @@
 """Platforms kept in memory, shared by the tests: adapters that never touch a network."""
+
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from connector.config.settings import PlatformSettings
 from connector.core.errors import BadInput, PlatformError, PlatformRejected
@@ -37,16 +38,15 @@ class OfflineAdapter(Adapter):
         raise NotImplementedError
 
 
-
-
 class MemoryPlatform(OfflineAdapter):
     """A platform with a KB lever and portal: holders in a set, batches of `batch`, and a failure
     injected after `fail_after` batches (a 503 the bulk endpoint keeps giving)."""
 
     name, title, docs_url, authentication = "memory", "Memory", "", "none"
 
-    def __init__(self, holders: Sequence[str] = (), batch: int = 2, fail_after: int | None = None,
-                 name: str = "memory") -> None:
+    def __init__(
+        self, holders: Sequence[str] = (), batch: int = 2, fail_after: int | None = None, name: str = "memory"
+    ) -> None:
         super().__init__(PlatformSettings(name))
         self.name = name  # type: ignore[misc]  # a per-instance name: the registry's platform ids are looked up by it
         self.holders = set(holders)
@@ -61,7 +61,7 @@ class MemoryPlatform(OfflineAdapter):
         for number, start in enumerate(range(0, len(changes), self.batch)):
             if self.fail_after is not None and number >= self.fail_after:
                 raise PlatformError("PUT /users/update_many: HTTP 503: unavailable", 503)
-            for change in changes[start:start + self.batch]:
+            for change in changes[start : start + self.batch]:
                 held = change.email in self.holders
                 self.calls.append((change.action, change.email))
                 if change.action == GRANT:
@@ -75,8 +75,6 @@ class MemoryPlatform(OfflineAdapter):
             return None
         self.portal[email] = customer_id
         return f"created {email} in {customer_name} ({org_id or 'new organisation'})"
-
-
 
 
 class FakeTickets(OfflineAdapter):

@@ -8,6 +8,7 @@ real document and breaks it in one place (a value replaced, a key removed, a sub
 deeply). The budget of each test is fixed (`budget()`); CONNECTOR_FUZZ_EXAMPLES raises it for a
 longer hunt on a developer's machine.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,26 +19,76 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-NASTY_STRINGS = ["", " ", "\x00", "a\x00b", "\ud800", "x\udfff", "²", "١٢٣", "9" * 250, "x" * 5000,
-                 "1e999", "NaN", "-0", "\u202e42", "\n", "\t42", "null", "{}", "[]", "../../etc/passwd",
-                 "2024-02-30", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "🙂" * 60]
+NASTY_STRINGS = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfff",
+    "²",
+    "١٢٣",
+    "9" * 250,
+    "x" * 5000,
+    "1e999",
+    "NaN",
+    "-0",
+    "\u202e42",
+    "\n",
+    "\t42",
+    "null",
+    "{}",
+    "[]",
+    "../../etc/passwd",
+    "2024-02-30",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "🙂" * 60,
+]
 BREAKERS = ["\x00", "\ud800", "x\udfff", "9" * 250, "²", "1e999"]  # what broke code before: drawn most
 NASTY_NUMBERS = [0, -1, 2**31, 2**63, 2**64 + 1, 10**400, -(10**400), 1e308, -1e308, 0.1, 1e-320, True, False]
 
 
 def hostile_values() -> st.SearchStrategy[Any]:
     """Leaves that break naive code."""
-    return st.one_of(st.sampled_from(NASTY_STRINGS), st.sampled_from(NASTY_NUMBERS),
-                     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                     st.text(max_size=30))
+    return st.one_of(
+        st.sampled_from(NASTY_STRINGS),
+        st.sampled_from(NASTY_NUMBERS),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=30),
+    )
 
 
 def json_documents(max_leaves: int = 25) -> st.SearchStrategy[Any]:
     """Arbitrary JSON shapes whose leaves are hostile."""
-    keys = st.one_of(st.sampled_from(["id", "type", "detail", "ticket", "email", "customer", "products",
-                                      "sla", "code", "name", "\ud800", "", "x" * 300]), st.text(max_size=12))
-    return st.recursive(hostile_values(), lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)), max_leaves=max_leaves)
+    keys = st.one_of(
+        st.sampled_from(
+            [
+                "id",
+                "type",
+                "detail",
+                "ticket",
+                "email",
+                "customer",
+                "products",
+                "sla",
+                "code",
+                "name",
+                "\ud800",
+                "",
+                "x" * 300,
+            ]
+        ),
+        st.text(max_size=12),
+    )
+    return st.recursive(
+        hostile_values(),
+        lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)),
+        max_leaves=max_leaves,
+    )
 
 
 def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
@@ -69,8 +120,13 @@ def mutated(draw, doc: Any) -> Any:
     if how == "typed":
         current = parent[last]
         if isinstance(current, str):
-            parent[last] = draw(st.one_of(st.sampled_from(BREAKERS), st.sampled_from(NASTY_STRINGS),
-                                          st.builds(lambda a, b: a + b, st.just(current), st.sampled_from(BREAKERS))))
+            parent[last] = draw(
+                st.one_of(
+                    st.sampled_from(BREAKERS),
+                    st.sampled_from(NASTY_STRINGS),
+                    st.builds(lambda a, b: a + b, st.just(current), st.sampled_from(BREAKERS)),
+                )
+            )
         elif isinstance(current, (int, float)) and not isinstance(current, bool):
             parent[last] = draw(st.sampled_from([n for n in NASTY_NUMBERS if not isinstance(n, bool)]))
         else:
@@ -98,6 +154,10 @@ def encoded(draw, doc: Any) -> bytes:
 def budget(examples: int) -> settings:
     """The fixed budget of a fuzz test (CONNECTOR_FUZZ_EXAMPLES overrides it), reproducible runs."""
     wanted = int(os.environ.get("CONNECTOR_FUZZ_EXAMPLES", examples))
-    return settings(max_examples=wanted, deadline=None, derandomize="CONNECTOR_FUZZ_EXAMPLES" not in os.environ,
-                    database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                                          HealthCheck.data_too_large])
+    return settings(
+        max_examples=wanted,
+        deadline=None,
+        derandomize="CONNECTOR_FUZZ_EXAMPLES" not in os.environ,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )

@@ -2,6 +2,7 @@
 (tests/test_suite_rules.py checks it), and a call that matches nothing registered fails the test
 (the autouse fixture in tests/conftest.py, through `unexpected_calls`), even where the code under
 test catches the ConnectionError that `responses` raises for it (a worker that retries, say)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

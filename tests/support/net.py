@@ -1,4 +1,5 @@
 """Loopback networking for the tests that start servers."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Where the suite's shared fixture files are."""
+
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

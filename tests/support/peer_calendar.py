@@ -2,6 +2,7 @@
 default calendar's answers (RU days off, working Saturdays and shortened days need extra rules
 there), at its fastest (its holidays as a set: it looks each day up in them). Used by the
 cross-check in tests/test_calendar_peer.py and by benchmarks/due_dates.py."""
+
 from __future__ import annotations
 
 import bisect
@@ -57,11 +58,13 @@ def peer_rules(years: range, shortened: bool = True):
     short = set().union(*(ru.shortened_days(y) for y in years)) if shortened else set()
     # btd.Rules ignores a time-off block that ends with the working day (17:00-18:00), so a
     # shortened day is skipped by the weekday rule and gets a 10:00-17:00 block of its own
-    rules = [WeekdaysExcept(short, start_time=dt.time(10), end_time=dt.time(18), working_days=[0, 1, 2, 3, 4], tz=MOSCOW),
-             DatesRule(saturdays - short, dt.time(10), dt.time(18), tz=MOSCOW),
-             DatesRule(short, dt.time(10), dt.time(17), tz=MOSCOW),
-             # a set, not a list: btd tests `date in holidays` day by day, so this is its fastest correct form
-             btd.HolidayRule(frozenset(off), tz=MOSCOW)]
+    rules = [
+        WeekdaysExcept(short, start_time=dt.time(10), end_time=dt.time(18), working_days=[0, 1, 2, 3, 4], tz=MOSCOW),
+        DatesRule(saturdays - short, dt.time(10), dt.time(18), tz=MOSCOW),
+        DatesRule(short, dt.time(10), dt.time(17), tz=MOSCOW),
+        # a set, not a list: btd tests `date in holidays` day by day, so this is its fastest correct form
+        btd.HolidayRule(frozenset(off), tz=MOSCOW),
+    ]
     return btd.Rules(rules)
 
 

@@ -36,6 +36,7 @@ No pytest here: callers skip or fail on `redmine_available()` / `RedmineNotInsta
 bounded. `stop()` ends the server's process group; an instance the caller forgot is stopped at
 interpreter exit, and the server also stops when this process dies (it watches a pipe from us).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -63,18 +64,18 @@ from typing import Any
 from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "webhooks" / "redmine"     # what a Redmine admin installs (README.md there)
+SHIPPED = ROOT / "webhooks" / "redmine"  # what a Redmine admin installs (README.md there)
 PLUGIN = SHIPPED / "connector_webhooks"
 SETUP_SCRIPT = SHIPPED / "connector_setup.rb"
 
 REDMINE_DIR = Path("/usr/share/redmine")
 DEBIAN_PACKAGES = "redmine redmine-sqlite ruby-webrick"
-CACHE_FORMAT = "1"          # bump when the cache layout or the bootstrap below changes
+CACHE_FORMAT = "1"  # bump when the cache layout or the bootstrap below changes
 
-BUILD_TIMEOUT = 300.0       # seconds for the one-off cache build (about 8 s here)
-START_TIMEOUT = 90.0        # seconds for the server to answer once started (about 7 s here)
-STOP_TIMEOUT = 10.0         # seconds for the server to exit after SIGTERM, before SIGKILL
-HTTP_TIMEOUT = 30.0         # seconds for one HTTP call to Redmine
+BUILD_TIMEOUT = 300.0  # seconds for the one-off cache build (about 8 s here)
+START_TIMEOUT = 90.0  # seconds for the server to answer once started (about 7 s here)
+STOP_TIMEOUT = 10.0  # seconds for the server to exit after SIGTERM, before SIGKILL
+HTTP_TIMEOUT = 30.0  # seconds for one HTTP call to Redmine
 
 # Symlinked into the private root (only read); everything else of Rails.root is copied.
 _LINKED = ("db", "public", "extra", "Rakefile", "config.ru")
@@ -125,10 +126,12 @@ class RedmineStartError(RuntimeError):
 
 
 def _gem_installed(name: str) -> bool:
-    patterns = [f"/usr/share/rubygems-integration/*/specifications/{name}-[0-9]*.gemspec",
-                f"/usr/lib/*/rubygems-integration/*/specifications/{name}-[0-9]*.gemspec",
-                f"/var/lib/gems/*/specifications/{name}-[0-9]*.gemspec",
-                f"/usr/lib/ruby/gems/*/specifications/{name}-[0-9]*.gemspec"]
+    patterns = [
+        f"/usr/share/rubygems-integration/*/specifications/{name}-[0-9]*.gemspec",
+        f"/usr/lib/*/rubygems-integration/*/specifications/{name}-[0-9]*.gemspec",
+        f"/var/lib/gems/*/specifications/{name}-[0-9]*.gemspec",
+        f"/usr/lib/ruby/gems/*/specifications/{name}-[0-9]*.gemspec",
+    ]
     return any(glob.glob(p) for p in patterns)
 
 
@@ -167,23 +170,22 @@ def _redmine_version() -> str:
     return ".".join(m.group(1) for m in parts if m)
 
 
-
 @dataclass(eq=False)
 class Redmine:
     """A running throwaway Redmine 5."""
 
-    base_url: str             # http://127.0.0.1:<port>
-    api_key: str              # of connector_login (an administrator): header X-Redmine-API-Key
-    admin_api_key: str        # of Redmine's own "admin"
-    admin_password: str       # of "admin", for the web UI (settings pages)
-    log_path: Path            # Rails' production.log (the plugin's delivery lines land here)
+    base_url: str  # http://127.0.0.1:<port>
+    api_key: str  # of connector_login (an administrator): header X-Redmine-API-Key
+    admin_api_key: str  # of Redmine's own "admin"
+    admin_password: str  # of "admin", for the web UI (settings pages)
+    log_path: Path  # Rails' production.log (the plugin's delivery lines land here)
     connector_login: str
-    instance: str             # REDMINE_INSTANCE of this run
-    instance_dir: Path        # its config, database, files, log, tmp
+    instance: str  # REDMINE_INSTANCE of this run
+    instance_dir: Path  # its config, database, files, log, tmp
     port: int
-    info: dict                # ids from the setup: projects, custom_fields, kb_group, kb_role, statuses, ...
-    plugin_settings: dict     # as last saved on the plugin's settings page
-    started_in: float = 0.0   # seconds from the call to a server that answers, configured
+    info: dict  # ids from the setup: projects, custom_fields, kb_group, kb_role, statuses, ...
+    plugin_settings: dict  # as last saved on the plugin's settings page
+    started_in: float = 0.0  # seconds from the call to a server that answers, configured
     timings: dict = field(default_factory=dict)
     server_log: Path | None = None
     _proc: subprocess.Popen | None = field(default=None, repr=False)
@@ -210,8 +212,16 @@ class Redmine:
 
     # --- HTTP helpers (urllib: no extra dependency) -----------------------------------------
 
-    def request(self, method: str, path: str, payload: Any = None, *, key: str | None = None,
-                headers: dict | None = None, timeout: float = HTTP_TIMEOUT) -> tuple[int, dict, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        key: str | None = None,
+        headers: dict | None = None,
+        timeout: float = HTTP_TIMEOUT,
+    ) -> tuple[int, dict, Any]:
         """One REST call (path below base_url, or a full URL); (status, headers, JSON or text).
         Authenticates with the connector's API key unless `key` says otherwise ("" for none)."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
@@ -236,8 +246,7 @@ class Redmine:
             parsed = text
         return status, rheaders, parsed
 
-    def api(self, method: str, path: str, payload: Any = None, expect: int | tuple = (200, 201, 204),
-            **kw) -> Any:
+    def api(self, method: str, path: str, payload: Any = None, expect: int | tuple = (200, 201, 204), **kw) -> Any:
         """A REST call (as the connector unless key=...); its JSON answer (asserting the status)."""
         status, _, body = self.request(method, path, payload, **kw)
         expected = (expect,) if isinstance(expect, int) else expect
@@ -252,19 +261,39 @@ class Redmine:
                 return int(role["id"])
         raise KeyError(f"no role {name!r}: {[r['name'] for r in roles]}")
 
-    def create_user(self, login: str, *, mail: str | None = None, firstname: str = "Test",
-                    lastname: str | None = None, admin: bool = False, project: str | None = "support",
-                    role: str = "Developer") -> dict:
+    def create_user(
+        self,
+        login: str,
+        *,
+        mail: str | None = None,
+        firstname: str = "Test",
+        lastname: str | None = None,
+        admin: bool = False,
+        project: str | None = "support",
+        role: str = "Developer",
+    ) -> dict:
         """A user made through the REST API (as admin), a member of `project` with `role` (None: no
         membership); returns {"id", "login", "mail", "api_key"}."""
-        doc = {"user": {"login": login, "firstname": firstname, "lastname": lastname or login,
-                        "mail": mail or f"{login}@example.com", "admin": admin, "generate_password": True,
-                        "mail_notification": "none"}}
+        doc = {
+            "user": {
+                "login": login,
+                "firstname": firstname,
+                "lastname": lastname or login,
+                "mail": mail or f"{login}@example.com",
+                "admin": admin,
+                "generate_password": True,
+                "mail_notification": "none",
+            }
+        }
         user = self.api("POST", "/users.json", doc, expect=201, key=self.admin_api_key)["user"]
         if project:
-            self.api("POST", f"/projects/{project}/memberships.json",
-                     {"membership": {"user_id": user["id"], "role_ids": [self.role_id(role)]}},
-                     expect=201, key=self.admin_api_key)
+            self.api(
+                "POST",
+                f"/projects/{project}/memberships.json",
+                {"membership": {"user_id": user["id"], "role_ids": [self.role_id(role)]}},
+                expect=201,
+                key=self.admin_api_key,
+            )
         full = self.api("GET", f"/users/{user['id']}.json", key=self.admin_api_key)["user"]
         return {"id": full["id"], "login": full["login"], "mail": full["mail"], "api_key": full["api_key"]}
 
@@ -288,8 +317,7 @@ class Redmine:
         form["authenticity_token"] = _csrf_token(page)
         final_url, page = s.post("/settings/plugin/connector_webhooks", form)
         if "/settings/plugin/connector_webhooks" not in final_url or "Successful update" not in page:
-            raise RedmineStartError(f"the plugin's settings page did not save (ended at {final_url}):\n"
-                                    + page[:2000])
+            raise RedmineStartError(f"the plugin's settings page did not save (ended at {final_url}):\n" + page[:2000])
         shown = re.search(r'name="settings\[connector_url\]"[^>]*value="([^"]*)"', page)
         if shown is None or _html_unescape(shown.group(1)) != settings["connector_url"]:
             raise RedmineStartError("the plugin's settings page shows another connector URL after saving")
@@ -342,15 +370,17 @@ class _WebSession:
 
     def login(self, login: str, password: str) -> None:
         page = self.get("/login")
-        final_url, page = self.post("/login", {"username": login, "password": password,
-                                               "authenticity_token": _csrf_token(page)})
+        final_url, page = self.post(
+            "/login", {"username": login, "password": password, "authenticity_token": _csrf_token(page)}
+        )
         if urllib.parse.urlparse(final_url).path == "/login":
             raise RedmineStartError(f"could not log in to the web UI as {login}")
 
 
 def _csrf_token(page: str) -> str:
-    m = re.search(r'name="authenticity_token" value="([^"]+)"', page) or \
-        re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    m = re.search(r'name="authenticity_token" value="([^"]+)"', page) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', page
+    )
     if m is None:
         raise RedmineStartError("no CSRF token on the page")
     return _html_unescape(m.group(1))
@@ -400,6 +430,7 @@ def _stop_forgotten() -> None:
 
 # --- the cache: private Rails root + template database -------------------------------------
 
+
 def _cache_key(connector_login: str) -> str:
     h = hashlib.sha256()
     h.update(f"format {CACHE_FORMAT}\nlogin {connector_login}\n".encode())
@@ -436,8 +467,8 @@ def _write_instance(instance_dir: Path, database: Path) -> None:
     for sub in ("config", "files", "log", "tmp/cache", "tmp/pids", "public/plugin_assets"):
         (instance_dir / sub).mkdir(parents=True, exist_ok=True)
     (instance_dir / "config" / "database.yml").write_text(
-        "production:\n  adapter: sqlite3\n"
-        f"  database: {json.dumps(str(database))}\n  timeout: 5000\n  pool: 10\n")
+        f"production:\n  adapter: sqlite3\n  database: {json.dumps(str(database))}\n  timeout: 5000\n  pool: 10\n"
+    )
     key_file = instance_dir / "config" / "secret_key.txt"
     key_file.write_text(secrets.token_hex(64) + "\n")
     key_file.chmod(0o600)
@@ -458,11 +489,11 @@ def _build_cache(cache: Path, connector_login: str) -> None:
             shutil.copytree(src, root / name, symlinks=False)
         else:
             shutil.copyfile(src, root / name)
-    (root / "config" / "database.yml").unlink(missing_ok=True)   # Debian's link to the default instance
+    (root / "config" / "database.yml").unlink(missing_ok=True)  # Debian's link to the default instance
     (root / "Gemfile.local").write_text(_GEMFILE_LOCAL)
     (root / "config" / "additional_environment.rb").write_text(_ADDITIONAL_ENVIRONMENT)
     (root / "plugins").mkdir()
-    shutil.copytree(PLUGIN, root / "plugins" / PLUGIN.name)      # "copy the plugin to plugins/"
+    shutil.copytree(PLUGIN, root / "plugins" / PLUGIN.name)  # "copy the plugin to plugins/"
     (root / "instances").mkdir()
 
     template_dir = cache / "template"
@@ -479,20 +510,30 @@ def _build_cache(cache: Path, connector_login: str) -> None:
         "FIXTURE_ADMIN_PASSWORD": admin_password,
         "FIXTURE_INFO": str(info_path),
         "REDMINE_LANG": "en",
-        "VERBOSE": "false",   # the migration's own output
+        "VERBOSE": "false",  # the migration's own output
     }
     log = cache / "build.log"
     with log.open("wb") as out:
         try:
-            done = subprocess.run(["bundle", "exec", "rails", "runner", "-e", "production", str(bootstrap)],
-                                  cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT)
+            done = subprocess.run(
+                ["bundle", "exec", "rails", "runner", "-e", "production", str(bootstrap)],
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=BUILD_TIMEOUT,
+            )
         except subprocess.TimeoutExpired:
-            raise RedmineStartError(f"building the Redmine template took over {BUILD_TIMEOUT:.0f} s:\n"
-                                    + log.read_text(errors="replace")[-3000:]) from None
+            raise RedmineStartError(
+                f"building the Redmine template took over {BUILD_TIMEOUT:.0f} s:\n"
+                + log.read_text(errors="replace")[-3000:]
+            ) from None
     if done.returncode != 0 or not info_path.exists():
-        raise RedmineStartError(f"building the Redmine template failed (code {done.returncode}):\n"
-                                + log.read_text(errors="replace")[-4000:])
+        raise RedmineStartError(
+            f"building the Redmine template failed (code {done.returncode}):\n"
+            + log.read_text(errors="replace")[-4000:]
+        )
     info = json.loads(info_path.read_text())
     info["admin"]["password"] = admin_password
     info["build_seconds"] = round(time.monotonic() - t0, 3)
@@ -526,9 +567,17 @@ def _ensure_cache(workdir: Path, connector_login: str) -> tuple[Path, dict, bool
 
 # --- start ----------------------------------------------------------------------------------
 
-def start_redmine(workdir: Path, connector_url: str, webhook_secret: str, connector_login: str = "connector",
-                  *, projects: str = "", webhook_timeout: float = 2.0,
-                  start_timeout: float = START_TIMEOUT) -> Redmine:
+
+def start_redmine(
+    workdir: Path,
+    connector_url: str,
+    webhook_secret: str,
+    connector_login: str = "connector",
+    *,
+    projects: str = "",
+    webhook_timeout: float = 2.0,
+    start_timeout: float = START_TIMEOUT,
+) -> Redmine:
     """Set up and start a throwaway Redmine 5 below `workdir` (created if needed; several runs may
     share it, each gets its own instance and database; the template cache is reused).
 
@@ -539,8 +588,11 @@ def start_redmine(workdir: Path, connector_url: str, webhook_secret: str, connec
     (with the log's tail)."""
     missing = redmine_missing()
     if missing:
-        raise RedmineNotInstalled("Redmine 5 cannot run here; missing: " + "; ".join(missing)
-                                  + f" (Debian: apt-get install {DEBIAN_PACKAGES})")
+        raise RedmineNotInstalled(
+            "Redmine 5 cannot run here; missing: "
+            + "; ".join(missing)
+            + f" (Debian: apt-get install {DEBIAN_PACKAGES})"
+        )
     if not re.fullmatch(r"whsec_[A-Za-z0-9+/=]+", webhook_secret or ""):
         raise ValueError("webhook_secret must look like whsec_<base64>")
     if not re.fullmatch(r"[a-z0-9_.@-]+", connector_login):
@@ -565,33 +617,76 @@ def start_redmine(workdir: Path, connector_url: str, webhook_secret: str, connec
 
     port = free_port()
     server_log = instance_dir / "log" / "server.out"
-    rm = Redmine(base_url=f"http://127.0.0.1:{port}", api_key=info["connector_api_key"],
-                 admin_api_key=info["admin"]["api_key"], admin_password=info["admin"]["password"],
-                 log_path=instance_dir / "log" / "production.log", connector_login=connector_login,
-                 instance=instance, instance_dir=instance_dir, port=port, info=info,
-                 plugin_settings={"connector_url": "", "secret": "", "connector_login": connector_login,
-                                  "projects": "", "timeout": "2"},
-                 timings=timings, server_log=server_log, _link=link)
+    rm = Redmine(
+        base_url=f"http://127.0.0.1:{port}",
+        api_key=info["connector_api_key"],
+        admin_api_key=info["admin"]["api_key"],
+        admin_password=info["admin"]["password"],
+        log_path=instance_dir / "log" / "production.log",
+        connector_login=connector_login,
+        instance=instance,
+        instance_dir=instance_dir,
+        port=port,
+        info=info,
+        plugin_settings={
+            "connector_url": "",
+            "secret": "",
+            "connector_login": connector_login,
+            "projects": "",
+            "timeout": "2",
+        },
+        timings=timings,
+        server_log=server_log,
+        _link=link,
+    )
 
     env = _base_env(instance_dir, instance, root)
     # The server reads a pipe from us and is stopped when it closes (this process died): no orphans.
-    watchdog = ('exec 3<&0; "$@" </dev/null & child=$!; '
-                '( read _ignored <&3; kill -TERM "$child" 2>/dev/null ) & '
-                'wait "$child"')
-    cmd = ["sh", "-c", watchdog, "redmine-server", "bundle", "exec", "rails", "server", "-b", "127.0.0.1",
-           "-p", str(port), "-e", "production", "-P", str(instance_dir / "tmp" / "pids" / "server.pid")]
+    watchdog = (
+        'exec 3<&0; "$@" </dev/null & child=$!; ( read _ignored <&3; kill -TERM "$child" 2>/dev/null ) & wait "$child"'
+    )
+    cmd = [
+        "sh",
+        "-c",
+        watchdog,
+        "redmine-server",
+        "bundle",
+        "exec",
+        "rails",
+        "server",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-e",
+        "production",
+        "-P",
+        str(instance_dir / "tmp" / "pids" / "server.pid"),
+    ]
     t0 = time.monotonic()
     with server_log.open("ab") as out_f:
-        rm._proc = subprocess.Popen(cmd, env=env, cwd=root, stdin=subprocess.PIPE, stdout=out_f,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+        rm._proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=out_f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     with _LIVE_LOCK:
         _LIVE.add(rm)
     try:
         _wait_until_up(rm, start_timeout)
         timings["server_up"] = round(time.monotonic() - t0, 3)
         t1 = time.monotonic()
-        rm.configure_plugin(connector_url=connector_url, secret=webhook_secret, connector_login=connector_login,
-                            projects=projects, timeout=webhook_timeout)
+        rm.configure_plugin(
+            connector_url=connector_url,
+            secret=webhook_secret,
+            connector_login=connector_login,
+            projects=projects,
+            timeout=webhook_timeout,
+        )
         timings["plugin_settings"] = round(time.monotonic() - t1, 3)
     except BaseException:
         rm.stop()
@@ -605,8 +700,9 @@ def _wait_until_up(rm: Redmine, timeout: float) -> None:
     last = "no answer yet"
     while time.monotonic() < deadline:
         if rm._proc is None or rm._proc.poll() is not None:
-            raise RedmineStartError(f"rails server exited early (code {rm._proc.returncode if rm._proc else '?'}):\n"
-                                    + rm.log_tail())
+            raise RedmineStartError(
+                f"rails server exited early (code {rm._proc.returncode if rm._proc else '?'}):\n" + rm.log_tail()
+            )
         try:
             status, _, body = rm.request("GET", "/users/current.json", timeout=5)
             if status == 200 and isinstance(body, dict) and body.get("user", {}).get("login") == rm.connector_login:
@@ -615,5 +711,6 @@ def _wait_until_up(rm: Redmine, timeout: float) -> None:
         except (OSError, urllib.error.URLError) as exc:
             last = str(exc)
         time.sleep(0.1)
-    raise RedmineStartError(f"Redmine did not answer GET /users/current.json within {timeout:.0f} s ({last}):\n"
-                            + rm.log_tail())
+    raise RedmineStartError(
+        f"Redmine did not answer GET /users/current.json within {timeout:.0f} s ({last}):\n" + rm.log_tail()
+    )

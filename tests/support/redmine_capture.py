@@ -15,6 +15,7 @@ What it does (tests/fixtures/redmine/README.md, "Contract cases", says the same)
   second pass (`reads_after`), through `Processor.process_ticket` as the contract test runs them.
 The `events` and `malformed` sections of contract.json are kept as they are.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -53,8 +54,15 @@ class Recorder:
 
         def recorded(method, url, headers, body):
             response = real(method, url, headers, body)
-            self.calls.append({"method": method, "url": url, "body": json.loads(body) if body else None,
-                               "status": response.status, "answer": response.json()})
+            self.calls.append(
+                {
+                    "method": method,
+                    "url": url,
+                    "body": json.loads(body) if body else None,
+                    "status": response.status,
+                    "answer": response.json(),
+                }
+            )
             return response
 
         adapter.api()._request = recorded  # type: ignore[method-assign]
@@ -93,21 +101,32 @@ def scenario(rm) -> dict[str, int]:
     people = {
         "anna": rm.create_user("anna", mail="anna@vendor.example", firstname="Anna", lastname="Agent"),
         "boris": rm.create_user("boris", mail="boris@vendor.example", firstname="Boris", lastname="Engineer"),
-        "ivan": rm.create_user("ivan", mail="ivan.petrov@customer.example", firstname="Ivan", lastname="Petrov",
-                               role="Reporter"),
-        "petr": rm.create_user("petr", mail="petr@customer.example", firstname="Petr", lastname="Sidorov",
-                               role="Reporter"),
-        "olga": rm.create_user("olga", mail="olga@bigcorp.example", firstname="Olga", lastname="Smirnova",
-                               role="Reporter"),
+        "ivan": rm.create_user(
+            "ivan", mail="ivan.petrov@customer.example", firstname="Ivan", lastname="Petrov", role="Reporter"
+        ),
+        "petr": rm.create_user(
+            "petr", mail="petr@customer.example", firstname="Petr", lastname="Sidorov", role="Reporter"
+        ),
+        "olga": rm.create_user(
+            "olga", mail="olga@bigcorp.example", firstname="Olga", lastname="Smirnova", role="Reporter"
+        ),
     }
     cf = rm.custom_fields
 
     def create(who: str, subject: str, request_type: str, topic: str) -> int:
-        doc = {"issue": {"project_id": "support", "tracker_id": 3, "subject": subject,
-                         "description": "Since the update the program closes at once.",
-                         "custom_fields": [{"id": cf["product"], "value": "KOMPAS-3D"},
-                                           {"id": cf["request_type"], "value": request_type},
-                                           {"id": cf["topic"], "value": topic}]}}
+        doc = {
+            "issue": {
+                "project_id": "support",
+                "tracker_id": 3,
+                "subject": subject,
+                "description": "Since the update the program closes at once.",
+                "custom_fields": [
+                    {"id": cf["product"], "value": "KOMPAS-3D"},
+                    {"id": cf["request_type"], "value": request_type},
+                    {"id": cf["topic"], "value": topic},
+                ],
+            }
+        }
         return rm.api("POST", "/issues.json", doc, expect=201, key=people[who]["api_key"])["issue"]["id"]
 
     def change(who: str, issue: int, **fields: Any) -> None:
@@ -131,14 +150,19 @@ def capture(workdir: Path) -> dict[str, Any]:
     rm = start_redmine(workdir, f"http://127.0.0.1:{free_port()}/webhooks/redmine", SECRET)
     try:
         ids = scenario(rm)
-        settings = PlatformSettings("redmine", rm.base_url, SECRET, credentials={"api_key": rm.api_key},
-                                    fields={k: str(v) for k, v in rm.custom_fields.items()},
-                                    options={"project": "support"})
+        settings = PlatformSettings(
+            "redmine",
+            rm.base_url,
+            SECRET,
+            credentials={"api_key": rm.api_key},
+            fields={k: str(v) for k, v in rm.custom_fields.items()},
+            options={"project": "support"},
+        )
         adapter = RedmineAdapter(settings, RedmineAdapter.client_for(settings))
         recorder = Recorder(adapter)
         engine = open_database(f"sqlite:///{workdir / 'capture-registry.db'}")
         import_registry(FOLDER / "registry.json", engine, replace=True)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         processor = Processor(engine, {"redmine": adapter}, rulebook(), clock=lambda: now)
         tickets = {}
         for issue in ids.values():
@@ -152,9 +176,13 @@ def capture(workdir: Path) -> dict[str, Any]:
             del adapter.fetch_ticket
             assert first["written"] and not second["written"], (first, second)
             read.pop("id")
-            tickets[tid] = {"now": now.isoformat().replace("+00:00", "Z"), "reads": reads, "facts": read,
-                            "writes": as_contract(written[len(fetched):], tid, "write", rm.base_url),
-                            "reads_after": as_contract(recorder.take(), tid, "after", rm.base_url)}
+            tickets[tid] = {
+                "now": now.isoformat().replace("+00:00", "Z"),
+                "reads": reads,
+                "facts": read,
+                "writes": as_contract(written[len(fetched) :], tid, "write", rm.base_url),
+                "reads_after": as_contract(recorder.take(), tid, "after", rm.base_url),
+            }
         engine.dispose()
         return tickets
     finally:
@@ -170,6 +198,7 @@ def _marking(adapter: RedmineAdapter, recorder: Recorder):
         ticket = real(adapter, ticket_id)
         recorder.marked = list(recorder.calls)
         return ticket
+
     return fetch
 
 

@@ -6,6 +6,7 @@ Every ticket is processed at NOW (Tue 2026-02-10 12:00 MSK), and the report runs
 The arithmetic of each outcome is in the comments of TICKETS; tests/test_report.py checks the
 report against EXPECTED row by row.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,20 +34,34 @@ def msk(text: str) -> datetime:
 NOW = msk("2026-02-10 12:00")
 REGISTRY: dict[str, Any] = {
     "products": [{"code": "KOMPAS", "name": "KOMPAS-3D"}, {"code": "PILOT", "name": "Pilot-ICE"}],
-    "customers": [{"id": "C-AL", "name": "Alpha Design", "email_domains": ["alpha.ru"]},
-                  {"id": "C-BE", "name": "Beta Works"}],
-    "contacts": [{"email": "ann@alpha.ru", "customer": "C-AL", "name": "Ann Petrova"},
-                 {"email": "bob@alpha.ru", "customer": "C-AL"},
-                 {"email": "carol@beta.ru", "customer": "C-BE"}],
-    "licenses": [{"customer": "C-AL", "product": "KOMPAS", "since": "2020-01-01"},
-                 {"customer": "C-AL", "product": "PILOT", "since": "2020-01-01"},
-                 {"customer": "C-BE", "product": "KOMPAS", "since": "2020-01-01"}],
+    "customers": [
+        {"id": "C-AL", "name": "Alpha Design", "email_domains": ["alpha.ru"]},
+        {"id": "C-BE", "name": "Beta Works"},
+    ],
+    "contacts": [
+        {"email": "ann@alpha.ru", "customer": "C-AL", "name": "Ann Petrova"},
+        {"email": "bob@alpha.ru", "customer": "C-AL"},
+        {"email": "carol@beta.ru", "customer": "C-BE"},
+    ],
+    "licenses": [
+        {"customer": "C-AL", "product": "KOMPAS", "since": "2020-01-01"},
+        {"customer": "C-AL", "product": "PILOT", "since": "2020-01-01"},
+        {"customer": "C-BE", "product": "KOMPAS", "since": "2020-01-01"},
+    ],
     # warranty of KOMPAS for C-AL: 2025-12-01 .. 2026-12-01 (8 h first response, 40 h resolution)
     "purchases": [{"customer": "C-AL", "product": "KOMPAS", "kind": "update_package", "date": "2025-12-01"}],
     # PILOT under contract C-17: 4 h first response, 16 h resolution, on the default calendar
-    "contracts": [{"number": "C-17", "customer": "C-AL", "counterparty": "central", "starts": "2026-01-01",
-                   "ends": "2026-12-31", "products": ["PILOT"],
-                   "sla": {"first_response_hours": 4, "resolution_hours": 16}}],
+    "contracts": [
+        {
+            "number": "C-17",
+            "customer": "C-AL",
+            "counterparty": "central",
+            "starts": "2026-01-01",
+            "ends": "2026-12-31",
+            "products": ["PILOT"],
+            "sla": {"first_response_hours": 4, "resolution_hours": 16},
+        }
+    ],
 }
 
 
@@ -54,22 +69,43 @@ def _reply(at: str) -> Comment:
     return Comment(msk(at), Author.AGENT, public=True)
 
 
-def _ticket(tid: str, created: str, email: str, product: str, kind: str, replies=(), statuses=(),
-            name: str | None = None) -> Ticket:
+def _ticket(
+    tid: str, created: str, email: str, product: str, kind: str, replies=(), statuses=(), name: str | None = None
+) -> Ticket:
     opened = msk(created)
     history = [StatusAt(opened, TicketStatus.NEW)] + [StatusAt(msk(at), s) for at, s in statuses]
-    return Ticket("memory", tid, opened, email, product=product, request_type=kind, statuses=history,
-                  comments=(Comment(opened, Author.REQUESTER, True, opening=True), *map(_reply, replies)),
-                  subject=f"ticket {tid}", requester_name=name)
+    return Ticket(
+        "memory",
+        tid,
+        opened,
+        email,
+        product=product,
+        request_type=kind,
+        statuses=history,
+        comments=(Comment(opened, Author.REQUESTER, True, opening=True), *map(_reply, replies)),
+        subject=f"ticket {tid}",
+        requester_name=name,
+    )
 
 
 TICKETS = [
     # T1 warranty. First response due Mon 10:00 + 8 h = Mon 02-02 18:00; reply Mon 15:00 (5 h) -> met.
     # Resolution 40 h: Mon 8 h, paused Tue 10:00 - Wed 10:00 (8 working hours), then Wed 8, Thu 8,
     # Fri 8 (32), Mon 8 (40) -> due Mon 02-09 18:00; solved Mon 02-09 12:00 -> met; paused 8.00 h.
-    _ticket("1", "2026-02-02 10:00", "ann@alpha.ru", "KOMPAS", "error", ["2026-02-02 15:00"],
-            [("2026-02-03 10:00", TicketStatus.PENDING), ("2026-02-04 10:00", TicketStatus.OPEN),
-             ("2026-02-09 12:00", TicketStatus.SOLVED)], name="Ann Petrova"),
+    _ticket(
+        "1",
+        "2026-02-02 10:00",
+        "ann@alpha.ru",
+        "KOMPAS",
+        "error",
+        ["2026-02-02 15:00"],
+        [
+            ("2026-02-03 10:00", TicketStatus.PENDING),
+            ("2026-02-04 10:00", TicketStatus.OPEN),
+            ("2026-02-09 12:00", TicketStatus.SOLVED),
+        ],
+        name="Ann Petrova",
+    ),
     # T2 warranty. First response: Tue 17-18 (1 h) + Wed 10:00 + 7 h = Wed 02-04 17:00; reply Thu
     # 11:00 -> missed (Tue 1 + Wed 8 + Thu 1 = 10 working hours). Resolution 40 h: Tue 1, Wed 8 (9),
     # Thu 8 (17), Fri 8 (25), Mon 8 (33), Tue 02-10 10:00 + 7 h = 17:00 -> not solved, ahead of NOW -> open.

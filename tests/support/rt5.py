@@ -21,6 +21,7 @@ Every wait is bounded. `stop()` ends the server's whole process group; an instan
 forgot is stopped at interpreter exit, and the server also stops when this process dies (it
 watches a pipe from us).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -50,9 +51,9 @@ RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
 SETUP_DATABASE_CANDIDATES = (Path("/usr/sbin/rt-setup-database-5"), Path("/usr/sbin/rt-setup-database"))
 DEBIAN_PACKAGES = "request-tracker5 rt5-standalone rt5-db-sqlite"
 
-STEP_TIMEOUT = 120.0   # seconds for one setup command (each takes 1-3 s here)
-START_TIMEOUT = 60.0   # seconds for the server to answer once started (about 2 s here)
-STOP_TIMEOUT = 10.0    # seconds for the server to exit after SIGTERM, before SIGKILL
+STEP_TIMEOUT = 120.0  # seconds for one setup command (each takes 1-3 s here)
+START_TIMEOUT = 60.0  # seconds for the server to answer once started (about 2 s here)
+STOP_TIMEOUT = 10.0  # seconds for the server to exit after SIGTERM, before SIGKILL
 
 
 class RT5NotInstalled(RuntimeError):
@@ -95,7 +96,6 @@ def rt5_available() -> bool:
     return not rt5_missing()
 
 
-
 def _perl_str(value: str) -> str:
     """A Perl single-quoted string literal."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -105,15 +105,15 @@ def _perl_str(value: str) -> str:
 class RT5:
     """A running throwaway RT 5."""
 
-    base_url: str            # http://127.0.0.1:<port> (the web UI; REST 2 is rest_url)
-    token: str               # auth token of connector_user: "Authorization: token <token>"
-    root_password: str       # of RT's "root" (SuperUser), for basic auth or the web UI
-    log_path: Path           # RT's own log (the scrip's warnings land here)
+    base_url: str  # http://127.0.0.1:<port> (the web UI; REST 2 is rest_url)
+    token: str  # auth token of connector_user: "Authorization: token <token>"
+    root_password: str  # of RT's "root" (SuperUser), for basic auth or the web UI
+    log_path: Path  # RT's own log (the scrip's warnings land here)
     connector_user: str
     workdir: Path
     port: int
-    secret_file: Path        # the webhook signing secret file the scrip reads on every delivery
-    mbox_dir: Path           # RT's outgoing mail goes to <date>.mbox files here ($MailCommand mbox)
+    secret_file: Path  # the webhook signing secret file the scrip reads on every delivery
+    mbox_dir: Path  # RT's outgoing mail goes to <date>.mbox files here ($MailCommand mbox)
     started_in: float = 0.0  # seconds from nothing to answering REST 2 requests
     timings: dict = field(default_factory=dict)  # seconds per setup step
     server_log: Path | None = None
@@ -126,9 +126,17 @@ class RT5:
 
     # --- HTTP helpers (urllib: no extra dependency) -----------------------------------------
 
-    def request(self, method: str, path: str, payload: Any = None, *, token: str | None = None,
-                basic: tuple[str, str] | None = None, headers: dict | None = None,
-                timeout: float = 30.0) -> tuple[int, dict, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        token: str | None = None,
+        basic: tuple[str, str] | None = None,
+        headers: dict | None = None,
+        timeout: float = 30.0,
+    ) -> tuple[int, dict, Any]:
         """One REST 2 call (path below /REST/2.0, or a full URL); (status, headers, JSON or text).
         Authenticates with the connector's token unless `token` or `basic` says otherwise."""
         url = path if path.startswith("http") else f"{self.rest_url}{path}"
@@ -165,8 +173,9 @@ class RT5:
     def perl(self, code: str, *args: str, timeout: float = 60.0) -> str:
         """Run Perl with RT loaded and initialised against this instance (RT::Init done); stdout."""
         prelude = "use lib " + _perl_str(str(RT_LIB)) + "; use RT; RT::LoadConfig(); RT::Init();\n"
-        done = subprocess.run(["perl", "-e", prelude + code, *args], env=self._env, capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            ["perl", "-e", prelude + code, *args], env=self._env, capture_output=True, text=True, timeout=timeout
+        )
         if done.returncode != 0:
             raise RT5StartError(f"perl failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done.stdout
@@ -198,7 +207,7 @@ _LIVE_LOCK = threading.Lock()
 
 def _stop_group(proc: subprocess.Popen) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)   # never SIGINT: Debian's rt-server then chowns /var/lib/request-tracker5
+        os.killpg(proc.pid, signal.SIGTERM)  # never SIGINT: Debian's rt-server then chowns /var/lib/request-tracker5
     except ProcessLookupError:
         pass
     try:
@@ -264,8 +273,11 @@ def _site_config(workdir: Path, port: int, log_level: str, bcrypt_cost: int | No
 def _connector_snippet(url: str, secret_file: Path, user: str) -> str:
     """The shipped RT_SiteConfig.d/connector.pm with this run's values (each must be found once)."""
     text = (SHIPPED / "connector.pm").read_text(encoding="utf-8")
-    for option, value in (("ConnectorWebhookURL", url), ("ConnectorWebhookSecretFile", str(secret_file)),
-                          ("ConnectorRTUser", user)):
+    for option, value in (
+        ("ConnectorWebhookURL", url),
+        ("ConnectorWebhookSecretFile", str(secret_file)),
+        ("ConnectorRTUser", user),
+    ):
         pattern = re.compile(r"^Set\(\$" + option + r",\s*'[^']*'\);", re.M)
         line = f"Set(${option}, {_perl_str(value)});"
         text, n = pattern.subn(line.replace("\\", r"\\"), text)  # backslashes escaped: the line as it is
@@ -277,15 +289,17 @@ def _connector_snippet(url: str, secret_file: Path, user: str) -> str:
 def _run(cmd: list[str], env: dict, what: str, log: Path, timings: dict, key: str) -> str:
     t0 = time.monotonic()
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired as exc:
         raise RT5StartError(f"{what}: no answer within {STEP_TIMEOUT:.0f} s") from exc
     timings[key] = round(time.monotonic() - t0, 3)
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        raise RT5StartError(f"{what} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n"
-                            f"{done.stderr[-3000:]}\n{tail}")
+        raise RT5StartError(
+            f"{what} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}\n{tail}"
+        )
     return done.stdout
 
 
@@ -298,9 +312,17 @@ def _log_errors(log: Path, start: int) -> list[str]:
     return [line for line in text.splitlines() if re.search(r"\] \[(error|critical|alert|emergency)\]:", line)]
 
 
-def start_rt5(workdir: Path, connector_url: str, webhook_secret: str, connector_user: str = "connector", *,
-              log_level: str = "info", workers: int = 2, bcrypt_cost: int | None = None,
-              start_timeout: float = START_TIMEOUT) -> RT5:
+def start_rt5(
+    workdir: Path,
+    connector_url: str,
+    webhook_secret: str,
+    connector_user: str = "connector",
+    *,
+    log_level: str = "info",
+    workers: int = 2,
+    bcrypt_cost: int | None = None,
+    start_timeout: float = START_TIMEOUT,
+) -> RT5:
     """Set up and start a throwaway RT 5 in `workdir` (created if needed; must not hold another RT).
 
     `connector_url`: where the scrip POSTs deliveries ($ConnectorWebhookURL);
@@ -311,8 +333,9 @@ def start_rt5(workdir: Path, connector_url: str, webhook_secret: str, connector_
     Raises RT5NotInstalled (naming what is missing) or RT5StartError (with the log's tail)."""
     missing = rt5_missing()
     if missing:
-        raise RT5NotInstalled("RT 5 cannot run here; missing: " + "; ".join(missing)
-                              + f" (Debian: apt-get install {DEBIAN_PACKAGES})")
+        raise RT5NotInstalled(
+            "RT 5 cannot run here; missing: " + "; ".join(missing) + f" (Debian: apt-get install {DEBIAN_PACKAGES})"
+        )
     if not re.fullmatch(r"whsec_[A-Za-z0-9+/=]+", webhook_secret or ""):
         raise ValueError("webhook_secret must look like whsec_<base64>")
     if not re.fullmatch(r"[A-Za-z0-9_.@-]+", connector_user):
@@ -353,36 +376,86 @@ def start_rt5(workdir: Path, connector_url: str, webhook_secret: str, connector_
     timings: dict = {}
     setup_db = str(_setup_database())
 
-    _run([setup_db, "--action", "init", "--root-password-file", str(pw_file)], env,
-         "rt-setup-database --action init", log_path, timings, "init_database")
+    _run(
+        [setup_db, "--action", "init", "--root-password-file", str(pw_file)],
+        env,
+        "rt-setup-database --action init",
+        log_path,
+        timings,
+        "init_database",
+    )
     log_mark = log_path.stat().st_size if log_path.exists() else 0
-    out = _run([setup_db, "--action", "insert", "--datafile", str(SHIPPED / "initialdata")], env,
-               "rt-setup-database --action insert --datafile webhooks/rt5/initialdata", log_path, timings,
-               "insert_initialdata")
+    out = _run(
+        [setup_db, "--action", "insert", "--datafile", str(SHIPPED / "initialdata")],
+        env,
+        "rt-setup-database --action insert --datafile webhooks/rt5/initialdata",
+        log_path,
+        timings,
+        "insert_initialdata",
+    )
     errors = _log_errors(log_path, log_mark)
     if errors or "Done inserting data" not in out:
-        raise RT5StartError("webhooks/rt5/initialdata did not insert cleanly:\n" + out[-2000:] + "\n"
-                            + "\n".join(errors[-20:]))
-    token = _run(["perl", str(SHIPPED / "connector-token.pl"), connector_user], env,
-                 "webhooks/rt5/connector-token.pl", log_path, timings, "create_token").strip()
+        raise RT5StartError(
+            "webhooks/rt5/initialdata did not insert cleanly:\n" + out[-2000:] + "\n" + "\n".join(errors[-20:])
+        )
+    token = _run(
+        ["perl", str(SHIPPED / "connector-token.pl"), connector_user],
+        env,
+        "webhooks/rt5/connector-token.pl",
+        log_path,
+        timings,
+        "create_token",
+    ).strip()
     if not re.fullmatch(r"1-\d+-[0-9a-f]{32}", token):
         raise RT5StartError(f"connector-token.pl printed no token: {token!r}")
 
     server_log = workdir / "log" / "rt-server.out"
-    rt = RT5(base_url=f"http://127.0.0.1:{port}", token=token, root_password=root_password, log_path=log_path,
-             connector_user=connector_user, workdir=workdir, port=port, secret_file=secret_file,
-             mbox_dir=workdir / "var", timings=timings, server_log=server_log, _env=env)
+    rt = RT5(
+        base_url=f"http://127.0.0.1:{port}",
+        token=token,
+        root_password=root_password,
+        log_path=log_path,
+        connector_user=connector_user,
+        workdir=workdir,
+        port=port,
+        secret_file=secret_file,
+        mbox_dir=workdir / "var",
+        timings=timings,
+        server_log=server_log,
+        _env=env,
+    )
 
     # The server reads a pipe from us and is stopped when it closes (this process died): no orphans.
-    watchdog = ('exec 3<&0; "$@" </dev/null & child=$!; '
-                '( read _ignored <&3; kill -TERM "$child" 2>/dev/null ) & '
-                'wait "$child"')
-    cmd = ["sh", "-c", watchdog, "rt-server", "perl", str(RT_SERVER), "--server", "Starlet",
-           "--host", "127.0.0.1", "--port", str(port), "--max-workers", str(max(1, workers))]
+    watchdog = (
+        'exec 3<&0; "$@" </dev/null & child=$!; ( read _ignored <&3; kill -TERM "$child" 2>/dev/null ) & wait "$child"'
+    )
+    cmd = [
+        "sh",
+        "-c",
+        watchdog,
+        "rt-server",
+        "perl",
+        str(RT_SERVER),
+        "--server",
+        "Starlet",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-workers",
+        str(max(1, workers)),
+    ]
     t0 = time.monotonic()
     with server_log.open("ab") as out_f:
-        rt._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=out_f, stderr=subprocess.STDOUT,
-                                    start_new_session=True, cwd=workdir)
+        rt._proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=out_f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=workdir,
+        )
     with _LIVE_LOCK:
         _LIVE.add(rt)
     try:
@@ -400,8 +473,9 @@ def _wait_until_up(rt: RT5, timeout: float) -> None:
     last = "no answer yet"
     while time.monotonic() < deadline:
         if rt._proc is None or rt._proc.poll() is not None:
-            raise RT5StartError(f"rt-server exited early (code {rt._proc.returncode if rt._proc else '?'}):\n"
-                                + rt.log_tail())
+            raise RT5StartError(
+                f"rt-server exited early (code {rt._proc.returncode if rt._proc else '?'}):\n" + rt.log_tail()
+            )
         try:
             status, _, body = rt.request("GET", "/rt", timeout=5)
             if status == 200 and isinstance(body, dict) and str(body.get("Version", "")).startswith("5."):

@@ -1,6 +1,7 @@
 """What the Jira Service Management and Freshdesk tests share: an adapter configured from the
 platform's contract.json, its documented API answers, strict `responses` expectations (exact
 query, auth header and JSON body), and a fake clock for paced bulk work."""
+
 from __future__ import annotations
 
 import json
@@ -41,14 +42,16 @@ class Platform:
 
     def adapter(self, **changes: Any) -> Adapter:
         """An adapter built as the composition root builds it, on a fake clock (waits recorded)."""
-        config = config_from_mapping({"platforms": {self.name: self.settings(**changes)}}, self.spec["folder"],
-                                     "test", settings_schemas())
+        config = config_from_mapping(
+            {"platforms": {self.name: self.settings(**changes)}}, self.spec["folder"], "test", settings_schemas()
+        )
         found = adapters_for(config, Metrics())[self.name]
         found.waits, now = [], [1000.0]  # type: ignore[attr-defined]
 
         def sleep(seconds: float) -> None:
             found.waits.append(round(seconds, 3))  # type: ignore[attr-defined]
             now[0] += seconds
+
         found.sleep, found.clock = sleep, lambda: now[0]  # type: ignore[attr-defined]
         return found
 
@@ -56,8 +59,16 @@ class Platform:
         """A documented API answer from tests/fixtures/<platform>/api/."""
         return json.loads((self.spec["folder"] / "api" / f"{name}.json").read_text(encoding="utf-8"))
 
-    def expect(self, method: str, path: str, answer: Any = None, query: dict | None = None,
-               body: Any = None, status: int = 200, headers: dict | None = None) -> Any:
+    def expect(
+        self,
+        method: str,
+        path: str,
+        answer: Any = None,
+        query: dict | None = None,
+        body: Any = None,
+        status: int = 200,
+        headers: dict | None = None,
+    ) -> Any:
         """Register one strict expectation on the active `responses` mock; `answer` is a fixture
         name or the JSON itself (None: an empty body)."""
         match = [matchers.header_matcher(self.headers), matchers.query_param_matcher(query or {})]

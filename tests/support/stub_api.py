@@ -11,6 +11,7 @@ answer; anything else gets a 500 and is recorded as an error, so a test sees eve
         ...
     assert stub.errors == [] and stub.done
 """
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,7 @@ class StubApi:
         """Append one expected request to the script."""
         self.script.append(Expected(method, path, dict(query or {}), **kwargs))
 
-    def __enter__(self) -> "StubApi":
+    def __enter__(self) -> StubApi:
         self.thread.start()
         return self
 
@@ -106,8 +107,11 @@ class StubApi:
                 """Check the request against the script; answer as scripted, else 500."""
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 want = stub._check(self.command, self.path, self.headers, raw)
-                status, answer, extra = (500, {"error": "not in the script"}, {}) if want is None else \
-                    (want.status, want.answer, want.headers)
+                status, answer, extra = (
+                    (500, {"error": "not in the script"}, {})
+                    if want is None
+                    else (want.status, want.answer, want.headers)
+                )
                 body = b"" if answer is None else json.dumps(answer).encode()
                 self.send_response(status)
                 for name, value in {"Content-Type": "application/json", **extra}.items():

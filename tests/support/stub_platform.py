@@ -16,6 +16,7 @@ refused) until the phase ends. The stub stops by itself after `--lifetime` secon
 
     python -m tests.support.stub_platform PORT [--lifetime 600]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -116,8 +117,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/_log":
             with STATE.lock:
-                body = json.dumps({"log": STATE.log, "notes": STATE.notes, "started": STATE.started,
-                                   "tickets": {k: v["ticket"] for k, v in STATE.tickets.items()}}).encode()
+                body = json.dumps(
+                    {
+                        "log": STATE.log,
+                        "notes": STATE.notes,
+                        "started": STATE.started,
+                        "tickets": {k: v["ticket"] for k, v in STATE.tickets.items()},
+                    }
+                ).encode()
             return self._send(200, body)
         self._api("GET", b"")
 
@@ -138,16 +145,22 @@ class Handler(BaseHTTPRequestHandler):
         user = USER.match(path)
         with STATE.lock:
             if path == "/api/v2/users/search.json" or path == "/api/v2/users/search":
-                wanted = {t.removeprefix("email:").lower() for t in unquote_plus(query).split("query=")[-1]
-                          .split("&")[0].split() if t.startswith("email:")}
+                wanted = {
+                    t.removeprefix("email:").lower()
+                    for t in unquote_plus(query).split("query=")[-1].split("&")[0].split()
+                    if t.startswith("email:")
+                }
                 answer = {"users": [u for u in STATE.users.values() if u["email"] in wanted], "next_page": None}
             elif user and user.group(2) == "tags" and method == "PUT":
                 record = STATE.users[int(user.group(1))]
                 record["tags"] = sorted(set(record["tags"]) | set(json.loads(body)["tags"]))
                 answer = {"tags": record["tags"]}
             elif user and method == "GET":
-                answer = {"organization_memberships": [{"user_id": u, "organization_id": o}
-                                                       for u, o in STATE.memberships if u == int(user.group(1))]}
+                answer = {
+                    "organization_memberships": [
+                        {"user_id": u, "organization_id": o} for u, o in STATE.memberships if u == int(user.group(1))
+                    ]
+                }
             elif path.startswith("/api/v2/organizations/search"):
                 answer = {"organizations": [ORGANISATION]}
             elif path == "/api/v2/organization_memberships" and method == "POST":
@@ -156,8 +169,16 @@ class Handler(BaseHTTPRequestHandler):
                 answer = {"organization_membership": given}
             else:
                 return False
-            STATE.log.append([None, path.rsplit("/", 1)[-1], 200, time.monotonic(), time.monotonic(),
-                              self.headers.get("X-Connector-Event")])
+            STATE.log.append(
+                [
+                    None,
+                    path.rsplit("/", 1)[-1],
+                    200,
+                    time.monotonic(),
+                    time.monotonic(),
+                    self.headers.get("X-Connector-Event"),
+                ]
+            )
         self._send(200, json.dumps(answer).encode())
         return True
 
@@ -195,8 +216,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, answer)
         kind = "audits" if audits else ("put" if method == "PUT" else "ticket")
         with STATE.lock:
-            STATE.log.append([ticket_id, kind, status, started, time.monotonic(),
-                              self.headers.get("X-Connector-Event")])
+            STATE.log.append(
+                [ticket_id, kind, status, started, time.monotonic(), self.headers.get("X-Connector-Event")]
+            )
 
 
 def serve(port: int, lifetime: float) -> None:
@@ -215,7 +237,6 @@ def serve(port: int, lifetime: float) -> None:
             time.sleep(0.05)
         server.shutdown()
         server.server_close()  # connection refused from now on, until the phase ends
-
 
 
 if __name__ == "__main__":

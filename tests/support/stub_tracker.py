@@ -1,13 +1,15 @@
 """A tracker's HTTP API on loopback for end-to-end tests of a real `connector serve`: canned JSON
 answers by method and path, every request recorded (method, path with query, headers, body)."""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -35,8 +37,9 @@ class StubTracker:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 with stub._lock:
-                    stub.seen.append(Seen(self.command, self.path, dict(self.headers.items()),
-                                          json.loads(raw) if raw else None))
+                    stub.seen.append(
+                        Seen(self.command, self.path, dict(self.headers.items()), json.loads(raw) if raw else None)
+                    )
                     status, doc = stub.answers.get((self.command, urlsplit(self.path).path), (404, {"error": "no"}))
                 data = json.dumps(doc).encode()
                 self.send_response(status)
@@ -58,7 +61,7 @@ class StubTracker:
         """The stub's base URL."""
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "StubTracker":
+    def __enter__(self) -> StubTracker:
         self.thread.start()
         return self
 

@@ -2,6 +2,7 @@
 the adapter that reads them, the signed webhook deliveries (tests/fixtures/zendesk/*.json), the
 registry of ticket 123's customer, and the in-memory Zendesk (tests/support/zendesk_stub.py)
 behind `responses` callbacks."""
+
 from __future__ import annotations
 
 import base64
@@ -27,8 +28,14 @@ REGISTRY_FILE = FIXTURES / "registry.json"
 # -- the API -----------------------------------------------------------------------------------
 
 BASE = "https://acme-support.zendesk.com"
-FIELDS = {"tier": "360001", "first_response_due": "360002", "resolution_due": "360003",
-          "product": "360004", "request_type": "360005", "topic": "360006"}
+FIELDS = {
+    "tier": "360001",
+    "first_response_due": "360002",
+    "resolution_due": "360003",
+    "product": "360004",
+    "request_type": "360005",
+    "topic": "360006",
+}
 AUTH = "Basic " + base64.b64encode(b"connector@ascon.example/token:t0k3n-for-tests").decode()
 
 
@@ -38,9 +45,14 @@ def answer(name: str) -> dict:
 
 
 def settings(**changes) -> PlatformSettings:
-    base: dict[str, Any] = dict(name="zendesk", base_url=BASE, webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
-                credentials={"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
-                fields=FIELDS, tag_prefix="sla_")
+    base: dict[str, Any] = dict(
+        name="zendesk",
+        base_url=BASE,
+        webhook_secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
+        credentials={"email": "connector@ascon.example", "api_token": "t0k3n-for-tests"},
+        fields=FIELDS,
+        tag_prefix="sla_",
+    )
     base.update(changes)
     return PlatformSettings(**base)
 
@@ -62,22 +74,27 @@ def expect_ticket_123():
     """The three reads of ticket 123: the ticket with its users, then two pages of audits."""
     get("/api/v2/tickets/123.json", answer("ticket_123"), {"include": "users"})
     get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits"), {"include": "users", "page[size]": "100"})
-    get("/api/v2/tickets/123/audits.json", answer("ticket_123_audits_page2"),
-        {"include": "users", "page[size]": "100",
-         "page[after]": answer("ticket_123_audits")["meta"]["after_cursor"]})
+    get(
+        "/api/v2/tickets/123/audits.json",
+        answer("ticket_123_audits_page2"),
+        {"include": "users", "page[size]": "100", "page[after]": answer("ticket_123_audits")["meta"]["after_cursor"]},
+    )
 
 
 def serve(fake: FakeZendesk, methods: tuple[str, ...] = ("GET", "POST", "PUT"), retry_after: str = "37"):
     """Route the API calls of these methods to the in-memory Zendesk (each must be called at
     least once: the mocks are strict; a method left out fails the test if it is called)."""
+
     def callback(request):
         body = json.loads(request.body) if request.body else None
         status, payload = fake.handle(request.method, request.url, body)
         headers = {"Retry-After": retry_after} if status == 429 else {}
         return status, headers, json.dumps(payload)
+
     for method in methods:
-        responses.add_callback(method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback,
-                               content_type="application/json")
+        responses.add_callback(
+            method, re.compile(re.escape(BASE) + r"/api/v2/.*"), callback=callback, content_type="application/json"
+        )
 
 
 # -- webhooks ----------------------------------------------------------------------------------
@@ -93,5 +110,8 @@ def fixture(name: str) -> tuple[dict, bytes]:
 def signed(headers: dict, body: bytes, secret: str = SECRET, at: datetime | None = None) -> dict:
     """The fixture's headers, signed now (or at `at`) with `secret`."""
     stamp = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {**headers, "x-zendesk-webhook-signature-timestamp": stamp,
-            "x-zendesk-webhook-signature": sign(secret, stamp, body)}
+    return {
+        **headers,
+        "x-zendesk-webhook-signature-timestamp": stamp,
+        "x-zendesk-webhook-signature": sign(secret, stamp, body),
+    }
