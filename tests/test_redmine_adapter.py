@@ -318,7 +318,7 @@ def test_the_dedicated_engineer_is_found_by_email_and_assigned():
         )
         put = mock.put(f"{BASE}/issues/1.json", status=204, match=[HEADERS])
         done = {**fresh_issue(), "assigned_to": {"id": 8, "name": "Boris Engineer"}}
-        for field, name in zip(done["custom_fields"], ("tier", "first_response_due", "resolution_due"), strict=True):
+        for field, name in zip(done["custom_fields"], ("tier", "first_response_due", "resolution_due"), strict=False):
             field["value"] = writing.field_value(name, plan, MSK)
         done["due_date"] = plan.desired.resolution_due.astimezone(MSK).date().isoformat()
         done["journals"] = [{"id": 1, "notes": plan.note, "private_notes": True}]
