@@ -35,15 +35,8 @@ from connector.config.settings import config_from_mapping  # noqa: E402
 from connector.pipeline.worker import Worker  # noqa: E402
 from connector.platforms.base import TicketEvent  # noqa: E402
 from connector.storage.registry_import import import_registry  # noqa: E402
+from tests.support.stub_platform import FIELDS  # noqa: E402
 
-FIELDS = {
-    "tier": "360001",
-    "first_response_due": "360002",
-    "resolution_due": "360003",
-    "product": "360004",
-    "request_type": "360005",
-    "topic": "360006",
-}
 REGISTRY = ROOT / "tests" / "fixtures" / "zendesk" / "registry.json"  # ticket 123's requester, under warranty
 KINDS = ("ticket.created", "ticket.status_changed", "ticket.comment_added")
 

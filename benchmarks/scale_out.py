@@ -40,18 +40,11 @@ from benchmarks.webhook_ingest import free_port, pct, signed_headers_for, wait_u
 from connector.storage import open_database  # noqa: E402
 from connector.storage.events import events  # noqa: E402
 from connector.storage.registry_import import import_registry  # noqa: E402
+from tests.support.stub_platform import FIELDS  # noqa: E402
 
 REGISTRY = ROOT / "tests" / "fixtures" / "zendesk" / "registry.json"
 TICK = os.sysconf("SC_CLK_TCK")
 KINDS = ("ticket.created", "ticket.status_changed", "ticket.comment_added")
-FIELDS = {
-    "tier": 360001,
-    "first_response_due": 360002,
-    "resolution_due": 360003,
-    "product": 360004,
-    "request_type": 360005,
-    "topic": 360006,
-}
 SECRET = "benchmark-signing-secret-0123456789"
 
 

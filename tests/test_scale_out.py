@@ -37,6 +37,7 @@ from connector.storage import open_database
 from connector.storage.events import EventStore
 from connector.storage.registry_import import import_registry
 from tests.support.net import free_port
+from tests.support.stub_platform import FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "zendesk"
@@ -50,14 +51,6 @@ FAULTS: list[dict[str, Any]] = [
     {"from": 7.5, "to": 9.0, "fault": "down"},
 ]
 SENDING = 10.0  # seconds the deliveries are spread over at least: the faults meet work
-FIELDS = {
-    "tier": "360001",
-    "first_response_due": "360002",
-    "resolution_due": "360003",
-    "product": "360004",
-    "request_type": "360005",
-    "topic": "360006",
-}
 CONNECTOR_FIELDS = (360001, 360002, 360003)  # tier, first response due, resolution due
 REFERENCE = "99999"  # a ticket processed once, in this process, with nothing failing: what all must end as
 DEADLINE = 150.0

@@ -33,7 +33,16 @@ API = Path(__file__).resolve().parents[1] / "fixtures" / "zendesk" / "api"
 TICKET = re.compile(r"^/api/v2/tickets/(\d+)(/audits)?\.json")
 USER = re.compile(r"^/api/v2/users/(\d+)/(tags|organization_memberships)")
 ORGANISATION = {"id": 4001, "name": "Stroyproekt", "external_id": "C-SP"}
-CONNECTOR_FIELDS = ("360001", "360002", "360003")  # tier, first_response_due, resolution_due
+# The Zendesk custom field ids the stub's tickets carry, as a connector config names them
+FIELDS = {
+    "tier": "360001",
+    "first_response_due": "360002",
+    "resolution_due": "360003",
+    "product": "360004",
+    "request_type": "360005",
+    "topic": "360006",
+}
+CONNECTOR_FIELDS = (FIELDS["tier"], FIELDS["first_response_due"], FIELDS["resolution_due"])  # what it writes
 
 
 class State:

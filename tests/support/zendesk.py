@@ -18,6 +18,7 @@ from responses import matchers
 from connector.config.settings import PlatformSettings
 from connector.platforms.zendesk import ZendeskAdapter
 from connector.platforms.zendesk.signature import sign
+from tests.support.stub_platform import FIELDS
 from tests.support.zendesk_stub import FakeZendesk
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zendesk"
@@ -28,14 +29,6 @@ REGISTRY_FILE = FIXTURES / "registry.json"
 # -- the API -----------------------------------------------------------------------------------
 
 BASE = "https://acme-support.zendesk.com"
-FIELDS = {
-    "tier": "360001",
-    "first_response_due": "360002",
-    "resolution_due": "360003",
-    "product": "360004",
-    "request_type": "360005",
-    "topic": "360006",
-}
 AUTH = "Basic " + base64.b64encode(b"connector@ascon.example/token:t0k3n-for-tests").decode()
 
 
