@@ -38,6 +38,16 @@ def fresh_calendar_caches():
 
 
 @pytest.fixture(autouse=True)
+def no_lost_leases():
+    """Event ids start at 1 in every test's database, while the set of events whose lease a
+    heartbeat found lost is the process's: each test starts with it empty."""
+    from connector.platforms import client
+
+    with client._lost_lock:
+        client._lost.clear()
+
+
+@pytest.fixture(autouse=True)
 def unexpected_http_calls():
     """Under `responses`, a request that matches nothing registered fails the test, even where the
     code under test caught the ConnectionError for it (tests/support/http.py). The list of them."""

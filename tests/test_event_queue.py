@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from connector.core.errors import PlatformError
 from connector.core.events import TicketEvent
 from connector.pipeline.worker import LeaseKeeper
 from connector.storage.events import EventStore, events
@@ -112,6 +113,43 @@ def test_the_heartbeat_keeps_a_slow_event_from_a_second_worker(store):
     assert again is not None and again.id == slow.id
     assert keeper.beat() == {slow.id}  # the old holder learns it lost the lease
     assert not store.finish(slow, "slow", {})
+
+
+def test_a_lost_lease_stops_the_old_holders_writes_before_they_are_sent(store):
+    """A worker whose heartbeat came too late (starved, paused) goes on with its event while
+    another worker takes it over: its platform reads may still go, its writes are refused
+    before they reach the platform, so the two never both write one ticket."""
+    from connector.platforms.client import PlatformClient, within_lease
+
+    store.add(event("7", "d1"), b"{}")
+    lease = timedelta(seconds=0.2)
+    slow = store.claim("slow", None, lease)
+    keeper = LeaseKeeper(store, lease)
+    keeper.hold(slow, "slow")
+    time.sleep(0.3)  # the heartbeat is late: the lease runs out and another worker takes the event
+    assert store.claim("other", None, lease).id == slow.id
+    sent: list[str] = []
+
+    class Recording(PlatformClient):
+        def _request(self, method, url, headers, body):  # the network, recorded
+            sent.append(method)
+            from connector.platforms.client import Response
+
+            return Response(200, {}, b"{}")
+
+    client = Recording("http://127.0.0.1:9")
+    with within_lease(str(slow.id)):
+        assert client.call("GET", "/ticket") == {}  # before the heartbeat notices: all goes
+        assert client.call("PUT", "/ticket", {"x": 1}) == {}
+        assert keeper.beat() == {slow.id}
+        assert client.call("GET", "/ticket") == {}
+        with pytest.raises(PlatformError, match=r"not sent: the lease of event \d+ was lost"):
+            client.call("PUT", "/ticket", {"x": 2})
+    assert sent == ["GET", "PUT", "GET"]
+    keeper.release(slow)  # done with it here: a later event of this id (none) would write again
+    with within_lease(str(slow.id)):
+        client.call("PUT", "/ticket", {"x": 3})
+    assert sent[-1] == "PUT"
 
 
 def test_retention_prunes_old_done_events_in_batches_and_keeps_the_rest(store):

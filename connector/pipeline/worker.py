@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from connector.core.errors import ConnectorError, PlatformError
 from connector.pipeline.metrics import Metrics
-from connector.platforms.client import within_lease
+from connector.platforms.client import lease_lost, lease_released, within_lease
 from connector.storage.events import EventStore, StoredEvent
 from connector.storage.moments import utcnow
 from connector.storage.unit import unit_of_work
@@ -48,6 +48,7 @@ class LeaseKeeper:
 
     def hold(self, event: StoredEvent, owner: str) -> None:
         """Keep `event`'s lease alive until `release`."""
+        lease_released(str(event.id))  # a new claim of it starts with its lease held
         with self._lock:
             self._held[event.id] = owner
 
@@ -55,6 +56,7 @@ class LeaseKeeper:
         """Stop renewing `event`'s lease."""
         with self._lock:
             self._held.pop(event.id, None)
+        lease_released(str(event.id))
 
     def beat(self) -> set[int]:
         """Renew every held lease once; the ids whose lease was lost (another worker has them)."""
@@ -64,6 +66,7 @@ class LeaseKeeper:
             return set()
         lost = {event_id for event_id, _ in held} - self.store.renew(held, self.lease)
         for event_id in lost:
+            lease_lost(str(event_id))  # its remaining writes are refused: they would race the new holder
             log.warning("event %s: lease lost (not renewed in time); another worker may take it", event_id)
         return lost
 

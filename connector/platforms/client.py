@@ -9,12 +9,16 @@ Inside an event's lease (`within_lease`, set by the worker around processing) no
 says so to adapters), so a 429 or a 5xx ends the attempt at once and the worker returns the
 event to the queue with its Retry-After or backoff, durably. Every call made inside a lease
 carries `X-Connector-Event: <event id>` (for the platform's logs, and the tests' stub platform).
+Once the worker's heartbeat finds an event's lease lost (`lease_lost`: another worker may hold
+the event now), the calls made for it may still read but no longer write: a write would race
+the worker that took the event over.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +35,8 @@ from connector.core.errors import PlatformError, PlatformRejected
 log = logging.getLogger(__name__)
 EVENT_HEADER = "X-Connector-Event"
 _lease: ContextVar[str | None] = ContextVar("connector_platform_lease", default=None)
+_lost: set[str] = set()  # events of this process whose lease the heartbeat found taken
+_lost_lock = threading.Lock()
 
 
 @contextmanager
@@ -41,6 +47,18 @@ def within_lease(event: str) -> Iterator[None]:
         yield
     finally:
         _lease.reset(token)
+
+
+def lease_lost(event: str) -> None:
+    """`event`'s lease was not renewed in time: its calls may no longer write (until released)."""
+    with _lost_lock:
+        _lost.add(event)
+
+
+def lease_released(event: str) -> None:
+    """`event` is no longer processed by this process: forget that its lease was lost."""
+    with _lost_lock:
+        _lost.discard(event)
 
 
 def may_wait() -> bool:
@@ -108,6 +126,11 @@ class PlatformClient:
         headers = {"Accept": "application/json", **self.headers}
         if (event := _lease.get()) is not None:
             headers[EVENT_HEADER] = event
+            if method != "GET" and event in _lost:
+                raise PlatformError(
+                    f"{method} {path}: not sent: the lease of event {event} was lost (another worker may be "
+                    "processing it); nothing more is written for it here"
+                )
         body = None
         if payload is not None:
             headers["Content-Type"] = "application/json"
