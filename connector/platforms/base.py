@@ -72,6 +72,14 @@ class Alert:
     note: str | None = None
     priority: str | None = None  # the platform's own priority value
 
+    def note_with_tags(self) -> str | None:
+        """The note's text for a platform without ticket tags: the note, then the tags on a line
+        of their own (`Tags: a, b`); None when there is neither."""
+        parts = [self.note.strip()] if self.note and self.note.strip() else []
+        if self.tags:
+            parts.append("Tags: " + ", ".join(self.tags))
+        return "\n\n".join(parts) or None
+
 
 class AccessLever:
     """Mixin of the optional capabilities; an adapter overrides what its platform can do.

@@ -146,14 +146,6 @@ def priority_value(priority: str) -> int:
     )
 
 
-def alert_note(alert: Alert) -> str | None:
-    """The note's text: the note, and the tags (django-helpdesk has no tags) on their own line."""
-    parts = [alert.note.strip()] if alert.note and alert.note.strip() else []
-    if alert.tags:
-        parts.append("Tags: " + ", ".join(alert.tags))
-    return "\n\n".join(parts) or None
-
-
 def alert(client: PlatformClient, alert_: Alert) -> bool:
     """The priority PATCH (when asked), then the note as a private follow-up. The PATCH goes first:
     repeating it is harmless, so a retry after a failed note writes no second note."""
@@ -165,7 +157,7 @@ def alert(client: PlatformClient, alert_: Alert) -> bool:
     if alert_.priority:
         client.call("PATCH", f"/api/tickets/{ticket_id}/", {"priority": priority_value(alert_.priority)})
         wrote = True
-    note = alert_note(alert_)
+    note = alert_.note_with_tags()
     if note:
         client.call("POST", "/api/followups/", private_followup(ticket_id, note))
         wrote = True

@@ -191,20 +191,12 @@ def priority_id(client: PlatformClient, priority: str) -> int:
     )
 
 
-def alert_note(alert: Alert) -> str | None:
-    """The note's text: the note, and the tags (Redmine has no tags) on their own line."""
-    parts = [alert.note.strip()] if alert.note and alert.note.strip() else []
-    if alert.tags:
-        parts.append("Tags: " + ", ".join(alert.tags))
-    return "\n\n".join(parts) or None
-
-
 def alert(client: PlatformClient, alert_: Alert) -> bool:
     """One PUT: the private note (with the tags) and the priority; then read back."""
     if not str(alert_.ticket_id).isdigit():
         raise BadInput(f"not a Redmine issue id: {alert_.ticket_id!r}")
     issue: dict[str, Any] = {}
-    note = alert_note(alert_)
+    note = alert_.note_with_tags()
     if note:
         issue.update(notes=note, private_notes=True)
     if alert_.priority:

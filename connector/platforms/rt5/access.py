@@ -200,14 +200,12 @@ def alert(client: PlatformClient, alert_: Alert) -> bool:
     if alert_.priority:
         client.call("PUT", f"/ticket/{alert_.ticket_id}", {"Priority": priority_value(alert_.priority)})
         wrote = True
-    parts = [alert_.note.strip()] if alert_.note and alert_.note.strip() else []
-    if alert_.tags:
-        parts.append("Tags: " + ", ".join(alert_.tags))
-    if parts:
+    note = alert_.note_with_tags()
+    if note:
         client.call(
             "POST",
             f"/ticket/{alert_.ticket_id}/comment",
-            {"Content": "\n\n".join(parts), "ContentType": "text/plain"},
+            {"Content": note, "ContentType": "text/plain"},
             expect=(201,),
         )
         wrote = True
